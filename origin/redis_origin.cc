@@ -1,0 +1,604 @@
+// redis_origin.cc — RedisOrigin: a pool of hiredis async connections driven by libuv.
+//
+// Lifetimes (hiredis 0.14 semantics): a context is freed by hiredis itself after a connect
+// failure or an I/O / protocol error, running every pending reply callback with a NULL reply
+// first; redisAsyncFree() called inside a reply callback is deferred until it returns. So every
+// context we stop using is first "detached": ac->data, onConnect and onDisconnect are cleared,
+// and every callback starts with `if (ac->data == nullptr) return;`. Fetches are failed from
+// our own tables (slot.inflight, pending_), never by waiting for hiredis' NULL callbacks.
+// We attach hiredis to libuv with our own adapter (AttachToLoop) rather than
+// <hiredis/adapters/libuv.h>: the 0.14 one ignores poll errors, and libuv reports POLLERR
+// (a refused connect, a reset) only as a poll error, so such a connection would hang.
+// User callbacks run last in each handler (RunCompletions), so one may call Fetch, Close or
+// even destroy the origin without the handler touching freed state afterwards.
+#include "origin/redis_origin.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdint>
+
+namespace flightcache::origin {
+namespace {
+
+constexpr int kBackoffMinMs = 50;
+constexpr int kBackoffMaxMs = 2000;
+// A handshake that takes longer than this is treated as a failed attempt. Not shorter than
+// the fetch timeout: a slow origin is not a dead one.
+constexpr int kMinConnectTimeoutMs = 1000;
+
+// privdata tags for the handshake commands.
+void* const kAuthTag = reinterpret_cast<void*>(uintptr_t{1});
+void* const kSelectTag = reinterpret_cast<void*>(uintptr_t{2});
+
+uv_timer_t* NewTimer(uv_loop_t* loop, void* data) {
+  auto* timer = new uv_timer_t;
+  uv_timer_init(loop, timer);
+  timer->data = data;
+  return timer;
+}
+
+// Timer memory is released only in the close callback, after the loop is done with it.
+void CloseTimer(uv_timer_t* timer) {
+  if (timer == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+}
+
+std::string ErrorText(const redisAsyncContext* ac) {
+  // onConnect runs before hiredis copies c.err into ac->err, so read the inner context.
+  if (ac->c.err != 0 && ac->c.errstr[0] != '\0') return ac->c.errstr;
+  return "connection closed";
+}
+
+FetchResult MapReply(const redisReply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_NIL:
+      return FetchResult::NotFound();
+    case REDIS_REPLY_STRING:
+#ifdef REDIS_REPLY_VERB
+    case REDIS_REPLY_VERB:
+#endif
+      return FetchResult::Value(std::string(reply.str, reply.len));
+    case REDIS_REPLY_ERROR:
+      return FetchResult::Error(FetchErrorKind::kErrorReply,
+                                "origin error: " + std::string(reply.str, reply.len));
+    default:
+      return FetchResult::Error(FetchErrorKind::kProtocol,
+                                "origin protocol error: GET answered with reply type " +
+                                    std::to_string(reply.type));
+  }
+}
+
+// A Fetch after Close() still must be answered later, never inside Fetch; the origin's own
+// timers are closed by then, so this one-shot timer carries the answer and frees itself.
+struct PostedResult {
+  uv_timer_t timer;
+  FetchCallback cb;
+  FetchResult result;
+};
+
+void PostAfterClose(uv_loop_t* loop, FetchCallback cb, FetchResult result) {
+  auto* posted = new PostedResult{{}, std::move(cb), std::move(result)};
+  uv_timer_init(loop, &posted->timer);
+  posted->timer.data = posted;
+  uv_timer_start(
+      &posted->timer,
+      [](uv_timer_t* timer) {
+        auto* posted = static_cast<PostedResult*>(timer->data);
+        FetchCallback cb = std::move(posted->cb);
+        FetchResult result = std::move(posted->result);
+        uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* handle) {
+          delete static_cast<PostedResult*>(handle->data);
+        });
+        cb(std::move(result));
+      },
+      0, 0);
+}
+
+// ---- hiredis <-> libuv adapter ----------------------------------------------------------
+// One uv_poll_t per context. hiredis calls the hooks to say which events it wants and calls
+// cleanup once when the context is freed; the poll's memory goes in its close callback.
+struct UvEvents {
+  redisAsyncContext* ac;
+  uv_poll_t poll;
+  int events;
+};
+
+void OnPoll(uv_poll_t* poll, int status, int events) {
+  auto* ev = static_cast<UvEvents*>(poll->data);
+  // On a poll error libuv has stopped the handle; let hiredis try the I/O it was waiting
+  // for so that it sees the socket error and fails the context.
+  if (status < 0) events = ev->events;
+  if (ev->ac != nullptr && (events & UV_READABLE) != 0) redisAsyncHandleRead(ev->ac);
+  if (ev->ac != nullptr && (events & UV_WRITABLE) != 0) redisAsyncHandleWrite(ev->ac);
+}
+
+void UpdatePoll(UvEvents* ev, int events) {
+  ev->events = events;
+  if (events != 0) {
+    uv_poll_start(&ev->poll, events, OnPoll);
+  } else {
+    uv_poll_stop(&ev->poll);
+  }
+}
+
+void UvAddRead(void* data) {
+  auto* ev = static_cast<UvEvents*>(data);
+  UpdatePoll(ev, ev->events | UV_READABLE);
+}
+void UvDelRead(void* data) {
+  auto* ev = static_cast<UvEvents*>(data);
+  UpdatePoll(ev, ev->events & ~UV_READABLE);
+}
+void UvAddWrite(void* data) {
+  auto* ev = static_cast<UvEvents*>(data);
+  UpdatePoll(ev, ev->events | UV_WRITABLE);
+}
+void UvDelWrite(void* data) {
+  auto* ev = static_cast<UvEvents*>(data);
+  UpdatePoll(ev, ev->events & ~UV_WRITABLE);
+}
+void UvCleanup(void* data) {
+  auto* ev = static_cast<UvEvents*>(data);
+  ev->ac = nullptr;  // the context is being freed; a poll event already queued must not use it
+  // hiredis may call cleanup more than once (on disconnect, then on free).
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&ev->poll)) != 0) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(&ev->poll),
+           [](uv_handle_t* handle) { delete static_cast<UvEvents*>(handle->data); });
+}
+
+bool AttachToLoop(redisAsyncContext* ac, uv_loop_t* loop) {
+  if (ac->ev.data != nullptr) return false;
+  auto* ev = new UvEvents{ac, {}, 0};
+  if (uv_poll_init(loop, &ev->poll, ac->c.fd) != 0) {
+    delete ev;
+    return false;
+  }
+  ev->poll.data = ev;
+  ac->ev.data = ev;
+  ac->ev.addRead = UvAddRead;
+  ac->ev.delRead = UvDelRead;
+  ac->ev.addWrite = UvAddWrite;
+  ac->ev.delWrite = UvDelWrite;
+  ac->ev.cleanup = UvCleanup;
+  return true;
+}
+
+}  // namespace
+
+RedisOrigin::RedisOrigin(uv_loop_t* loop, OriginUrl url, int connections, int timeout_ms)
+    : loop_(loop),
+      url_(std::move(url)),
+      timeout_ms_(std::max(timeout_ms, 1)),
+      connect_timeout_ms_(std::max(timeout_ms_, kMinConnectTimeoutMs)) {
+  deadline_timer_ = NewTimer(loop_, this);
+  deliver_timer_ = NewTimer(loop_, this);
+  int count = std::max(connections, 1);
+  for (int i = 0; i < count; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->owner = this;
+    slot->index = i;
+    slot->timer = NewTimer(loop_, slot.get());
+    slots_.push_back(std::move(slot));
+  }
+  Completions done;  // stays empty: nothing can be pending before the constructor returns
+  for (auto& slot : slots_) StartConnect(*slot, &done);
+}
+
+RedisOrigin::~RedisOrigin() { Close(); }
+
+void RedisOrigin::RunCompletions(Completions done) {
+  for (auto& [cb, result] : done) cb(std::move(result));
+}
+
+void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
+  if (closed_) {
+    PostAfterClose(loop_, std::move(cb),
+                   FetchResult::Error(FetchErrorKind::kUnreachable,
+                                      "origin unreachable: origin closed"));
+    return;
+  }
+  ++stats_.fetches;
+  uint64_t id = next_id_++;
+  Slot* slot = PickReadySlot();
+  if (slot == nullptr) {
+    if (Hopeless()) {
+      DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,
+                                                    "origin unreachable: " + last_error_));
+      return;
+    }
+    // Some connection is still coming up: wait for it, bounded by this fetch's deadline.
+    pending_.emplace(id, Pending{std::move(cb), -1});
+    queued_.emplace_back(id, std::string(key));
+    AddDeadline(id);
+    return;
+  }
+  if (!SendGet(*slot, id, key)) {
+    DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,
+                                                  "origin unreachable: cannot queue command"));
+    return;
+  }
+  pending_.emplace(id, Pending{std::move(cb), slot->index});
+  AddDeadline(id);
+}
+
+int RedisOrigin::ConnectedCount() const {
+  int count = 0;
+  for (const auto& slot : slots_) count += slot->state == SlotState::kReady ? 1 : 0;
+  return count;
+}
+
+std::string RedisOrigin::Describe() const { return RedactedUrl(url_); }
+
+void RedisOrigin::Close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& slot : slots_) {
+    if (redisAsyncContext* ac = slot->ac; ac != nullptr) {
+      ac->data = nullptr;
+      ac->onConnect = nullptr;
+      ac->onDisconnect = nullptr;
+      slot->ac = nullptr;
+      // Deferred by hiredis when we are inside one of this context's reply callbacks; its
+      // remaining callbacks then see ac->data == nullptr and do nothing.
+      redisAsyncFree(ac);
+    }
+    slot->state = SlotState::kIdle;
+    slot->inflight.clear();
+    CloseTimer(slot->timer);
+    slot->timer = nullptr;
+  }
+  // Answers already decided go first, then every pending fetch in the order it was made.
+  Completions done = std::move(deferred_);
+  deferred_.clear();
+  std::vector<std::pair<uint64_t, FetchCallback>> left;
+  left.reserve(pending_.size());
+  for (auto& [id, pending] : pending_) left.emplace_back(id, std::move(pending.cb));
+  std::sort(left.begin(), left.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  pending_.clear();
+  deadlines_.clear();
+  queued_.clear();
+  for (auto& [id, cb] : left) {
+    Finish(std::move(cb),
+           FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable: origin closed"),
+           &done);
+  }
+  CloseTimer(deadline_timer_);
+  CloseTimer(deliver_timer_);
+  deadline_timer_ = nullptr;
+  deliver_timer_ = nullptr;
+  RunCompletions(std::move(done));
+}
+
+void RedisOrigin::StartConnect(Slot& slot, Completions* done) {
+  redisAsyncContext* ac = url_.is_unix ? redisAsyncConnectUnix(url_.unix_path.c_str())
+                                       : redisAsyncConnect(url_.host.c_str(), url_.port);
+  std::string failure;
+  if (ac == nullptr) {
+    failure = "out of memory";
+  } else if (ac->err != 0) {
+    failure = ac->errstr;
+    redisAsyncFree(ac);  // no callbacks registered and no event hooks yet: frees at once
+  } else if (!AttachToLoop(ac, loop_)) {
+    failure = "cannot watch the origin socket";
+    redisAsyncFree(ac);
+  }
+  if (!failure.empty()) {
+    DropSlot(slot, FetchErrorKind::kUnreachable, failure, false, done);
+    return;
+  }
+  ac->data = &slot;
+  slot.ac = ac;
+  slot.state = SlotState::kConnecting;
+  slot.handshake_pending = 0;
+  slot.inflight.clear();
+  // Attach first: setting the connect callback arms the write watch that detects the connect.
+  redisAsyncSetConnectCallback(ac, OnConnect);
+  redisAsyncSetDisconnectCallback(ac, OnDisconnect);
+  // The handshake is queued now and written as soon as the socket connects.
+  if (!url_.password.empty()) {
+    const char* argv[3] = {"AUTH", url_.user.c_str(), url_.password.c_str()};
+    size_t lens[3] = {4, url_.user.size(), url_.password.size()};
+    if (url_.user.empty()) {
+      argv[1] = argv[2];
+      lens[1] = lens[2];
+    }
+    int argc = url_.user.empty() ? 2 : 3;
+    if (redisAsyncCommandArgv(ac, OnHandshakeReply, kAuthTag, argc, argv, lens) == REDIS_OK) {
+      ++slot.handshake_pending;
+    }
+  }
+  if (url_.db != 0) {
+    std::string db = std::to_string(url_.db);
+    const char* argv[2] = {"SELECT", db.c_str()};
+    size_t lens[2] = {6, db.size()};
+    if (redisAsyncCommandArgv(ac, OnHandshakeReply, kSelectTag, 2, argv, lens) == REDIS_OK) {
+      ++slot.handshake_pending;
+    }
+  }
+  uv_timer_start(slot.timer, OnSlotTimer, static_cast<uint64_t>(connect_timeout_ms_), 0);
+}
+
+void RedisOrigin::MarkReady(Slot& slot) {
+  uv_timer_stop(slot.timer);
+  slot.state = SlotState::kReady;
+  slot.failures = 0;
+  ++stats_.connects;
+  // Fetches that waited for a connection go out now, oldest first.
+  while (!queued_.empty()) {
+    auto [id, key] = std::move(queued_.front());
+    queued_.pop_front();
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // timed out while waiting
+    Slot* target = PickReadySlot();
+    if (target != nullptr && SendGet(*target, id, key)) {
+      it->second.slot = target->index;
+      continue;
+    }
+    FetchCallback cb = std::move(it->second.cb);
+    pending_.erase(it);
+    DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,
+                                                  "origin unreachable: cannot queue command"));
+  }
+}
+
+void RedisOrigin::DropSlot(Slot& slot, FetchErrorKind kind, const std::string& reason,
+                           bool free_context, Completions* done) {
+  redisAsyncContext* ac = slot.ac;
+  bool was_ready = slot.state == SlotState::kReady;
+  if (ac != nullptr) {
+    ac->data = nullptr;
+    ac->onConnect = nullptr;
+    ac->onDisconnect = nullptr;
+    slot.ac = nullptr;
+  }
+  slot.state = SlotState::kIdle;
+  slot.handshake_pending = 0;
+  uv_timer_stop(slot.timer);
+  std::string message =
+      (kind == FetchErrorKind::kProtocol ? "origin protocol error: " : "origin unreachable: ") +
+      reason;
+  for (uint64_t id : slot.inflight) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // already timed out
+    FetchCallback cb = std::move(it->second.cb);
+    pending_.erase(it);
+    Finish(std::move(cb), FetchResult::Error(kind, message), done);
+  }
+  slot.inflight.clear();
+  if (was_ready) {
+    ++stats_.disconnects;
+  } else {
+    ++slot.failures;
+    ++stats_.connect_failures;
+  }
+  last_error_ = reason;
+  if (free_context && ac != nullptr) redisAsyncFree(ac);
+  if (closed_) return;
+  ScheduleReconnect(slot);
+  FailQueuedIfHopeless(done);
+}
+
+void RedisOrigin::ScheduleReconnect(Slot& slot) {
+  int delay = kBackoffMinMs;
+  for (int i = 1; i < slot.failures && delay < kBackoffMaxMs; ++i) delay *= 2;
+  delay = std::min(delay, kBackoffMaxMs);
+  uv_timer_start(slot.timer, OnSlotTimer, static_cast<uint64_t>(delay), 0);
+}
+
+bool RedisOrigin::Hopeless() const {
+  for (const auto& slot : slots_) {
+    if (slot->state == SlotState::kReady || slot->failures == 0) return false;
+  }
+  return true;
+}
+
+void RedisOrigin::FailQueuedIfHopeless(Completions* done) {
+  if (!Hopeless()) return;
+  while (!queued_.empty()) {
+    uint64_t id = queued_.front().first;
+    queued_.pop_front();
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    FetchCallback cb = std::move(it->second.cb);
+    pending_.erase(it);
+    Finish(std::move(cb),
+           FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable: " + last_error_),
+           done);
+  }
+}
+
+RedisOrigin::Slot* RedisOrigin::PickReadySlot() {
+  Slot* best = nullptr;
+  size_t count = slots_.size();
+  for (size_t k = 0; k < count; ++k) {
+    Slot& slot = *slots_[(next_slot_ + k) % count];
+    if (slot.state != SlotState::kReady) continue;
+    if (best == nullptr || slot.inflight.size() < best->inflight.size()) best = &slot;
+  }
+  if (best != nullptr) next_slot_ = (static_cast<size_t>(best->index) + 1) % count;
+  return best;
+}
+
+bool RedisOrigin::SendGet(Slot& slot, uint64_t id, std::string_view key) {
+  const char* argv[2] = {"GET", key.empty() ? "" : key.data()};
+  size_t lens[2] = {3, key.size()};
+  void* privdata = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+  if (redisAsyncCommandArgv(slot.ac, OnGetReply, privdata, 2, argv, lens) != REDIS_OK) {
+    return false;
+  }
+  slot.inflight.push_back(id);
+  return true;
+}
+
+void RedisOrigin::AddDeadline(uint64_t id) {
+  deadlines_.emplace_back(uv_now(loop_) + static_cast<uint64_t>(timeout_ms_), id);
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(deadline_timer_)) == 0) {
+    uv_timer_start(deadline_timer_, OnDeadlineTimer, static_cast<uint64_t>(timeout_ms_), 0);
+  }
+}
+
+void RedisOrigin::CountResult(const FetchResult& result) {
+  switch (result.status) {
+    case FetchStatus::kValue:
+      ++stats_.values;
+      break;
+    case FetchStatus::kNotFound:
+      ++stats_.not_found;
+      break;
+    case FetchStatus::kError:
+      ++stats_.errors;
+      if (result.error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
+      break;
+  }
+}
+
+void RedisOrigin::Finish(FetchCallback cb, FetchResult result, Completions* done) {
+  CountResult(result);
+  done->emplace_back(std::move(cb), std::move(result));
+}
+
+void RedisOrigin::DeliverSoon(FetchCallback cb, FetchResult result) {
+  CountResult(result);
+  if (closed_) {
+    PostAfterClose(loop_, std::move(cb), std::move(result));
+    return;
+  }
+  deferred_.emplace_back(std::move(cb), std::move(result));
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(deliver_timer_)) == 0) {
+    uv_timer_start(deliver_timer_, OnDeliverTimer, 0, 0);
+  }
+}
+
+// ---- hiredis callbacks --------------------------------------------------------------------
+
+void RedisOrigin::OnConnect(const redisAsyncContext* ac, int status) {
+  auto* slot = static_cast<Slot*>(ac->data);
+  if (slot == nullptr) return;
+  RedisOrigin* self = slot->owner;
+  if (status != REDIS_OK) {
+    Completions done;
+    // hiredis frees the context right after this returns.
+    self->DropSlot(*slot, FetchErrorKind::kUnreachable, ErrorText(ac), false, &done);
+    RunCompletions(std::move(done));
+    return;
+  }
+  // Dead peers behind a silent network are found by TCP keepalive, not only by timeouts.
+  redisEnableKeepAlive(&const_cast<redisAsyncContext*>(ac)->c);
+  if (slot->handshake_pending == 0) self->MarkReady(*slot);
+}
+
+void RedisOrigin::OnDisconnect(const redisAsyncContext* ac, int status) {
+  auto* slot = static_cast<Slot*>(ac->data);
+  if (slot == nullptr) return;
+  Completions done;
+  slot->owner->DropSlot(*slot, FetchErrorKind::kUnreachable,
+                        status == REDIS_OK ? "connection closed" : ErrorText(ac), false, &done);
+  RunCompletions(std::move(done));
+}
+
+void RedisOrigin::OnHandshakeReply(redisAsyncContext* ac, void* reply_ptr, void* privdata) {
+  auto* slot = static_cast<Slot*>(ac->data);
+  if (slot == nullptr) return;
+  RedisOrigin* self = slot->owner;
+  auto* reply = static_cast<redisReply*>(reply_ptr);
+  Completions done;
+  if (reply == nullptr) {
+    // hiredis is freeing the context after an I/O error.
+    self->DropSlot(*slot, FetchErrorKind::kUnreachable, ErrorText(ac), false, &done);
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    std::string what = privdata == kAuthTag ? "AUTH failed: " : "SELECT failed: ";
+    self->DropSlot(*slot, FetchErrorKind::kUnreachable,
+                   what + std::string(reply->str, reply->len), true, &done);
+  } else if (--slot->handshake_pending == 0 && slot->state == SlotState::kConnecting &&
+             (ac->c.flags & REDIS_CONNECTED) != 0) {
+    self->MarkReady(*slot);
+  }
+  RunCompletions(std::move(done));
+}
+
+void RedisOrigin::OnGetReply(redisAsyncContext* ac, void* reply_ptr, void* privdata) {
+  auto* slot = static_cast<Slot*>(ac->data);
+  if (slot == nullptr) return;
+  RedisOrigin* self = slot->owner;
+  auto* reply = static_cast<redisReply*>(reply_ptr);
+  if (reply == nullptr) {
+    // hiredis is freeing the context: an I/O error, EOF, or a reply it could not parse.
+    FetchErrorKind kind = ac->c.err == REDIS_ERR_PROTOCOL ? FetchErrorKind::kProtocol
+                                                          : FetchErrorKind::kUnreachable;
+    Completions done;
+    self->DropSlot(*slot, kind, ErrorText(ac), false, &done);
+    RunCompletions(std::move(done));
+    return;
+  }
+  auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(privdata));
+  assert(!slot->inflight.empty() && slot->inflight.front() == id);
+  if (!slot->inflight.empty()) slot->inflight.pop_front();
+  auto it = self->pending_.find(id);
+  if (it == self->pending_.end()) {
+    ++self->stats_.late_replies;  // its fetch already timed out and was answered
+    return;
+  }
+  FetchCallback cb = std::move(it->second.cb);
+  self->pending_.erase(it);
+  FetchResult result = MapReply(*reply);
+  self->CountResult(result);
+  cb(std::move(result));  // last: the callback may Close() or destroy the origin
+}
+
+// ---- uv timer callbacks -------------------------------------------------------------------
+
+void RedisOrigin::OnSlotTimer(uv_timer_t* timer) {
+  auto* slot = static_cast<Slot*>(timer->data);
+  RedisOrigin* self = slot->owner;
+  Completions done;
+  if (slot->state == SlotState::kConnecting) {
+    self->DropSlot(*slot, FetchErrorKind::kUnreachable,
+                   "connect timeout after " + std::to_string(self->connect_timeout_ms_) + " ms",
+                   true, &done);
+  } else if (slot->state == SlotState::kIdle) {
+    self->StartConnect(*slot, &done);
+  }
+  RunCompletions(std::move(done));
+}
+
+void RedisOrigin::OnDeadlineTimer(uv_timer_t* timer) {
+  auto* self = static_cast<RedisOrigin*>(timer->data);
+  uint64_t now = uv_now(self->loop_);
+  Completions done;
+  while (!self->deadlines_.empty()) {
+    auto [deadline, id] = self->deadlines_.front();
+    auto it = self->pending_.find(id);
+    if (it != self->pending_.end() && deadline > now) break;
+    self->deadlines_.pop_front();
+    if (it == self->pending_.end()) continue;  // answered before its deadline
+    FetchCallback cb = std::move(it->second.cb);
+    self->pending_.erase(it);
+    self->Finish(std::move(cb),
+                 FetchResult::Error(FetchErrorKind::kTimeout,
+                                    "origin timeout after " + std::to_string(self->timeout_ms_) +
+                                        " ms"),
+                 &done);
+  }
+  while (!self->queued_.empty() && self->pending_.count(self->queued_.front().first) == 0) {
+    self->queued_.pop_front();
+  }
+  if (!self->deadlines_.empty()) {
+    uv_timer_start(timer, OnDeadlineTimer, self->deadlines_.front().first - now, 0);
+  }
+  RunCompletions(std::move(done));
+}
+
+void RedisOrigin::OnDeliverTimer(uv_timer_t* timer) {
+  auto* self = static_cast<RedisOrigin*>(timer->data);
+  Completions done = std::move(self->deferred_);
+  self->deferred_.clear();
+  RunCompletions(std::move(done));
+}
+
+}  // namespace flightcache::origin

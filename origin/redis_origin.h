@@ -1,0 +1,138 @@
+// redis_origin.h — an Origin that GETs keys from a Redis-protocol server with hiredis on libuv.
+//
+// Owns a pool of N hiredis async connections on one uv loop. Fetch pipelines `GET key` on the
+// ready connection with the fewest replies outstanding. Each connection sends AUTH / SELECT
+// first and counts as ready only after they succeed; a dropped or failed connection fails its
+// in-flight fetches and reconnects with capped exponential backoff (50 ms doubling to 2 s).
+// Deadlines: one pool timer walks a FIFO of (deadline, fetch id); since every fetch has the
+// same timeout the FIFO is deadline-ordered, so there is no timer per fetch.
+// hiredis callbacks find their connection through ac->data, which is cleared whenever a context
+// is detached from its slot, so a callback that comes after a drop, a timeout or Close() is a
+// no-op. Single-threaded: every method runs on the loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "origin/origin.h"
+#include "origin/origin_url.h"
+
+struct redisAsyncContext;
+struct uv_loop_s;
+struct uv_timer_s;
+
+namespace flightcache::origin {
+
+// Counters for INFO. Monotonic over the origin's life.
+struct RedisOriginStats {
+  uint64_t fetches = 0;        // Fetch() calls
+  uint64_t values = 0;         // completed with kValue
+  uint64_t not_found = 0;      // completed with kNotFound
+  uint64_t errors = 0;         // completed with kError (timeouts included)
+  uint64_t timeouts = 0;       // completed with kTimeout
+  uint64_t late_replies = 0;   // replies that came after their fetch timed out
+  uint64_t connects = 0;       // connections that became ready
+  uint64_t connect_failures = 0;  // attempts that failed before ready (refused, AUTH, timeout)
+  uint64_t disconnects = 0;    // ready connections that dropped
+};
+
+class RedisOrigin final : public Origin {
+ public:
+  // Starts connecting at once. loop must outlive the origin's handles: run the loop after
+  // Close() (or destruction) until it finishes. connections < 1 is treated as 1.
+  RedisOrigin(uv_loop_s* loop, OriginUrl url, int connections = 4, int timeout_ms = 1000);
+  ~RedisOrigin() override;  // calls Close()
+
+  RedisOrigin(const RedisOrigin&) = delete;
+  RedisOrigin& operator=(const RedisOrigin&) = delete;
+
+  // When no connection is ready, the fetch waits (bounded by its deadline) while some
+  // connection is still hopeful (first attempt or reconnect after a drop, no failure yet);
+  // it fails at once with kUnreachable when every connection's last attempt failed.
+  void Fetch(std::string_view key, FetchCallback cb) override;
+  int ConnectedCount() const override;
+  std::string Describe() const override;
+  void Close() override;
+
+  const RedisOriginStats& Stats() const { return stats_; }
+  int timeout_ms() const { return timeout_ms_; }
+
+ private:
+  enum class SlotState : uint8_t {
+    kIdle,        // no context; the slot timer will start the next attempt
+    kConnecting,  // context exists; TCP connect or AUTH/SELECT in progress, slot timer = limit
+    kReady,       // handshake done; GETs may be sent
+  };
+
+  struct Slot {
+    RedisOrigin* owner = nullptr;
+    int index = 0;
+    SlotState state = SlotState::kIdle;
+    redisAsyncContext* ac = nullptr;
+    uv_timer_s* timer = nullptr;       // reconnect delay or connect/handshake limit
+    int handshake_pending = 0;         // AUTH/SELECT replies still expected
+    int failures = 0;                  // attempts failed since the last ready; 0 = hopeful
+    std::deque<uint64_t> inflight;     // GET fetch ids in send order (replies come in order)
+  };
+
+  struct Pending {
+    FetchCallback cb;
+    int slot = -1;  // -1 while queued for a connection
+  };
+
+  using Completion = std::pair<FetchCallback, FetchResult>;
+  using Completions = std::vector<Completion>;
+
+  // hiredis and libuv callbacks (C linkage-compatible statics that find their Slot/origin).
+  static void OnConnect(const redisAsyncContext* ac, int status);
+  static void OnDisconnect(const redisAsyncContext* ac, int status);
+  static void OnHandshakeReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnGetReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnSlotTimer(uv_timer_s* timer);
+  static void OnDeadlineTimer(uv_timer_s* timer);
+  static void OnDeliverTimer(uv_timer_s* timer);
+  // Calls every callback in order. Static: a callback may destroy the origin.
+  static void RunCompletions(Completions done);
+
+  void StartConnect(Slot& slot, Completions* done);
+  void MarkReady(Slot& slot);
+  // Detaches slot's context (freeing it when free_context), fails its in-flight fetches with
+  // kind/reason, schedules the next attempt, and fails queued fetches when no hope is left.
+  void DropSlot(Slot& slot, FetchErrorKind kind, const std::string& reason, bool free_context,
+                Completions* done);
+  void ScheduleReconnect(Slot& slot);
+  // True when no connection is ready and every one's last attempt failed.
+  bool Hopeless() const;
+  void FailQueuedIfHopeless(Completions* done);
+  Slot* PickReadySlot();
+  bool SendGet(Slot& slot, uint64_t id, std::string_view key);
+  void AddDeadline(uint64_t id);
+  void Finish(FetchCallback cb, FetchResult result, Completions* done);
+  void CountResult(const FetchResult& result);
+  void DeliverSoon(FetchCallback cb, FetchResult result);
+
+  uv_loop_s* loop_;
+  OriginUrl url_;
+  int timeout_ms_;
+  int connect_timeout_ms_;
+  bool closed_ = false;
+  uint64_t next_id_ = 1;
+  size_t next_slot_ = 0;  // round-robin start for ties
+  std::string last_error_ = "not connected yet";
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unordered_map<uint64_t, Pending> pending_;           // fetches not yet completed
+  std::deque<std::pair<uint64_t, uint64_t>> deadlines_;     // (deadline ms, id), FIFO order
+  std::deque<std::pair<uint64_t, std::string>> queued_;     // (id, key) waiting for a slot
+  Completions deferred_;                                    // decided, delivered next tick
+  uv_timer_s* deadline_timer_ = nullptr;
+  uv_timer_s* deliver_timer_ = nullptr;
+  RedisOriginStats stats_;
+};
+
+}  // namespace flightcache::origin

@@ -1,0 +1,174 @@
+// singleflight.cc — flights, waiters, the Forget rule and the store fill (see singleflight.h).
+#include "origin/singleflight.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace flightcache::origin {
+namespace {
+
+constexpr size_t kLatencyWindow = 1024;
+// The negative cache is a courtesy to the origin, not a store: past this many remembered
+// misses, new ones are simply not remembered.
+constexpr size_t kMaxNegativeEntries = 100000;
+
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Singleflight::Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverFn deliver,
+                           ClockFn clock)
+    : origin_(origin),
+      keyspace_(keyspace),
+      deliver_(std::move(deliver)),
+      clock_(std::move(clock)),
+      alive_(std::make_shared<bool>(true)) {
+  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
+    keyspace_->shard(i).set_watcher(this);
+  }
+}
+
+Singleflight::~Singleflight() {
+  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
+    keyspace_->shard(i).set_watcher(nullptr);
+  }
+}
+
+void Singleflight::Watch(std::string_view key, bool on) {
+  storage::Shard* shard = keyspace_->Locate(key).shard;
+  if (on) {
+    shard->AddWatch();
+  } else {
+    shard->RemoveWatch();
+  }
+}
+
+bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
+  if (negative_.empty()) return false;
+  auto it = negative_.find(key);
+  if (it == negative_.end()) return false;
+  if (it->second <= now_ms) {
+    Watch(key, false);
+    negative_.erase(it);
+    return false;
+  }
+  ++stats_.negative_hits;
+  return true;
+}
+
+void Singleflight::Join(std::string_view key, const Waiter& waiter) {
+  ++parked_waiters_;
+  auto it = flights_.find(key);
+  if (it != flights_.end()) {
+    it->second->waiters.push_back(waiter);
+    ++stats_.fetches_shared;
+    return;
+  }
+  auto flight = std::make_unique<Flight>();
+  flight->waiters.push_back(waiter);
+  flight->started_us = MonotonicMicros();
+  std::string owned_key(key);
+  flights_.emplace(owned_key, std::move(flight));
+  Watch(key, true);
+  ++stats_.fetches_started;
+  std::weak_ptr<bool> alive = alive_;
+  origin_->Fetch(key, [this, alive, owned_key](FetchResult result) {
+    if (alive.expired()) return;  // the table is gone (shutdown)
+    Complete(owned_key, std::move(result));
+  });
+}
+
+void Singleflight::Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq) {
+  auto it = flights_.find(key);
+  if (it == flights_.end()) return;
+  auto& waiters = it->second->waiters;
+  size_t before = waiters.size();
+  waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
+                               [&](const Waiter& w) {
+                                 return w.conn_id == conn_id && w.slot_seq == slot_seq;
+                               }),
+                waiters.end());
+  parked_waiters_ -= before - waiters.size();
+}
+
+void Singleflight::Complete(const std::string& key, FetchResult result) {
+  auto it = flights_.find(key);
+  if (it == flights_.end()) return;
+  std::unique_ptr<Flight> flight = std::move(it->second);
+  flights_.erase(it);
+  Watch(key, false);
+  RecordLatency(MonotonicMicros() - flight->started_us);
+
+  const int64_t now_ms = clock_();
+  switch (result.status) {
+    case FetchStatus::kValue:
+      if (flight->forgotten) {
+        ++stats_.forgotten;
+      } else {
+        storage::KeyLocation at = keyspace_->Locate(key);
+        int64_t expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
+        at.shard->Set(key, at.hash, result.value, expire_at);
+        ++stats_.fills;
+      }
+      break;
+    case FetchStatus::kNotFound:
+      ++stats_.not_found;
+      if (!flight->forgotten && policy_.negative_ttl_ms > 0 &&
+          negative_.size() < kMaxNegativeEntries) {
+        auto [pos, inserted] = negative_.emplace(key, now_ms + policy_.negative_ttl_ms);
+        if (inserted) Watch(key, true);
+      }
+      break;
+    case FetchStatus::kError:
+      ++stats_.errors;
+      if (result.error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
+      break;
+  }
+  parked_waiters_ -= flight->waiters.size();
+  for (const Waiter& w : flight->waiters) deliver_(w, result);
+}
+
+void Singleflight::OnKeyChanged(std::string_view key) {
+  auto it = flights_.find(key);
+  if (it != flights_.end()) it->second->forgotten = true;
+  auto neg = negative_.find(key);
+  if (neg != negative_.end()) {
+    negative_.erase(neg);
+    Watch(key, false);
+  }
+}
+
+void Singleflight::OnFlush() {
+  for (auto& [key, flight] : flights_) flight->forgotten = true;
+  for (auto& [key, expiry] : negative_) Watch(key, false);
+  negative_.clear();
+}
+
+void Singleflight::RecordLatency(int64_t micros) {
+  if (latencies_us_.size() < kLatencyWindow) {
+    latencies_us_.push_back(micros);
+  } else {
+    latencies_us_[latency_next_] = micros;
+    latency_next_ = (latency_next_ + 1) % kLatencyWindow;
+  }
+}
+
+double Singleflight::LatencyPercentileMs(double percentile) const {
+  if (latencies_us_.empty()) return 0;
+  std::vector<int64_t> sorted = latencies_us_;
+  std::sort(sorted.begin(), sorted.end());
+  size_t index = static_cast<size_t>(percentile / 100.0 * static_cast<double>(sorted.size() - 1));
+  return static_cast<double>(sorted[index]) / 1000.0;
+}
+
+void Singleflight::ResetStats() {
+  stats_ = SingleflightStats{};
+  latencies_us_.clear();
+  latency_next_ = 0;
+}
+
+}  // namespace flightcache::origin

@@ -1,0 +1,108 @@
+// singleflight.h — at most one origin fetch per key; every waiter gets the shared result.
+//
+// Go's singleflight mapped onto an event loop (see shared/DESIGN.md):
+//   Join()    ~ Do/DoChan: the first waiter starts the fetch, later ones join it;
+//   result    ~ Result{Val, Err, Shared}: value, not found or error, sent to every waiter;
+//   Forget    ~ any change to the key while the fetch is out (SET, DEL, EXPIRE, RENAME,
+//               FLUSH, eviction) marks the flight forgotten: it still answers its waiters but
+//               does not fill the store. Shards report changes through storage::KeyWatcher.
+// Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
+// close while parked; Cancel() takes it off the flight. Errors are never stored.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "origin/origin.h"
+#include "storage/keyspace.h"
+
+namespace flightcache::origin {
+
+struct Waiter {
+  uint64_t conn_id;
+  uint64_t slot_seq;
+  uint32_t part;  // index in an MGET reply; 0 for GET
+};
+
+struct SingleflightStats {
+  uint64_t fetches_started = 0;
+  uint64_t fetches_shared = 0;  // waiters that joined a flight already in progress
+  uint64_t not_found = 0;
+  uint64_t errors = 0;
+  uint64_t timeouts = 0;
+  uint64_t fills = 0;           // values written to the store
+  uint64_t forgotten = 0;       // results not stored because the key changed meanwhile
+  uint64_t negative_hits = 0;   // misses answered from the negative cache
+};
+
+struct FillPolicy {
+  int64_t cache_ttl_ms = 0;     // expiry of filled values; 0 = none
+  int64_t negative_ttl_ms = 0;  // how long "not found" is remembered; 0 = not at all
+};
+
+class Singleflight : public storage::KeyWatcher {
+ public:
+  using DeliverFn = std::function<void(const Waiter&, const FetchResult&)>;
+  using ClockFn = std::function<int64_t()>;  // wall-clock unix ms
+
+  Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverFn deliver, ClockFn clock);
+  ~Singleflight() override;
+
+  void set_policy(const FillPolicy& policy) { policy_ = policy; }
+  const FillPolicy& policy() const { return policy_; }
+
+  // True when a recent "not found" for key is still remembered (negative-ttl).
+  bool KnownMissing(std::string_view key, int64_t now_ms);
+  // Parks waiter on key's flight, starting the fetch if none is in flight.
+  void Join(std::string_view key, const Waiter& waiter);
+  // Takes one waiter off key's flight (its connection closed). The fetch goes on.
+  void Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq);
+
+  size_t in_flight() const { return flights_.size(); }
+  size_t parked_waiters() const { return parked_waiters_; }
+  const SingleflightStats& stats() const { return stats_; }
+  void ResetStats();
+  // Fetch latency percentile (0..100) over recent fetches, in ms.
+  double LatencyPercentileMs(double percentile) const;
+
+  // storage::KeyWatcher
+  void OnKeyChanged(std::string_view key) override;
+  void OnFlush() override;
+
+ private:
+  struct Flight {
+    std::vector<Waiter> waiters;
+    bool forgotten = false;
+    int64_t started_us = 0;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using FlightMap = std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash,
+                                       std::equal_to<>>;
+
+  void Complete(const std::string& key, FetchResult result);
+  void Watch(std::string_view key, bool on);
+  void RecordLatency(int64_t micros);
+
+  Origin* origin_;
+  storage::Keyspace* keyspace_;
+  DeliverFn deliver_;
+  ClockFn clock_;
+  FillPolicy policy_;
+  FlightMap flights_;
+  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> negative_;
+  size_t parked_waiters_ = 0;
+  SingleflightStats stats_;
+  std::vector<int64_t> latencies_us_;  // ring of recent fetch latencies
+  size_t latency_next_ = 0;
+  std::shared_ptr<bool> alive_;  // fetch callbacks check it: the table may be gone
+};
+
+}  // namespace flightcache::origin

@@ -1,0 +1,106 @@
+// reply_writer.cc — RESP2/RESP3 reply encoding (see reply_writer.h).
+#include "protocol/reply_writer.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace flightcache::protocol {
+
+void ReplyWriter::Header(char type, int64_t n) {
+  char buf[24];
+  buf[0] = type;
+  auto [end, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n);
+  (void)ec;
+  *end++ = '\r';
+  *end++ = '\n';
+  out_->append(buf, static_cast<size_t>(end - buf));
+}
+
+void ReplyWriter::Simple(std::string_view s) {
+  out_->push_back('+');
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Error(std::string_view message) {
+  ++error_count_;
+  out_->push_back('-');
+  // An error reply is one line: Redis replaces newlines so a message cannot break framing.
+  for (char c : message) out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Integer(int64_t v) { Header(':', v); }
+
+void ReplyWriter::Bulk(std::string_view s) {
+  Header('$', static_cast<int64_t>(s.size()));
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Null() { out_->append(resp3_ ? "_\r\n" : "$-1\r\n"); }
+
+void ReplyWriter::NullArray() { out_->append(resp3_ ? "_\r\n" : "*-1\r\n"); }
+
+void ReplyWriter::ArrayHeader(size_t n) { Header('*', static_cast<int64_t>(n)); }
+
+void ReplyWriter::MapHeader(size_t pairs) {
+  if (resp3_) {
+    Header('%', static_cast<int64_t>(pairs));
+  } else {
+    Header('*', static_cast<int64_t>(pairs * 2));
+  }
+}
+
+void ReplyWriter::SetHeader(size_t n) { Header(resp3_ ? '~' : '*', static_cast<int64_t>(n)); }
+
+void ReplyWriter::Double(double v) {
+  std::string text;
+  if (std::isinf(v)) {
+    text = v > 0 ? "inf" : "-inf";
+  } else {
+    text = FormatDouble(v);
+  }
+  if (resp3_) {
+    out_->push_back(',');
+    out_->append(text);
+    out_->append("\r\n");
+  } else {
+    Bulk(text);
+  }
+}
+
+void ReplyWriter::Boolean(bool v) {
+  if (resp3_) {
+    out_->append(v ? "#t\r\n" : "#f\r\n");
+  } else {
+    Integer(v ? 1 : 0);
+  }
+}
+
+void ReplyWriter::Verbatim(std::string_view s) {
+  if (!resp3_) {
+    Bulk(s);
+    return;
+  }
+  Header('=', static_cast<int64_t>(s.size() + 4));
+  out_->append("txt:");
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+std::string FormatDouble(long double v) {
+  char buf[64];
+  int len = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
+  std::string s(buf, static_cast<size_t>(len > 0 ? len : 0));
+  // Redis prints with %.17Lf and trims trailing zeroes and a trailing dot.
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+}  // namespace flightcache::protocol

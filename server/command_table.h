@@ -1,0 +1,97 @@
+// command_table.h — the one table of commands: name, arity, flags, key positions, handler.
+//
+// Dispatch, COMMAND COUNT/INFO/DOCS/LIST and INFO commandstats all read this table, so a
+// command's metadata lives in exactly one place. Arity follows Redis: positive = exact count
+// including the name, negative = at least that many. Lookup is case-insensitive.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/reply_writer.h"
+
+namespace flightcache::server {
+
+class Server;
+class Connection;
+
+struct CommandContext {
+  Server& server;
+  Connection& conn;
+  const std::vector<std::string_view>& args;
+  protocol::ReplyWriter& reply;
+  int64_t now_ms;
+};
+
+using CommandHandler = void (*)(CommandContext&);
+
+enum CommandFlag : uint32_t {
+  kWrite = 1 << 0,
+  kReadOnly = 1 << 1,
+  kFast = 1 << 2,
+  kNoAuth = 1 << 3,      // allowed before AUTH
+  kAdmin = 1 << 4,
+  kLoading = 1 << 5,
+  kStale = 1 << 6,
+  kDenyOom = 1 << 7,
+  kReadThrough = 1 << 8,  // may park on an origin fetch
+};
+
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected_calls = 0;
+  uint64_t failed_calls = 0;
+};
+
+struct SubcommandSpec {
+  std::string name;  // e.g. "config|get"
+  int arity;
+  std::string summary;
+};
+
+struct CommandSpec {
+  std::string name;  // lower case
+  int arity;
+  uint32_t flags;
+  int first_key;
+  int last_key;
+  int key_step;
+  CommandHandler handler;
+  std::string group;  // "string", "keyspace", "connection", "server"
+  std::string summary;
+  std::string since;
+  std::vector<SubcommandSpec> subcommands;
+  mutable CommandStats stats;
+};
+
+class CommandTable {
+ public:
+  void Add(CommandSpec spec);
+  // Finds a command by name, any case; nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+  const std::vector<std::unique_ptr<CommandSpec>>& all() const { return commands_; }
+  void ResetStats() const;
+
+ private:
+  std::vector<std::unique_ptr<CommandSpec>> commands_;
+  std::unordered_map<std::string, const CommandSpec*> by_name_;
+};
+
+// Builds the table with every command family registered.
+CommandTable BuildCommandTable();
+
+// Families register themselves here (one file each).
+void RegisterStringCommands(CommandTable& table);
+void RegisterKeyspaceCommands(CommandTable& table);
+void RegisterConnectionCommands(CommandTable& table);
+void RegisterServerCommands(CommandTable& table);
+
+// Flag names as COMMAND INFO prints them.
+std::vector<std::string> CommandFlagNames(uint32_t flags);
+
+}  // namespace flightcache::server

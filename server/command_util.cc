@@ -1,0 +1,101 @@
+// command_util.cc — shared argument parsing (see command_util.h).
+#include "server/command_util.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace flightcache::server {
+
+bool ParseInt64(std::string_view text, int64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  if (text.size() == 1 && text[0] == '0') {
+    *out = 0;
+    return true;
+  }
+  size_t i = 0;
+  bool negative = false;
+  if (text[0] == '-') {
+    negative = true;
+    i = 1;
+  }
+  if (i >= text.size() || text[i] < '1' || text[i] > '9') return false;
+  uint64_t value = 0;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  if (negative) {
+    if (value > static_cast<uint64_t>(INT64_MAX) + 1) return false;
+    *out = static_cast<int64_t>(0 - value);
+  } else {
+    if (value > static_cast<uint64_t>(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(value);
+  }
+  return true;
+}
+
+bool ParseLongDouble(std::string_view text, long double* out) {
+  if (text.empty() || text.size() > 5000) return false;
+  if (std::isspace(static_cast<unsigned char>(text.front()))) return false;
+  std::string buf(text);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) return false;
+  *out = v;
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view text, std::string_view lower_literal) {
+  if (text.size() != lower_literal.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != lower_literal[i]) return false;
+  }
+  return true;
+}
+
+std::string ToLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Int64ToString(int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+bool ParseExpireArgument(std::string_view text, int64_t unit_ms, bool absolute, int64_t now_ms,
+                         std::string_view command, protocol::ReplyWriter& reply,
+                         int64_t* at_ms) {
+  int64_t v = 0;
+  if (!ParseInt64(text, &v)) {
+    reply.Error(kErrNotInteger);
+    return false;
+  }
+  const std::string invalid =
+      "ERR invalid expire time in '" + std::string(command) + "' command";
+  if (v <= 0 || v > INT64_MAX / unit_ms) {
+    reply.Error(invalid);
+    return false;
+  }
+  int64_t ms = v * unit_ms;
+  if (!absolute) {
+    if (ms > INT64_MAX - now_ms) {
+      reply.Error(invalid);
+      return false;
+    }
+    ms += now_ms;
+  }
+  *at_ms = ms;
+  return true;
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,304 @@
+// config.cc — the option registry and redis.conf-style file loading (see config.h).
+#include "server/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "origin/origin_url.h"
+
+namespace flightcache::server {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool ParseInt(std::string_view text, int64_t min, int64_t max, int64_t* out, std::string* error) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    *error = "argument couldn't be parsed into an integer";
+    return false;
+  }
+  if (v < min || v > max) {
+    *error = "argument must be between " + std::to_string(min) + " and " + std::to_string(max) +
+             " inclusive";
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+ConfigOption IntOption(std::string name, bool runtime, int64_t min, int64_t max,
+                       std::function<int64_t&(Config&)> field_ref, std::string help) {
+  auto getter = [field_ref](const Config& c) {
+    return std::to_string(field_ref(const_cast<Config&>(c)));
+  };
+  auto setter = [field_ref, min, max](Config& c, std::string_view text, std::string* error) {
+    int64_t v;
+    if (!ParseInt(text, min, max, &v, error)) return false;
+    field_ref(c) = v;
+    return true;
+  };
+  return ConfigOption{std::move(name), runtime, setter, getter, std::move(help)};
+}
+
+ConfigOption SmallIntOption(std::string name, bool runtime, int64_t min, int64_t max,
+                            std::function<int&(Config&)> field_ref, std::string help) {
+  auto getter = [field_ref](const Config& c) {
+    return std::to_string(field_ref(const_cast<Config&>(c)));
+  };
+  auto setter = [field_ref, min, max](Config& c, std::string_view text, std::string* error) {
+    int64_t v;
+    if (!ParseInt(text, min, max, &v, error)) return false;
+    field_ref(c) = static_cast<int>(v);
+    return true;
+  };
+  return ConfigOption{std::move(name), runtime, setter, getter, std::move(help)};
+}
+
+ConfigOption MemoryOption(std::string name, bool runtime, int64_t min,
+                          std::function<int64_t&(Config&)> field_ref, std::string help) {
+  auto getter = [field_ref](const Config& c) {
+    return std::to_string(field_ref(const_cast<Config&>(c)));
+  };
+  auto setter = [field_ref, min](Config& c, std::string_view text, std::string* error) {
+    int64_t v;
+    if (!ParseMemory(text, &v)) {
+      *error = "argument must be a memory value";
+      return false;
+    }
+    if (v < min) {
+      *error = "argument must be a memory value of at least " + std::to_string(min);
+      return false;
+    }
+    field_ref(c) = v;
+    return true;
+  };
+  return ConfigOption{std::move(name), runtime, setter, getter, std::move(help)};
+}
+
+ConfigOption StringOption(std::string name, bool runtime,
+                          std::function<std::string&(Config&)> field_ref, std::string help) {
+  auto getter = [field_ref](const Config& c) { return field_ref(const_cast<Config&>(c)); };
+  auto setter = [field_ref](Config& c, std::string_view text, std::string*) {
+    field_ref(c) = std::string(text);
+    return true;
+  };
+  return ConfigOption{std::move(name), runtime, setter, getter, std::move(help)};
+}
+
+// An option Redis tools ask for that this server does not implement: fixed answer.
+ConfigOption FixedOption(std::string name, std::string value) {
+  auto getter = [value](const Config&) { return value; };
+  auto setter = [value](Config&, std::string_view text, std::string* error) {
+    if (text == value) return true;
+    *error = "not supported by flightcache (only '" + value + "')";
+    return false;
+  };
+  return ConfigOption{std::move(name), false, setter, getter, "fixed: " + value};
+}
+
+std::vector<ConfigOption> BuildOptions() {
+  std::vector<ConfigOption> o;
+  o.push_back(StringOption("bind", false, [](Config& c) -> std::string& { return c.bind; },
+                           "address to listen on (default 127.0.0.1)"));
+  o.push_back(SmallIntOption("port", false, 0, 65535, [](Config& c) -> int& { return c.port; },
+                             "TCP port (default 6379; 0 = no TCP)"));
+  o.push_back(StringOption("unixsocket", false,
+                           [](Config& c) -> std::string& { return c.unixsocket; },
+                           "path of a unix socket to listen on too"));
+  o.push_back(SmallIntOption("unixsocketperm", false, 0, 0777,
+                             [](Config& c) -> int& { return c.unixsocketperm; },
+                             "permissions of the unix socket (octal digits as decimal)"));
+  o.push_back(SmallIntOption("maxclients", true, 1, 1000000,
+                             [](Config& c) -> int& { return c.maxclients; },
+                             "most clients connected at once (default 10000)"));
+  o.push_back(IntOption("timeout", true, 0, INT32_MAX,
+                        [](Config& c) -> int64_t& { return c.timeout_s; },
+                        "close clients idle this many seconds (0 = never)"));
+  o.push_back(StringOption("requirepass", true,
+                           [](Config& c) -> std::string& { return c.requirepass; },
+                           "password clients must AUTH with"));
+  {
+    auto getter = [](const Config& c) { return std::string(LogLevelName(c.loglevel)); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      if (v == "debug") c.loglevel = LogLevel::kDebug;
+      else if (v == "verbose") c.loglevel = LogLevel::kVerbose;
+      else if (v == "notice") c.loglevel = LogLevel::kNotice;
+      else if (v == "warning") c.loglevel = LogLevel::kWarning;
+      else if (v == "nothing") c.loglevel = LogLevel::kNothing;
+      else {
+        *error = "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+        return false;
+      }
+      return true;
+    };
+    o.push_back(ConfigOption{"loglevel", true, setter, getter,
+                             "debug, verbose, notice, warning or nothing"});
+  }
+  o.push_back(StringOption("logfile", false, [](Config& c) -> std::string& { return c.logfile; },
+                           "log file path (empty = standard error)"));
+  o.push_back(MemoryOption("proto-max-bulk-len", true, 1024 * 1024,
+                           [](Config& c) -> int64_t& { return c.proto_max_bulk_len; },
+                           "largest bulk string a client may send (default 512mb)"));
+  o.push_back(MemoryOption("client-query-buffer-limit", true, 1024 * 1024,
+                           [](Config& c) -> int64_t& { return c.client_query_buffer_limit; },
+                           "largest pending request of one client (default 1gb)"));
+  o.push_back(SmallIntOption("tcp-keepalive", true, 0, INT32_MAX,
+                             [](Config& c) -> int& { return c.tcp_keepalive; },
+                             "TCP keepalive interval in seconds (0 = off)"));
+  o.push_back(SmallIntOption("hz", true, 1, 500, [](Config& c) -> int& { return c.hz; },
+                             "background task frequency (expiry, timeouts)"));
+  o.push_back(MemoryOption("maxmemory", true, 0,
+                           [](Config& c) -> int64_t& { return c.maxmemory; },
+                           "memory budget in bytes (0 = no limit; not enforced yet)"));
+  {
+    auto getter = [](const Config& c) { return c.maxmemory_policy; };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      static const char* kPolicies[] = {"noeviction",    "allkeys-lru",    "allkeys-lfu",
+                                        "allkeys-random", "volatile-lru",  "volatile-lfu",
+                                        "volatile-random", "volatile-ttl"};
+      for (const char* p : kPolicies) {
+        if (v == p) {
+          c.maxmemory_policy = v;
+          return true;
+        }
+      }
+      *error = "argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, "
+               "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl";
+      return false;
+    };
+    o.push_back(ConfigOption{"maxmemory-policy", true, setter, getter,
+                             "eviction policy name (not enforced yet)"});
+  }
+  {
+    auto getter = [](const Config& c) { return c.origin; };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      if (!text.empty()) {
+        if (!origin::ParseOriginUrl(text, error)) return false;
+      }
+      c.origin = std::string(text);
+      return true;
+    };
+    o.push_back(ConfigOption{"origin", false, setter, getter,
+                             "read-through origin: redis://[[user]:password@]host[:port][/db] "
+                             "or unix:///path.sock[?db=N]"});
+  }
+  o.push_back(SmallIntOption("origin-connections", false, 1, 1024,
+                             [](Config& c) -> int& { return c.origin_connections; },
+                             "connections to the origin (default 4)"));
+  o.push_back(IntOption("origin-timeout", true, 1, 3600 * 1000,
+                        [](Config& c) -> int64_t& { return c.origin_timeout_ms; },
+                        "deadline of one origin fetch in ms (default 1000)"));
+  o.push_back(IntOption("cache-ttl", true, 0, INT32_MAX,
+                        [](Config& c) -> int64_t& { return c.cache_ttl_s; },
+                        "seconds a value filled from the origin lives (0 = no expiry)"));
+  o.push_back(IntOption("negative-ttl", true, 0, INT32_MAX,
+                        [](Config& c) -> int64_t& { return c.negative_ttl_s; },
+                        "seconds a 'not found' from the origin is remembered (0 = never)"));
+  o.push_back(FixedOption("save", ""));
+  o.push_back(FixedOption("appendonly", "no"));
+  o.push_back(FixedOption("databases", "1"));
+  o.push_back(FixedOption("daemonize", "no"));
+  return o;
+}
+
+}  // namespace
+
+const std::vector<ConfigOption>& ConfigOptions() {
+  static const std::vector<ConfigOption> options = BuildOptions();
+  return options;
+}
+
+const ConfigOption* FindConfigOption(std::string_view name) {
+  std::string lower = Lower(name);
+  for (const ConfigOption& o : ConfigOptions()) {
+    if (o.name == lower) return &o;
+  }
+  return nullptr;
+}
+
+bool ParseMemory(std::string_view text, int64_t* out) {
+  std::string t = Lower(text);
+  size_t digits_end = 0;
+  while (digits_end < t.size() && (std::isdigit(static_cast<unsigned char>(t[digits_end])) ||
+                                   (digits_end == 0 && t[0] == '-'))) {
+    ++digits_end;
+  }
+  std::string_view unit = std::string_view(t).substr(digits_end);
+  int64_t mul = 1;
+  if (unit.empty() || unit == "b") mul = 1;
+  else if (unit == "k") mul = 1000;
+  else if (unit == "kb") mul = 1024;
+  else if (unit == "m") mul = 1000LL * 1000;
+  else if (unit == "mb") mul = 1024LL * 1024;
+  else if (unit == "g") mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb") mul = 1024LL * 1024 * 1024;
+  else return false;
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + digits_end, v);
+  if (ec != std::errc() || ptr != t.data() + digits_end || digits_end == 0 || v < 0) return false;
+  if (v > INT64_MAX / mul) return false;
+  *out = v * mul;
+  return true;
+}
+
+const char* LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kVerbose: return "verbose";
+    case LogLevel::kNotice: return "notice";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kNothing: return "nothing";
+  }
+  return "notice";
+}
+
+bool LoadConfigFile(const std::string& path, Config& cfg, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "can't open config file '" + path + "'";
+    return false;
+  }
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    // name, then the rest (quotes stripped) as the value, as redis.conf allows.
+    std::istringstream words(line.substr(start));
+    std::string name;
+    words >> name;
+    std::string value;
+    std::getline(words, value);
+    size_t v0 = value.find_first_not_of(" \t");
+    value = v0 == std::string::npos ? "" : value.substr(v0);
+    while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    const ConfigOption* opt = FindConfigOption(name);
+    std::string why;
+    if (!opt) {
+      *error = path + ":" + std::to_string(line_number) + ": unknown option '" + name + "'";
+      return false;
+    }
+    if (!opt->set(cfg, value, &why)) {
+      *error = path + ":" + std::to_string(line_number) + ": bad value for '" + name + "': " + why;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,64 @@
+// config.h — every server option, one registry for flags, config file and CONFIG GET/SET.
+//
+// Each option has a Redis-style name, a parser that validates and stores into Config, and a
+// formatter. main() feeds the registry from CLI11 flags and an optional redis.conf-style file
+// (flags override the file); CONFIG SET uses the same setters for options marked mutable.
+// Setters return false with a message naming the problem; nothing here throws after start-up.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flightcache::server {
+
+enum class LogLevel { kDebug, kVerbose, kNotice, kWarning, kNothing };
+
+struct Config {
+  std::string bind = "127.0.0.1";
+  int port = 6379;
+  std::string unixsocket;
+  int unixsocketperm = 0;
+  int maxclients = 10000;
+  int64_t timeout_s = 0;  // idle client timeout; 0 = never
+  std::string requirepass;
+  LogLevel loglevel = LogLevel::kNotice;
+  std::string logfile;  // empty: stderr
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  int tcp_keepalive = 300;
+  int hz = 10;
+  int64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  // Read-through origin (see origin/).
+  std::string origin;  // URL; empty: no origin, a miss is a miss
+  int origin_connections = 4;
+  int64_t origin_timeout_ms = 1000;
+  int64_t cache_ttl_s = 0;
+  int64_t negative_ttl_s = 0;
+};
+
+struct ConfigOption {
+  std::string name;
+  bool mutable_at_runtime;
+  // Validates text and stores it; on failure returns false and sets *error.
+  std::function<bool(Config&, std::string_view text, std::string* error)> set;
+  std::function<std::string(const Config&)> get;
+  std::string help;
+};
+
+// The registry of every option, in a stable order.
+const std::vector<ConfigOption>& ConfigOptions();
+const ConfigOption* FindConfigOption(std::string_view name);
+
+// Parses "name value..." lines (redis.conf syntax: # comments, quoted values) into cfg.
+bool LoadConfigFile(const std::string& path, Config& cfg, std::string* error);
+
+// Parses Redis memory units: 100, 1k, 1kb, 5mb, 1gb (k=1000, kb=1024, ...).
+bool ParseMemory(std::string_view text, int64_t* out);
+
+const char* LogLevelName(LogLevel level);
+
+}  // namespace flightcache::server

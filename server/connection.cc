@@ -1,0 +1,283 @@
+// connection.cc — reading, parsing, reply slots and batched writes of one client.
+//
+// Input is parsed as it arrives and each complete command runs at once. Output goes to
+// reply slots; Flush() (once per loop turn, from the server) sends every ready slot at the
+// head of the queue in one write: uv_try_write first, uv_write for what is left.
+#include "server/connection.h"
+
+#include "origin/singleflight.h"
+#include "server/server.h"
+
+namespace flightcache::server {
+namespace {
+
+// Past these, a client stops being read until its replies drain: a client that pipelines
+// without reading its replies cannot make the server buffer without bound.
+constexpr size_t kMaxParkedSlots = 4096;
+constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+
+}  // namespace
+
+Connection::Connection(Server* server, uint64_t id, bool is_unix)
+    : server_(server), id_(id), is_unix_(is_unix), parser_(&limits_) {
+  slots_.emplace_back();
+  writer_.set_output(&slots_.back().bytes);
+  UpdateLimits();
+  created_ms = server->now_ms();
+  last_interaction_ms = created_ms;
+}
+
+void Connection::UpdateLimits() {
+  const Config& cfg = server_->config();
+  limits_.max_bulk_len = cfg.proto_max_bulk_len;
+  limits_.unauthenticated = !cfg.requirepass.empty() && !authenticated;
+}
+
+void Connection::Start() {
+  uv_read_start(
+      stream(),
+      [](uv_handle_t* handle, size_t, uv_buf_t* buf) {
+        auto* conn = static_cast<Connection*>(handle->data);
+        *buf = conn->server_->ReadBuffer();
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* conn = static_cast<Connection*>(s->data);
+        if (nread > 0) {
+          conn->OnBytes(buf->base, static_cast<size_t>(nread));
+        } else if (nread < 0) {
+          conn->Close();  // EOF or a socket error closes this client only
+        }
+      });
+}
+
+void Connection::OnBytes(const char* data, size_t len) {
+  server_->RefreshClock();
+  last_interaction_ms = server_->now_ms();
+  server_->stats().total_net_input_bytes += len;
+  if (state_ == ConnectionState::kPaused) {
+    backlog_.append(data, len);
+    return;
+  }
+  ProcessInput(data, len);
+}
+
+void Connection::ProcessInput(const char* data, size_t len) {
+  size_t pos = 0;
+  while (pos < len && state_ == ConnectionState::kReading && !close_after_reply_) {
+    protocol::ParseResult r = parser_.Parse(std::string_view(data + pos, len - pos));
+    pos += r.consumed;
+    switch (r.status) {
+      case protocol::ParseStatus::kNeedMore:
+        if (parser_.PendingBytes() >
+            static_cast<size_t>(server_->config().client_query_buffer_limit)) {
+          server_->Log(LogLevel::kWarning,
+                       "Closing client that reached max query buffer length (id=" +
+                           std::to_string(id_) + ")");
+          Close();
+          return;
+        }
+        break;
+      case protocol::ParseStatus::kEmpty:
+        break;
+      case protocol::ParseStatus::kCommandReady:
+        server_->Execute(*this, parser_.args());
+        parser_.Reset();
+        if (state_ == ConnectionState::kReading &&
+            (parked_slots_ >= kMaxParkedSlots || PendingOutputBytes() > kMaxPendingOutput)) {
+          backlog_.append(data + pos, len - pos);
+          Pause();
+          pos = len;
+        }
+        break;
+      default:
+        // A protocol error: reply, then close once the reply is out, as Redis does.
+        writer_.Error(parser_.ErrorText(r.status));
+        close_after_reply_ = true;
+        break;
+    }
+  }
+  if (state_ != ConnectionState::kClosing) server_->QueueWrite(this);
+}
+
+void Connection::Pause() {
+  if (state_ != ConnectionState::kReading) return;
+  state_ = ConnectionState::kPaused;
+  uv_read_stop(stream());
+}
+
+void Connection::ResumeIfDrained() {
+  if (state_ != ConnectionState::kPaused) return;
+  if (parked_slots_ >= kMaxParkedSlots / 2 || PendingOutputBytes() > kMaxPendingOutput / 2) return;
+  state_ = ConnectionState::kReading;
+  std::string input;
+  input.swap(backlog_);
+  ProcessInput(input.data(), input.size());
+  if (state_ == ConnectionState::kReading) Start();
+}
+
+void Connection::Close() {
+  if (state_ == ConnectionState::kClosing) return;
+  state_ = ConnectionState::kClosing;
+  // Take this client off every flight it is parked on; other waiters keep theirs.
+  if (parked_slots_ > 0 && server_->singleflight()) {
+    for (const ReplySlot& slot : slots_) {
+      for (const std::string& key : slot.keys) server_->singleflight()->Cancel(key, id_, slot.seq);
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
+}
+
+void Connection::OnClosedCallback(uv_handle_t* handle) {
+  auto* conn = static_cast<Connection*>(handle->data);
+  conn->server_->ForgetConnection(conn);
+  delete conn;
+}
+
+uint64_t Connection::ParkSlot(std::vector<std::string> keys, std::unique_ptr<PendingArray> array) {
+  slots_.emplace_back();
+  ReplySlot& parked = slots_.back();
+  parked.seq = next_seq_++;
+  parked.waiting = static_cast<uint32_t>(keys.size());
+  parked.keys = std::move(keys);
+  parked.array = std::move(array);
+  ++parked_slots_;
+  slots_.emplace_back();
+  writer_.set_output(&slots_.back().bytes);
+  return parked.seq;
+}
+
+ReplySlot* Connection::FindSlot(uint64_t seq) {
+  for (ReplySlot& slot : slots_) {
+    if (slot.seq == seq && slot.waiting > 0) return &slot;
+  }
+  return nullptr;
+}
+
+namespace {
+
+void WriteFetchResult(protocol::ReplyWriter& w, const origin::FetchResult& result) {
+  switch (result.status) {
+    case origin::FetchStatus::kValue:
+      w.Bulk(result.value);
+      break;
+    case origin::FetchStatus::kNotFound:
+      w.Null();
+      break;
+    case origin::FetchStatus::kError:
+      w.Error("ERR " + result.error);
+      break;
+  }
+}
+
+}  // namespace
+
+void Connection::ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchResult& result) {
+  ReplySlot* slot = FindSlot(seq);
+  if (!slot) return;
+  protocol::ReplyWriter w;
+  w.set_resp3(resp == 3);
+  if (slot->array) {
+    if (part < slot->array->elements.size()) {
+      w.set_output(&slot->array->elements[part]);
+      WriteFetchResult(w, result);
+    }
+  } else {
+    w.set_output(&slot->bytes);
+    WriteFetchResult(w, result);
+  }
+  server_->stats().total_error_replies += w.error_count();
+  if (--slot->waiting > 0) return;
+  --parked_slots_;
+  slot->keys.clear();
+  if (slot->array) {
+    w.set_output(&slot->bytes);
+    w.ArrayHeader(slot->array->elements.size());
+    for (const std::string& element : slot->array->elements) slot->bytes.append(element);
+    slot->array.reset();
+  }
+  server_->QueueWrite(this);
+}
+
+bool Connection::HasOutput() const {
+  if (slots_.empty()) return false;
+  return slots_.front().waiting == 0 && (slots_.size() > 1 || !slots_.front().bytes.empty());
+}
+
+size_t Connection::PendingOutputBytes() const {
+  size_t n = writing_.size();
+  for (const ReplySlot& slot : slots_) n += slot.bytes.size();
+  return n;
+}
+
+void Connection::Flush() {
+  if (write_in_flight_ || state_ == ConnectionState::kClosing) return;
+  writing_.clear();
+  while (!slots_.empty()) {
+    ReplySlot& head = slots_.front();
+    if (head.waiting > 0) break;
+    if (slots_.size() == 1) {  // the open tail slot stays; take its bytes
+      if (writing_.empty()) {
+        writing_.swap(head.bytes);
+      } else {
+        writing_.append(head.bytes);
+        head.bytes.clear();
+      }
+      break;
+    }
+    writing_.append(head.bytes);
+    slots_.pop_front();
+  }
+  if (writing_.empty()) {
+    AfterWrite();
+    return;
+  }
+  server_->stats().total_net_output_bytes += writing_.size();
+  uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
+  int n = uv_try_write(stream(), &buf, 1);
+  if (n == static_cast<int>(writing_.size())) {
+    writing_.clear();
+    AfterWrite();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    Close();
+    return;
+  }
+  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  buf = uv_buf_init(writing_.data() + written, static_cast<unsigned>(writing_.size() - written));
+  write_in_flight_ = true;
+  write_req_.data = this;
+  if (uv_write(&write_req_, stream(), &buf, 1, OnWrite) != 0) {
+    write_in_flight_ = false;
+    Close();
+  }
+}
+
+void Connection::OnWrite(uv_write_t* req, int status) {
+  static_cast<Connection*>(req->data)->OnWriteDone(status);
+}
+
+void Connection::OnWriteDone(int status) {
+  write_in_flight_ = false;
+  writing_.clear();
+  if (status < 0) {
+    Close();
+    return;
+  }
+  if (HasOutput()) {
+    server_->QueueWrite(this);
+    return;
+  }
+  AfterWrite();
+}
+
+void Connection::AfterWrite() {
+  if (state_ == ConnectionState::kClosing) return;
+  if (close_after_reply_ && parked_slots_ == 0 && !HasOutput() && !write_in_flight_) {
+    Close();
+    return;
+  }
+  if (state_ == ConnectionState::kPaused) server_->QueueResume(id_);
+}
+
+}  // namespace flightcache::server

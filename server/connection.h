@@ -1,0 +1,130 @@
+// connection.h — one client connection: its socket, parser, reply slots and client info.
+//
+// States (memcached-style, one line each):
+//   kReading  — reading and running commands;
+//   kPaused   — too many parked replies or too much unsent output: reading stopped until the
+//               slots drain (unparsed input waits in backlog_);
+//   kClosing  — uv_close() was called; the memory is freed only in the close callback.
+// Replies leave in request order through a queue of reply slots: synchronous replies append
+// to the open tail slot; a command waiting on the origin holds a parked slot that later
+// replies queue behind. Async work refers to a connection by its id, never by pointer.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "origin/origin.h"
+#include "protocol/reply_writer.h"
+#include "protocol/request_parser.h"
+
+namespace flightcache::server {
+
+class Server;
+
+enum class ConnectionState : uint8_t { kReading, kPaused, kClosing };
+
+// MGET with keys still being fetched: each element's encoded reply, sent once all are in.
+struct PendingArray {
+  std::vector<std::string> elements;
+};
+
+struct ReplySlot {
+  uint64_t seq = 0;
+  uint32_t waiting = 0;  // fetches this slot still waits for; 0 = ready to send
+  std::string bytes;
+  std::unique_ptr<PendingArray> array;  // set for a parked MGET
+  std::vector<std::string> keys;         // keys whose fetches this slot waits on
+};
+
+class Connection {
+ public:
+  Connection(Server* server, uint64_t id, bool is_unix);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uint64_t id() const { return id_; }
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+  uv_tcp_t* tcp() { return &handle_.tcp; }
+  uv_pipe_t* pipe() { return &handle_.pipe; }
+  bool is_unix() const { return is_unix_; }
+
+  ConnectionState state() const { return state_; }
+  protocol::ReplyWriter& reply() { return writer_; }
+  protocol::RequestParser& parser() { return parser_; }
+
+  // Feeds bytes read from the socket: parses and runs every complete command.
+  void OnBytes(const char* data, size_t len);
+  // Starts reading (after accept).
+  void Start();
+  // Asks for the connection to close once every queued reply has been written.
+  void CloseAfterReply() { close_after_reply_ = true; }
+  // Closes at once, dropping unsent replies.
+  void Close();
+  // Re-reads the auth state into the parser limits (after AUTH, HELLO, CONFIG SET).
+  void UpdateLimits();
+
+  // Parks the current command: opens a slot that waits for one result per key and returns
+  // its sequence number. Replies of later commands queue behind it.
+  uint64_t ParkSlot(std::vector<std::string> keys, std::unique_ptr<PendingArray> array);
+  // Delivers one fetch result to a parked slot; part is the MGET index (0 for GET).
+  void ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchResult& result);
+  size_t parked_slots() const { return parked_slots_; }
+
+  // Writes every ready slot with one write; called once per loop turn by the server.
+  void Flush();
+  bool HasOutput() const;
+  size_t PendingOutputBytes() const;
+
+  // Client info (CLIENT LIST / INFO / HELLO).
+  std::string name;
+  std::string lib_name;
+  std::string lib_ver;
+  std::string peer_addr;
+  std::string local_addr;
+  const char* last_command = "NULL";
+  int64_t created_ms = 0;
+  int64_t last_interaction_ms = 0;
+  bool authenticated = false;
+  bool in_write_queue = false;
+  int resp = 2;
+
+ private:
+  friend class Server;
+  void ProcessInput(const char* data, size_t len);
+  void Pause();
+  // Resumes a paused connection whose slots and output drained; runs its backlog.
+  void ResumeIfDrained();
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnClosedCallback(uv_handle_t* handle);
+  void OnWriteDone(int status);
+  void AfterWrite();
+  ReplySlot* FindSlot(uint64_t seq);
+  void OpenTailSlot();
+
+  Server* server_;
+  uint64_t id_;
+  bool is_unix_;
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle_;
+  ConnectionState state_ = ConnectionState::kReading;
+  protocol::ParserLimits limits_;
+  protocol::RequestParser parser_;
+  protocol::ReplyWriter writer_;
+  std::deque<ReplySlot> slots_;
+  uint64_t next_seq_ = 1;
+  size_t parked_slots_ = 0;
+  std::string backlog_;  // input not yet parsed while paused
+  std::string writing_;  // bytes handed to uv_write, kept alive until its callback
+  uv_write_t write_req_;
+  bool write_in_flight_ = false;
+  bool close_after_reply_ = false;
+};
+
+}  // namespace flightcache::server

@@ -1,0 +1,372 @@
+// connection_commands.cc — PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO and CLIENT.
+//
+// These touch only the calling connection (and, for CLIENT LIST/KILL, the registry of
+// connections). Replies and error texts follow Redis 7.
+#include <algorithm>
+#include <iterator>
+#include <string>
+
+#include "server/command_table.h"
+#include "server/command_util.h"
+#include "server/connection.h"
+#include "server/info.h"
+#include "server/server.h"
+
+namespace flightcache::server {
+namespace {
+
+void PingCommand(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
+    return;
+  }
+  if (ctx.args.size() == 2) {
+    ctx.reply.Bulk(ctx.args[1]);
+  } else {
+    ctx.reply.Simple("PONG");
+  }
+}
+
+void EchoCommand(CommandContext& ctx) { ctx.reply.Bulk(ctx.args[1]); }
+
+void QuitCommand(CommandContext& ctx) {
+  ctx.reply.Ok();
+  ctx.conn.CloseAfterReply();
+}
+
+void ResetCommand(CommandContext& ctx) {
+  ctx.conn.name.clear();
+  ctx.conn.resp = 2;
+  ctx.reply.set_resp3(false);
+  ctx.conn.authenticated = ctx.server.config().requirepass.empty();
+  ctx.conn.UpdateLimits();
+  ctx.reply.Simple("RESET");
+}
+
+void SelectCommand(CommandContext& ctx) {
+  int64_t db;
+  if (!ParseInt64(ctx.args[1], &db)) {
+    ctx.reply.Error(kErrNotInteger);
+    return;
+  }
+  if (db != 0) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// Checks a username/password pair against requirepass; only the "default" user exists.
+bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
+  const std::string& required = ctx.server.config().requirepass;
+  return user == "default" && !required.empty() && pass == required;
+}
+
+void AuthCommand(CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  if (ctx.server.config().requirepass.empty() && ctx.args.size() == 2) {
+    ctx.reply.Error(
+        "ERR AUTH <password> called without any password configured for the default user. "
+        "Are you sure your configuration is correct?");
+    return;
+  }
+  std::string_view user = ctx.args.size() == 3 ? ctx.args[1] : std::string_view("default");
+  std::string_view pass = ctx.args.back();
+  if (ctx.server.config().requirepass.empty() && user == "default") {
+    ctx.conn.authenticated = true;  // nopass default user: any password is accepted
+    ctx.reply.Ok();
+    return;
+  }
+  if (!CheckPassword(ctx, user, pass)) {
+    ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+    return;
+  }
+  ctx.conn.authenticated = true;
+  ctx.conn.UpdateLimits();
+  ctx.reply.Ok();
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;  // no spaces, newlines or special characters
+  }
+  return true;
+}
+
+void HelloCommand(CommandContext& ctx) {
+  int64_t proto = ctx.conn.resp;
+  size_t i = 1;
+  if (ctx.args.size() >= 2) {
+    if (!ParseInt64(ctx.args[1], &proto)) {
+      ctx.reply.Error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (proto < 2 || proto > 3) {
+      ctx.reply.Error("NOPROTO unsupported protocol version");
+      return;
+    }
+    i = 2;
+  }
+  std::string_view setname;
+  bool has_setname = false;
+  for (; i < ctx.args.size(); ++i) {
+    const bool more = i + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(ctx.args[i], "auth") && i + 2 < ctx.args.size()) {
+      if (!CheckPassword(ctx, ctx.args[i + 1], ctx.args[i + 2]) &&
+          !(ctx.server.config().requirepass.empty() && ctx.args[i + 1] == "default")) {
+        ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      ctx.conn.authenticated = true;
+      ctx.conn.UpdateLimits();
+      i += 2;
+    } else if (EqualsIgnoreCase(ctx.args[i], "setname") && more) {
+      setname = ctx.args[i + 1];
+      has_setname = true;
+      ++i;
+    } else {
+      ctx.reply.Error("ERR Syntax error in HELLO option '" + std::string(ctx.args[i]) + "'");
+      return;
+    }
+  }
+  if (!ctx.conn.authenticated && !ctx.server.config().requirepass.empty()) {
+    ctx.reply.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+        "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+        "select the RESP protocol version at the same time");
+    return;
+  }
+  if (has_setname) {
+    if (!ValidClientName(setname)) {
+      ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    ctx.conn.name = std::string(setname);
+  }
+  ctx.conn.resp = static_cast<int>(proto);
+  ctx.reply.set_resp3(proto == 3);
+  ctx.reply.MapHeader(7);
+  ctx.reply.Bulk("server");
+  ctx.reply.Bulk("redis");
+  ctx.reply.Bulk("version");
+  ctx.reply.Bulk(kRedisVersion);
+  ctx.reply.Bulk("proto");
+  ctx.reply.Integer(proto);
+  ctx.reply.Bulk("id");
+  ctx.reply.Integer(static_cast<int64_t>(ctx.conn.id()));
+  ctx.reply.Bulk("mode");
+  ctx.reply.Bulk("standalone");
+  ctx.reply.Bulk("role");
+  ctx.reply.Bulk("master");
+  ctx.reply.Bulk("modules");
+  ctx.reply.ArrayHeader(0);
+}
+
+void ClientList(CommandContext& ctx) {
+  std::vector<uint64_t> only_ids;
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    if (EqualsIgnoreCase(ctx.args[i], "type") && i + 1 < ctx.args.size()) {
+      std::string type = ToLower(ctx.args[i + 1]);
+      if (type != "normal" && type != "master" && type != "replica" && type != "pubsub") {
+        ctx.reply.Error("ERR Unknown client type '" + std::string(ctx.args[i + 1]) + "'");
+        return;
+      }
+      if (type != "normal") {
+        ctx.reply.Verbatim("");
+        return;
+      }
+      ++i;
+    } else if (EqualsIgnoreCase(ctx.args[i], "id") && i + 1 < ctx.args.size()) {
+      for (++i; i < ctx.args.size(); ++i) {
+        int64_t id;
+        if (!ParseInt64(ctx.args[i], &id) || id <= 0) {
+          ctx.reply.Error("ERR Invalid client ID");
+          return;
+        }
+        only_ids.push_back(static_cast<uint64_t>(id));
+      }
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return;
+    }
+  }
+  std::string out;
+  std::vector<Connection*> sorted;
+  for (const auto& [id, conn] : ctx.server.connections()) sorted.push_back(conn);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Connection* a, const Connection* b) { return a->id() < b->id(); });
+  for (Connection* conn : sorted) {
+    if (!only_ids.empty() &&
+        std::find(only_ids.begin(), only_ids.end(), conn->id()) == only_ids.end()) {
+      continue;
+    }
+    out += ClientInfoLine(ctx.server, *conn);
+    out += '\n';
+  }
+  ctx.reply.Verbatim(out);
+}
+
+void ClientKill(CommandContext& ctx) {
+  // Old form: CLIENT KILL addr:port.
+  if (ctx.args.size() == 3) {
+    for (const auto& [id, conn] : ctx.server.connections()) {
+      if (conn->peer_addr == ctx.args[2]) {
+        if (conn == &ctx.conn) {
+          ctx.conn.CloseAfterReply();
+        } else {
+          conn->Close();
+        }
+        ctx.reply.Ok();
+        return;
+      }
+    }
+    ctx.reply.Error("ERR No such client");
+    return;
+  }
+  uint64_t id_filter = 0;
+  std::string addr_filter, laddr_filter;
+  bool skipme = true;
+  if (ctx.args.size() % 2 != 0) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
+    std::string_view opt = ctx.args[i], val = ctx.args[i + 1];
+    if (EqualsIgnoreCase(opt, "id")) {
+      int64_t id;
+      if (!ParseInt64(val, &id) || id <= 0) {
+        ctx.reply.Error("ERR client-id should be greater than 0");
+        return;
+      }
+      id_filter = static_cast<uint64_t>(id);
+    } else if (EqualsIgnoreCase(opt, "addr")) {
+      addr_filter = std::string(val);
+    } else if (EqualsIgnoreCase(opt, "laddr")) {
+      laddr_filter = std::string(val);
+    } else if (EqualsIgnoreCase(opt, "skipme")) {
+      if (EqualsIgnoreCase(val, "yes")) skipme = true;
+      else if (EqualsIgnoreCase(val, "no")) skipme = false;
+      else {
+        ctx.reply.Error(kErrSyntax);
+        return;
+      }
+    } else if (EqualsIgnoreCase(opt, "type") || EqualsIgnoreCase(opt, "user")) {
+      // Every client is a normal client of the default user.
+      std::string v = ToLower(val);
+      if (v != "normal" && v != "default") {
+        ctx.reply.Integer(0);
+        return;
+      }
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return;
+    }
+  }
+  std::vector<Connection*> victims;
+  for (const auto& [id, conn] : ctx.server.connections()) {
+    if (id_filter && conn->id() != id_filter) continue;
+    if (!addr_filter.empty() && conn->peer_addr != addr_filter) continue;
+    if (!laddr_filter.empty() && conn->local_addr != laddr_filter) continue;
+    if (skipme && conn == &ctx.conn) continue;
+    if (conn->state() == ConnectionState::kClosing) continue;
+    victims.push_back(conn);
+  }
+  for (Connection* conn : victims) {
+    if (conn == &ctx.conn) {
+      ctx.conn.CloseAfterReply();
+    } else {
+      conn->Close();
+    }
+  }
+  ctx.reply.Integer(static_cast<int64_t>(victims.size()));
+}
+
+void ClientCommand(CommandContext& ctx) {
+  std::string_view sub = ctx.args[1];
+  const size_t argc = ctx.args.size();
+  if (EqualsIgnoreCase(sub, "id") && argc == 2) {
+    ctx.reply.Integer(static_cast<int64_t>(ctx.conn.id()));
+  } else if (EqualsIgnoreCase(sub, "setname") && argc == 3) {
+    if (!ValidClientName(ctx.args[2])) {
+      ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    ctx.conn.name = std::string(ctx.args[2]);
+    ctx.reply.Ok();
+  } else if (EqualsIgnoreCase(sub, "getname") && argc == 2) {
+    if (ctx.conn.name.empty()) ctx.reply.Null(); else ctx.reply.Bulk(ctx.conn.name);
+  } else if (EqualsIgnoreCase(sub, "setinfo") && argc == 4) {
+    std::string_view attr = ctx.args[2];
+    if (!ValidClientName(ctx.args[3]) && !ctx.args[3].empty()) {
+      ctx.reply.Error("ERR " + ToLower(attr) +
+                      " cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    if (EqualsIgnoreCase(attr, "lib-name")) {
+      ctx.conn.lib_name = std::string(ctx.args[3]);
+    } else if (EqualsIgnoreCase(attr, "lib-ver")) {
+      ctx.conn.lib_ver = std::string(ctx.args[3]);
+    } else {
+      ctx.reply.Error("ERR Unrecognized option '" + std::string(attr) + "'");
+      return;
+    }
+    ctx.reply.Ok();
+  } else if (EqualsIgnoreCase(sub, "list")) {
+    ClientList(ctx);
+  } else if (EqualsIgnoreCase(sub, "info") && argc == 2) {
+    ctx.reply.Verbatim(ClientInfoLine(ctx.server, ctx.conn) + "\n");
+  } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
+    ClientKill(ctx);
+  } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {
+    static const char* kHelp[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ID", "    Return the ID of the current connection.",
+        "GETNAME", "    Return the name of the current connection.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+        "INFO", "    Return information about the current client connection.",
+        "LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about connections.",
+        "KILL <ip:port> | KILL <option> <value> [...]", "    Kill connections.",
+        "HELP", "    Print this help."};
+    ctx.reply.ArrayHeader(std::size(kHelp));
+    for (const char* line : kHelp) ctx.reply.Simple(line);
+  } else {
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                    std::string(sub) + "'. Try CLIENT HELP.");
+  }
+}
+
+}  // namespace
+
+void RegisterConnectionCommands(CommandTable& t) {
+  const uint32_t kConn = kFast | kLoading | kStale;
+  t.Add({"ping", -1, kConn, 0, 0, 0, PingCommand, "connection", "Returns the server's liveliness response.",
+         "1.0.0"});
+  t.Add({"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
+  t.Add({"quit", -1, kConn | kNoAuth, 0, 0, 0, QuitCommand, "connection", "Closes the connection.",
+         "1.0.0"});
+  t.Add({"reset", 1, kConn | kNoAuth, 0, 0, 0, ResetCommand, "connection",
+         "Resets the connection.", "6.2.0"});
+  t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
+         "Changes the selected database (only 0 exists).", "1.0.0"});
+  t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",
+         "Authenticates the connection.", "1.0.0"});
+  t.Add({"hello", -1, kConn | kNoAuth, 0, 0, 0, HelloCommand, "connection",
+         "Handshakes with the Redis server.", "6.0.0"});
+  CommandSpec client{"client", -2, kLoading | kStale, 0, 0, 0, ClientCommand, "connection",
+                     "A container for client connection commands.", "2.4.0"};
+  client.subcommands = {{"client|id", 2, "Returns the unique client ID of the connection."},
+                        {"client|setname", 3, "Sets the connection name."},
+                        {"client|getname", 2, "Returns the name of the connection."},
+                        {"client|setinfo", 4, "Sets information specific to the client or connection."},
+                        {"client|list", -2, "Lists open connections."},
+                        {"client|info", 2, "Returns information about the connection."},
+                        {"client|kill", -3, "Terminates open connections."},
+                        {"client|help", 2, "Returns helpful text about the different subcommands."}};
+  t.Add(std::move(client));
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,274 @@
+// info.cc — INFO and CLIENT LIST rendering (see info.h).
+#include "server/info.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "origin/origin.h"
+#include "origin/singleflight.h"
+#include "server/command_util.h"
+#include "server/connection.h"
+#include "server/server.h"
+
+namespace flightcache::server {
+namespace {
+
+uint64_t peak_memory = 0;
+
+void Field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(":").append(value).append("\r\n");
+}
+
+void Field(std::string& out, std::string_view name, uint64_t value) {
+  Field(out, name, std::to_string(value));
+}
+
+std::string FormatFixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+void ServerSection(Server& s, std::string& out) {
+  out += "# Server\r\n";
+  Field(out, "redis_version", kRedisVersion);
+  Field(out, "flightcache_version", kFlightcacheVersion);
+  Field(out, "redis_git_sha1", "00000000");
+  Field(out, "redis_git_dirty", "0");
+  Field(out, "redis_mode", "standalone");
+  struct utsname name;
+  uname(&name);
+  Field(out, "os", std::string(name.sysname) + " " + name.release + " " + name.machine);
+  Field(out, "arch_bits", "64");
+  Field(out, "multiplexing_api", "libuv");
+  Field(out, "process_id", static_cast<uint64_t>(getpid()));
+  Field(out, "run_id", s.run_id());
+  Field(out, "tcp_port", static_cast<uint64_t>(s.tcp_port()));
+  const int64_t uptime_ms = s.now_ms() - s.start_time_ms();
+  Field(out, "server_time_usec", static_cast<uint64_t>(s.now_ms()) * 1000);
+  Field(out, "uptime_in_seconds", static_cast<uint64_t>(uptime_ms / 1000));
+  Field(out, "uptime_in_days", static_cast<uint64_t>(uptime_ms / 86400000));
+  Field(out, "hz", static_cast<uint64_t>(s.config().hz));
+  Field(out, "configured_hz", static_cast<uint64_t>(s.config().hz));
+  Field(out, "executable", "flightcache");
+  Field(out, "config_file", "");
+}
+
+void ClientsSection(Server& s, std::string& out) {
+  out += "# Clients\r\n";
+  size_t parked = 0;
+  for (const auto& [id, conn] : s.connections()) {
+    if (conn->parked_slots() > 0) ++parked;
+  }
+  Field(out, "connected_clients", s.connected_clients());
+  Field(out, "maxclients", static_cast<uint64_t>(s.config().maxclients));
+  Field(out, "blocked_clients", parked);
+  Field(out, "tracking_clients", uint64_t{0});
+  Field(out, "clients_in_timeout_table", uint64_t{0});
+}
+
+void MemorySection(Server& s, std::string& out) {
+  const uint64_t used = UsedMemoryBytes();
+  const uint64_t rss = ResidentSetBytes();
+  peak_memory = std::max(peak_memory, used);
+  out += "# Memory\r\n";
+  Field(out, "used_memory", used);
+  Field(out, "used_memory_human", HumanBytes(used));
+  Field(out, "used_memory_rss", rss);
+  Field(out, "used_memory_rss_human", HumanBytes(rss));
+  Field(out, "used_memory_peak", peak_memory);
+  Field(out, "used_memory_peak_human", HumanBytes(peak_memory));
+  Field(out, "used_memory_dataset", static_cast<uint64_t>(s.keyspace().memory_bytes()));
+  Field(out, "maxmemory", static_cast<uint64_t>(s.config().maxmemory));
+  Field(out, "maxmemory_human", HumanBytes(static_cast<uint64_t>(s.config().maxmemory)));
+  Field(out, "maxmemory_policy", s.config().maxmemory_policy);
+  Field(out, "mem_fragmentation_ratio",
+        FormatFixed(used ? static_cast<double>(rss) / static_cast<double>(used) : 0, 2));
+  Field(out, "mem_allocator", "libc");
+}
+
+void PersistenceSection(std::string& out) {
+  out += "# Persistence\r\n";
+  Field(out, "loading", "0");
+  Field(out, "rdb_changes_since_last_save", "0");
+  Field(out, "rdb_bgsave_in_progress", "0");
+  Field(out, "rdb_last_bgsave_status", "ok");
+  Field(out, "aof_enabled", "0");
+  Field(out, "aof_rewrite_in_progress", "0");
+}
+
+void StatsSection(Server& s, std::string& out) {
+  const ServerStats& st = s.stats();
+  out += "# Stats\r\n";
+  Field(out, "total_connections_received", st.total_connections_received);
+  Field(out, "total_commands_processed", st.total_commands_processed);
+  Field(out, "instantaneous_ops_per_sec", "0");
+  Field(out, "total_net_input_bytes", st.total_net_input_bytes);
+  Field(out, "total_net_output_bytes", st.total_net_output_bytes);
+  Field(out, "rejected_connections", st.rejected_connections);
+  Field(out, "expired_keys", s.keyspace().expired_keys() - st.expired_keys_base);
+  Field(out, "evicted_keys", "0");
+  Field(out, "keyspace_hits", st.keyspace_hits);
+  Field(out, "keyspace_misses", st.keyspace_misses);
+  Field(out, "pubsub_channels", "0");
+  Field(out, "pubsub_patterns", "0");
+  Field(out, "total_error_replies", st.total_error_replies);
+}
+
+void ReplicationSection(std::string& out) {
+  out += "# Replication\r\n";
+  Field(out, "role", "master");
+  Field(out, "connected_slaves", "0");
+}
+
+void CpuSection(std::string& out) {
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  out += "# CPU\r\n";
+  Field(out, "used_cpu_sys",
+        FormatFixed(self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6, 6));
+  Field(out, "used_cpu_user",
+        FormatFixed(self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6, 6));
+}
+
+void KeyspaceSection(Server& s, std::string& out) {
+  out += "# Keyspace\r\n";
+  const size_t keys = s.keyspace().size();
+  if (keys > 0) {
+    Field(out, "db0",
+          "keys=" + std::to_string(keys) + ",expires=" +
+              std::to_string(s.keyspace().volatile_count()) + ",avg_ttl=0");
+  }
+}
+
+void CommandstatsSection(Server& s, std::string& out) {
+  out += "# Commandstats\r\n";
+  for (const auto& cmd : s.commands().all()) {
+    const CommandStats& st = cmd->stats;
+    if (st.calls == 0 && st.rejected_calls == 0 && st.failed_calls == 0) continue;
+    double per_call = st.calls ? static_cast<double>(st.usec) / static_cast<double>(st.calls) : 0;
+    Field(out, "cmdstat_" + cmd->name,
+          "calls=" + std::to_string(st.calls) + ",usec=" + std::to_string(st.usec) +
+              ",usec_per_call=" + FormatFixed(per_call, 2) +
+              ",rejected_calls=" + std::to_string(st.rejected_calls) +
+              ",failed_calls=" + std::to_string(st.failed_calls));
+  }
+}
+
+void OriginSection(Server& s, std::string& out) {
+  out += "# Origin\r\n";
+  origin::Origin* o = s.origin();
+  origin::Singleflight* f = s.singleflight();
+  Field(out, "origin_enabled", o ? "1" : "0");
+  if (!o || !f) return;
+  const origin::SingleflightStats& st = f->stats();
+  Field(out, "origin_url", o->Describe());
+  Field(out, "origin_connections", static_cast<uint64_t>(s.config().origin_connections));
+  Field(out, "origin_connected", static_cast<uint64_t>(o->ConnectedCount()));
+  Field(out, "origin_timeout_ms", static_cast<uint64_t>(s.config().origin_timeout_ms));
+  Field(out, "origin_fetches_started", st.fetches_started);
+  Field(out, "origin_fetches_shared", st.fetches_shared);
+  Field(out, "origin_fills", st.fills);
+  Field(out, "origin_not_found", st.not_found);
+  Field(out, "origin_errors", st.errors);
+  Field(out, "origin_timeouts", st.timeouts);
+  Field(out, "origin_forgotten", st.forgotten);
+  Field(out, "origin_negative_hits", st.negative_hits);
+  Field(out, "origin_fetches_in_flight", f->in_flight());
+  Field(out, "origin_parked_clients", f->parked_waiters());
+  Field(out, "origin_latency_p50_ms", FormatFixed(f->LatencyPercentileMs(50), 3));
+  Field(out, "origin_latency_p99_ms", FormatFixed(f->LatencyPercentileMs(99), 3));
+}
+
+}  // namespace
+
+uint64_t UsedMemoryBytes() {
+  struct mallinfo2 mi = mallinfo2();
+  return static_cast<uint64_t>(mi.uordblks + mi.hblkhd);
+}
+
+uint64_t ResidentSetBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 4) {
+    v /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return std::to_string(bytes) + "B";
+  return FormatFixed(v, 2) + units[unit];
+}
+
+std::string RenderInfo(Server& s, const std::vector<std::string>& requested) {
+  std::set<std::string> want;
+  bool all = false;
+  for (const std::string& r : requested) {
+    std::string lower = ToLower(r);
+    if (lower == "all" || lower == "everything") all = true;
+    else if (lower == "default") want.insert({"server", "clients", "memory", "persistence",
+                                              "stats", "replication", "cpu", "keyspace",
+                                              "origin"});
+    else want.insert(lower);
+  }
+  if (requested.empty()) {
+    want = {"server", "clients", "memory", "persistence", "stats", "replication",
+            "cpu",    "keyspace", "origin"};
+  }
+  auto has = [&](const char* name) { return all || want.count(name) > 0; };
+  std::string out;
+  auto section = [&](const char* name, auto&& render) {
+    if (!has(name)) return;
+    if (!out.empty()) out += "\r\n";
+    render();
+  };
+  section("server", [&] { ServerSection(s, out); });
+  section("clients", [&] { ClientsSection(s, out); });
+  section("memory", [&] { MemorySection(s, out); });
+  section("persistence", [&] { PersistenceSection(out); });
+  section("stats", [&] { StatsSection(s, out); });
+  section("replication", [&] { ReplicationSection(out); });
+  section("cpu", [&] { CpuSection(out); });
+  section("origin", [&] { OriginSection(s, out); });
+  section("commandstats", [&] { CommandstatsSection(s, out); });
+  section("keyspace", [&] { KeyspaceSection(s, out); });
+  return out;
+}
+
+std::string ClientInfoLine(Server& s, const Connection& c) {
+  const int64_t now = s.now_ms();
+  std::string line;
+  line += "id=" + std::to_string(c.id());
+  line += " addr=" + c.peer_addr;
+  line += " laddr=" + c.local_addr;
+  line += " fd=-1";
+  line += " name=" + c.name;
+  line += " age=" + std::to_string((now - c.created_ms) / 1000);
+  line += " idle=" + std::to_string((now - c.last_interaction_ms) / 1000);
+  line += c.parked_slots() > 0 ? " flags=b" : " flags=N";
+  line += " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0";
+  line += " rbs=0 rbp=0 obl=0 oll=0";
+  line += " omem=" + std::to_string(c.PendingOutputBytes());
+  line += " tot-mem=0 events=r";
+  line += std::string(" cmd=") + c.last_command;
+  line += " user=default redir=-1";
+  line += " resp=" + std::to_string(c.resp);
+  line += " lib-name=" + c.lib_name;
+  line += " lib-ver=" + c.lib_ver;
+  return line;
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,377 @@
+// keyspace_commands.cc — commands on keys as a whole: DEL, EXISTS, EXPIRE family, TTLs,
+// KEYS, SCAN, RANDOMKEY, RENAME, COPY, DBSIZE and FLUSH. Redis 7 replies and error texts.
+#include <string>
+#include <vector>
+
+#include "server/command_table.h"
+#include "server/command_util.h"
+#include "server/connection.h"
+#include "server/server.h"
+#include "storage/glob.h"
+
+namespace flightcache::server {
+namespace {
+
+using storage::Entry;
+using storage::EntryExpireAt;
+using storage::EntryKey;
+using storage::EntryValue;
+using storage::KeyLocation;
+
+Entry* Lookup(CommandContext& ctx, std::string_view key, KeyLocation* at) {
+  *at = ctx.server.keyspace().Locate(key);
+  return at->shard->Find(key, at->hash, ctx.now_ms);
+}
+
+void DelCommand(CommandContext& ctx) {
+  int64_t removed = 0;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    KeyLocation at;
+    // Look up first so an already-expired key does not count as deleted.
+    if (Lookup(ctx, ctx.args[i], &at) && at.shard->Delete(ctx.args[i], at.hash)) ++removed;
+  }
+  ctx.reply.Integer(removed);
+}
+
+void ExistsCommand(CommandContext& ctx) {
+  int64_t count = 0;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    KeyLocation at;
+    if (Lookup(ctx, ctx.args[i], &at)) ++count;
+  }
+  ctx.reply.Integer(count);
+}
+
+void TypeCommand(CommandContext& ctx) {
+  KeyLocation at;
+  ctx.reply.Simple(Lookup(ctx, ctx.args[1], &at) ? "string" : "none");
+}
+
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX XX GT LT.
+void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool absolute, std::string_view name) {
+  bool nx = false, xx = false, gt = false, lt = false;
+  for (size_t i = 3; i < ctx.args.size(); ++i) {
+    std::string_view a = ctx.args[i];
+    if (EqualsIgnoreCase(a, "nx")) nx = true;
+    else if (EqualsIgnoreCase(a, "xx")) xx = true;
+    else if (EqualsIgnoreCase(a, "gt")) gt = true;
+    else if (EqualsIgnoreCase(a, "lt")) lt = true;
+    else {
+      ctx.reply.Error("ERR Unsupported option " + std::string(a));
+      return;
+    }
+  }
+  if (nx && (xx || gt || lt)) {
+    ctx.reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    return;
+  }
+  if (gt && lt) {
+    ctx.reply.Error("ERR GT and LT options at the same time are not compatible");
+    return;
+  }
+  int64_t v;
+  if (!ParseInt64(ctx.args[2], &v)) {
+    ctx.reply.Error(kErrNotInteger);
+    return;
+  }
+  const std::string invalid = "ERR invalid expire time in '" + std::string(name) + "' command";
+  if (v > INT64_MAX / unit_ms || v < INT64_MIN / unit_ms) {
+    ctx.reply.Error(invalid);
+    return;
+  }
+  int64_t when = v * unit_ms;
+  if (!absolute) {
+    if ((when > 0 && when > INT64_MAX - ctx.now_ms) ||
+        (when < 0 && when < INT64_MIN + ctx.now_ms)) {
+      ctx.reply.Error(invalid);
+      return;
+    }
+    when += ctx.now_ms;
+  }
+  KeyLocation at;
+  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  if (!e) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  const int64_t current = EntryExpireAt(e);  // 0: none, which GT/LT treat as infinite
+  if ((nx && current != 0) || (xx && current == 0) || (gt && (current == 0 || when <= current)) ||
+      (lt && current != 0 && when >= current)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (when <= ctx.now_ms) {
+    at.shard->Delete(ctx.args[1], at.hash);
+  } else {
+    at.shard->SetExpire(e, at.hash, when);
+  }
+  ctx.reply.Integer(1);
+}
+
+void ExpireCommand(CommandContext& ctx) { ExpireGeneric(ctx, 1000, false, "expire"); }
+void PexpireCommand(CommandContext& ctx) { ExpireGeneric(ctx, 1, false, "pexpire"); }
+void ExpireatCommand(CommandContext& ctx) { ExpireGeneric(ctx, 1000, true, "expireat"); }
+void PexpireatCommand(CommandContext& ctx) { ExpireGeneric(ctx, 1, true, "pexpireat"); }
+
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 missing, -1 no expiry.
+void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
+  KeyLocation at;
+  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  if (!e) {
+    ctx.reply.Integer(-2);
+    return;
+  }
+  int64_t expire = EntryExpireAt(e);
+  if (expire == 0) {
+    ctx.reply.Integer(-1);
+    return;
+  }
+  if (absolute) {
+    ctx.reply.Integer(ms ? expire : expire / 1000);
+    return;
+  }
+  int64_t left = expire - ctx.now_ms;
+  if (left < 0) left = 0;
+  ctx.reply.Integer(ms ? left : (left + 500) / 1000);
+}
+
+void TtlCommand(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
+void PttlCommand(CommandContext& ctx) { TtlGeneric(ctx, true, false); }
+void ExpiretimeCommand(CommandContext& ctx) { TtlGeneric(ctx, false, true); }
+void PexpiretimeCommand(CommandContext& ctx) { TtlGeneric(ctx, true, true); }
+
+void PersistCommand(CommandContext& ctx) {
+  KeyLocation at;
+  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  if (!e || EntryExpireAt(e) == 0) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  at.shard->SetExpire(e, at.hash, 0);
+  ctx.reply.Integer(1);
+}
+
+void KeysCommand(CommandContext& ctx) {
+  std::string_view pattern = ctx.args[1];
+  const bool all = pattern == "*";
+  std::vector<std::string> keys;
+  uint64_t cursor = 0;
+  do {
+    cursor = ctx.server.keyspace().Scan(cursor, 1024, ctx.now_ms, [&](const Entry* e) {
+      std::string_view key = EntryKey(e);
+      if (all || storage::GlobMatch(pattern, key)) keys.emplace_back(key);
+    });
+  } while (cursor != 0);
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+bool ParseCursor(std::string_view text, uint64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *out = v;
+  return true;
+}
+
+void ScanCommand(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseCursor(ctx.args[1], &cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return;
+  }
+  std::string_view pattern;
+  bool has_pattern = false;
+  int64_t count = 10;
+  std::string type_filter;
+  for (size_t i = 2; i < ctx.args.size(); i += 2) {
+    std::string_view a = ctx.args[i];
+    if (i + 1 >= ctx.args.size()) {
+      ctx.reply.Error(kErrSyntax);
+      return;
+    }
+    if (EqualsIgnoreCase(a, "match")) {
+      pattern = ctx.args[i + 1];
+      has_pattern = !(pattern == "*");
+    } else if (EqualsIgnoreCase(a, "count")) {
+      if (!ParseInt64(ctx.args[i + 1], &count)) {
+        ctx.reply.Error(kErrNotInteger);
+        return;
+      }
+      if (count < 1) {
+        ctx.reply.Error(kErrSyntax);
+        return;
+      }
+    } else if (EqualsIgnoreCase(a, "type")) {
+      type_filter = ToLower(ctx.args[i + 1]);
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return;
+    }
+  }
+  std::vector<std::string> keys;
+  const bool type_excludes = !type_filter.empty() && type_filter != "string";
+  // COUNT is a hint of buckets to visit, as in Redis; the table's load keeps it near keys.
+  size_t buckets = static_cast<size_t>(count);
+  cursor = ctx.server.keyspace().Scan(cursor, buckets, ctx.now_ms, [&](const Entry* e) {
+    if (type_excludes) return;
+    std::string_view key = EntryKey(e);
+    if (!has_pattern || storage::GlobMatch(pattern, key)) keys.emplace_back(key);
+  });
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(cursor));
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+void RandomkeyCommand(CommandContext& ctx) {
+  Entry* e = ctx.server.keyspace().RandomEntry(ctx.now_ms, ctx.server.RandomU64());
+  if (e) ctx.reply.Bulk(EntryKey(e)); else ctx.reply.Null();
+}
+
+// RENAME and RENAMENX. The value and TTL move to the new name.
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  KeyLocation src_at;
+  Entry* e = Lookup(ctx, src, &src_at);
+  if (!e) {
+    ctx.reply.Error(kErrNoSuchKey);
+    return;
+  }
+  if (src == dst) {
+    if (nx) ctx.reply.Integer(0); else ctx.reply.Ok();
+    return;
+  }
+  KeyLocation dst_at;
+  if (nx && Lookup(ctx, dst, &dst_at)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  std::string value(EntryValue(e));
+  int64_t expire = EntryExpireAt(e);
+  src_at.shard->Delete(src, src_at.hash);
+  dst_at = ctx.server.keyspace().Locate(dst);
+  dst_at.shard->Set(dst, dst_at.hash, value, expire);
+  if (nx) ctx.reply.Integer(1); else ctx.reply.Ok();
+}
+
+void RenameCommand(CommandContext& ctx) { RenameGeneric(ctx, false); }
+void RenamenxCommand(CommandContext& ctx) { RenameGeneric(ctx, true); }
+
+void CopyCommand(CommandContext& ctx) {
+  bool replace = false;
+  for (size_t i = 3; i < ctx.args.size(); ++i) {
+    std::string_view a = ctx.args[i];
+    if (EqualsIgnoreCase(a, "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(a, "db") && i + 1 < ctx.args.size()) {
+      int64_t db;
+      if (!ParseInt64(ctx.args[i + 1], &db)) {
+        ctx.reply.Error(kErrNotInteger);
+        return;
+      }
+      if (db != 0) {
+        ctx.reply.Error("ERR DB index is out of range");
+        return;
+      }
+      ++i;
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return;
+    }
+  }
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  if (src == dst) {
+    ctx.reply.Error("ERR source and destination objects are the same");
+    return;
+  }
+  KeyLocation src_at, dst_at;
+  Entry* e = Lookup(ctx, src, &src_at);
+  if (!e) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (Lookup(ctx, dst, &dst_at) && !replace) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  std::string value(EntryValue(e));
+  dst_at.shard->Set(dst, dst_at.hash, value, EntryExpireAt(e));
+  ctx.reply.Integer(1);
+}
+
+void DbsizeCommand(CommandContext& ctx) {
+  ctx.reply.Integer(static_cast<int64_t>(ctx.server.keyspace().size()));
+}
+
+void FlushCommand(CommandContext& ctx) {
+  if (ctx.args.size() > 2 ||
+      (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
+       !EqualsIgnoreCase(ctx.args[1], "sync"))) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  // ASYNC frees in the foreground too: freeing is fast enough at cache sizes (see README).
+  ctx.server.keyspace().Flush();
+  ctx.reply.Ok();
+}
+
+}  // namespace
+
+void RegisterKeyspaceCommands(CommandTable& t) {
+  t.Add({"del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Deletes one or more keys.",
+         "1.0.0"});
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand, "generic",
+         "Asynchronously deletes one or more keys.", "4.0.0"});
+  t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",
+         "Determines whether one or more keys exist.", "1.0.0"});
+  t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",
+         "Returns the number of existing keys out of those specified after updating the time "
+         "they were last accessed.",
+         "3.2.1"});
+  t.Add({"type", 2, kReadOnly | kFast, 1, 1, 1, TypeCommand, "generic",
+         "Determines the type of value stored at a key.", "1.0.0"});
+  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, ExpireCommand, "generic",
+         "Sets the expiration time of a key in seconds.", "1.0.0"});
+  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PexpireCommand, "generic",
+         "Sets the expiration time of a key in milliseconds.", "2.6.0"});
+  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireatCommand, "generic",
+         "Sets the expiration time of a key to a Unix timestamp.", "1.2.0"});
+  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PexpireatCommand, "generic",
+         "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0"});
+  t.Add({"ttl", 2, kReadOnly | kFast, 1, 1, 1, TtlCommand, "generic",
+         "Returns the expiration time in seconds of a key.", "1.0.0"});
+  t.Add({"pttl", 2, kReadOnly | kFast, 1, 1, 1, PttlCommand, "generic",
+         "Returns the expiration time in milliseconds of a key.", "2.6.0"});
+  t.Add({"expiretime", 2, kReadOnly | kFast, 1, 1, 1, ExpiretimeCommand, "generic",
+         "Returns the expiration time of a key as a Unix timestamp.", "7.0.0"});
+  t.Add({"pexpiretime", 2, kReadOnly | kFast, 1, 1, 1, PexpiretimeCommand, "generic",
+         "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"});
+  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, PersistCommand, "generic",
+         "Removes the expiration time of a key.", "2.2.0"});
+  t.Add({"keys", 2, kReadOnly, 0, 0, 0, KeysCommand, "generic",
+         "Returns all key names that match a pattern.", "1.0.0"});
+  t.Add({"scan", -2, kReadOnly, 0, 0, 0, ScanCommand, "generic",
+         "Iterates over the key names in the database.", "2.8.0"});
+  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomkeyCommand, "generic",
+         "Returns a random key name from the database.", "1.0.0"});
+  t.Add({"rename", 3, kWrite, 1, 2, 1, RenameCommand, "generic",
+         "Renames a key and overwrites the destination.", "1.0.0"});
+  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenamenxCommand, "generic",
+         "Renames a key only when the target key name doesn't exist.", "1.0.0"});
+  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, CopyCommand, "generic",
+         "Copies the value of a key to a new key.", "6.2.0"});
+  t.Add({"dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbsizeCommand, "server",
+         "Returns the number of keys in the database.", "1.0.0"});
+  t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushCommand, "server",
+         "Remove all keys from the current database.", "1.0.0"});
+  t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushCommand, "server",
+         "Removes all keys from all databases.", "1.0.0"});
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,51 @@
+// main.cc — start-up: options from an optional config file and CLI11 flags, then Run().
+//
+// Like redis-server, the first positional argument is a config file (redis.conf syntax).
+// Every option is also a flag named like its directive (--port, --maxclients, ...); flags
+// override the file. A bad value prints a message naming the option and exits with code 1.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "server/config.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  using flightcache::server::Config;
+  using flightcache::server::ConfigOptions;
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"flightcache: a Redis-compatible read-through cache server"};
+  app.set_version_flag("-v,--version", "flightcache 0.1.0 (redis_version 7.0.0 compatible)");
+  std::string config_file;
+  app.add_option("config-file", config_file, "redis.conf-style config file");
+  std::map<std::string, std::string> flag_values;
+  for (const auto& opt : ConfigOptions()) {
+    app.add_option("--" + opt.name, flag_values[opt.name], opt.help);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+
+  Config config;
+  std::string error;
+  if (!config_file.empty() && !flightcache::server::LoadConfigFile(config_file, config, &error)) {
+    std::fprintf(stderr, "*** FATAL CONFIG FILE ERROR ***\n%s\n", error.c_str());
+    return 1;
+  }
+  for (const auto& opt : ConfigOptions()) {
+    if (app.get_option("--" + opt.name)->count() == 0) continue;
+    if (!opt.set(config, flag_values[opt.name], &error)) {
+      std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\nInvalid value for '--%s' ('%s'): %s\n",
+                   opt.name.c_str(), flag_values[opt.name].c_str(), error.c_str());
+      return 1;
+    }
+  }
+  flightcache::server::Server server(std::move(config));
+  return server.Run();
+}

@@ -1,0 +1,230 @@
+// server_commands.cc — INFO, CONFIG, COMMAND and TIME.
+//
+// CONFIG reads and writes the option registry (server/config.h); COMMAND renders the
+// command table (server/command_table.h). Nothing here has its own copy of either.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "server/command_table.h"
+#include "server/command_util.h"
+#include "server/connection.h"
+#include "server/info.h"
+#include "server/server.h"
+#include "storage/glob.h"
+#include "origin/singleflight.h"
+
+namespace flightcache::server {
+namespace {
+
+void InfoCommand(CommandContext& ctx) {
+  std::vector<std::string> sections(ctx.args.begin() + 1, ctx.args.end());
+  ctx.reply.Verbatim(RenderInfo(ctx.server, sections));
+}
+
+void TimeCommand(CommandContext& ctx) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(ts.tv_sec));
+  ctx.reply.Bulk(std::to_string(ts.tv_nsec / 1000));
+}
+
+void ConfigGet(CommandContext& ctx) {
+  std::vector<const ConfigOption*> matched;
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    for (const ConfigOption& opt : ConfigOptions()) {
+      if (storage::GlobMatch(ctx.args[i], opt.name, true) &&
+          std::find(matched.begin(), matched.end(), &opt) == matched.end()) {
+        matched.push_back(&opt);
+      }
+    }
+  }
+  ctx.reply.MapHeader(matched.size());
+  for (const ConfigOption* opt : matched) {
+    ctx.reply.Bulk(opt->name);
+    ctx.reply.Bulk(opt->get(ctx.server.config()));
+  }
+}
+
+void ConfigSet(CommandContext& ctx) {
+  if (ctx.args.size() % 2 != 0) {
+    ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
+    return;
+  }
+  // Validate everything on a copy first: CONFIG SET with several options is all or nothing.
+  Config updated = ctx.server.config();
+  std::vector<std::string> changed;
+  for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
+    const ConfigOption* opt = FindConfigOption(ctx.args[i]);
+    if (!opt) {
+      ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
+                      std::string(ctx.args[i]) + "'");
+      return;
+    }
+    std::string error;
+    const std::string current = opt->get(updated);
+    if (!opt->mutable_at_runtime && current != ctx.args[i + 1]) {
+      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + opt->name +
+                      "') - can't set immutable config");
+      return;
+    }
+    if (!opt->set(updated, ctx.args[i + 1], &error)) {
+      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + opt->name +
+                      "') - " + error);
+      return;
+    }
+    changed.push_back(opt->name);
+  }
+  ctx.server.config() = updated;
+  for (const std::string& name : changed) ctx.server.ApplyConfig(name);
+  ctx.reply.Ok();
+}
+
+void ConfigCommand(CommandContext& ctx) {
+  std::string_view sub = ctx.args[1];
+  if (EqualsIgnoreCase(sub, "get") && ctx.args.size() >= 3) {
+    ConfigGet(ctx);
+  } else if (EqualsIgnoreCase(sub, "set") && ctx.args.size() >= 4) {
+    ConfigSet(ctx);
+  } else if (EqualsIgnoreCase(sub, "resetstat") && ctx.args.size() == 2) {
+    ServerStats& st = ctx.server.stats();
+    uint64_t expired_now = ctx.server.keyspace().expired_keys();
+    st = ServerStats{};
+    st.expired_keys_base = expired_now;
+    ctx.server.commands().ResetStats();
+    if (ctx.server.singleflight()) ctx.server.singleflight()->ResetStats();
+    ctx.reply.Ok();
+  } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
+    static const char* kHelp[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+        "RESETSTAT", "    Reset statistics reported by the INFO command.",
+        "HELP", "    Print this help."};
+    ctx.reply.ArrayHeader(std::size(kHelp));
+    for (const char* line : kHelp) ctx.reply.Simple(line);
+  } else {
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                    std::string(sub) + "'. Try CONFIG HELP.");
+  }
+}
+
+void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int arity,
+                      uint32_t flags, int first, int last, int step,
+                      const std::vector<SubcommandSpec>* subs) {
+  r.ArrayHeader(10);
+  r.Bulk(name);
+  r.Integer(arity);
+  std::vector<std::string> flag_names = CommandFlagNames(flags);
+  r.SetHeader(flag_names.size());
+  for (const std::string& f : flag_names) r.Simple(f);
+  r.Integer(first);
+  r.Integer(last);
+  r.Integer(step);
+  r.SetHeader(0);    // ACL categories
+  r.ArrayHeader(0);  // tips
+  r.ArrayHeader(0);  // key specs
+  if (!subs) {
+    r.ArrayHeader(0);
+    return;
+  }
+  r.ArrayHeader(subs->size());
+  for (const SubcommandSpec& sub : *subs) {
+    WriteCommandInfo(r, sub.name, sub.arity, flags, 0, 0, 0, nullptr);
+  }
+}
+
+void WriteSpecInfo(protocol::ReplyWriter& r, const CommandSpec& c) {
+  WriteCommandInfo(r, c.name, c.arity, c.flags, c.first_key, c.last_key, c.key_step,
+                   &c.subcommands);
+}
+
+void WriteDocs(protocol::ReplyWriter& r, const std::string& summary, const std::string& since,
+               const std::string& group, const std::vector<SubcommandSpec>* subs) {
+  const bool has_subs = subs && !subs->empty();
+  r.MapHeader(has_subs ? 4 : 3);
+  r.Bulk("summary");
+  r.Bulk(summary);
+  r.Bulk("since");
+  r.Bulk(since);
+  r.Bulk("group");
+  r.Bulk(group);
+  if (has_subs) {
+    r.Bulk("subcommands");
+    r.MapHeader(subs->size());
+    for (const SubcommandSpec& sub : *subs) {
+      r.Bulk(sub.name);
+      WriteDocs(r, sub.summary, since, group, nullptr);
+    }
+  }
+}
+
+void CommandCommand(CommandContext& ctx) {
+  const CommandTable& table = ctx.server.commands();
+  if (ctx.args.size() == 1) {
+    ctx.reply.ArrayHeader(table.all().size());
+    for (const auto& c : table.all()) WriteSpecInfo(ctx.reply, *c);
+    return;
+  }
+  std::string_view sub = ctx.args[1];
+  if (EqualsIgnoreCase(sub, "count") && ctx.args.size() == 2) {
+    ctx.reply.Integer(static_cast<int64_t>(table.all().size()));
+  } else if (EqualsIgnoreCase(sub, "list")) {
+    ctx.reply.ArrayHeader(table.all().size());
+    for (const auto& c : table.all()) ctx.reply.Bulk(c->name);
+  } else if (EqualsIgnoreCase(sub, "info")) {
+    if (ctx.args.size() == 2) {
+      ctx.reply.ArrayHeader(table.all().size());
+      for (const auto& c : table.all()) WriteSpecInfo(ctx.reply, *c);
+      return;
+    }
+    ctx.reply.ArrayHeader(ctx.args.size() - 2);
+    for (size_t i = 2; i < ctx.args.size(); ++i) {
+      const CommandSpec* c = table.Find(ctx.args[i]);
+      if (c) WriteSpecInfo(ctx.reply, *c); else ctx.reply.NullArray();
+    }
+  } else if (EqualsIgnoreCase(sub, "docs")) {
+    std::vector<const CommandSpec*> picked;
+    if (ctx.args.size() == 2) {
+      for (const auto& c : table.all()) picked.push_back(c.get());
+    } else {
+      for (size_t i = 2; i < ctx.args.size(); ++i) {
+        if (const CommandSpec* c = table.Find(ctx.args[i])) picked.push_back(c);
+      }
+    }
+    ctx.reply.MapHeader(picked.size());
+    for (const CommandSpec* c : picked) {
+      ctx.reply.Bulk(c->name);
+      WriteDocs(ctx.reply, c->summary, c->since, c->group, &c->subcommands);
+    }
+  } else {
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                    std::string(sub) + "'. Try COMMAND HELP.");
+  }
+}
+
+}  // namespace
+
+void RegisterServerCommands(CommandTable& t) {
+  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, InfoCommand, "server",
+         "Returns information and statistics about the server.", "1.0.0"});
+  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, TimeCommand, "server",
+         "Returns the server time.", "2.6.0"});
+  CommandSpec config{"config", -2, kAdmin | kLoading | kStale, 0, 0, 0, ConfigCommand, "server",
+                     "A container for server configuration commands.", "2.0.0"};
+  config.subcommands = {{"config|get", -3, "Returns the effective values of configuration parameters."},
+                        {"config|set", -4, "Sets configuration parameters in-flight."},
+                        {"config|resetstat", 2, "Resets the server's statistics."},
+                        {"config|help", 2, "Returns helpful text about the different subcommands."}};
+  t.Add(std::move(config));
+  CommandSpec command{"command", -1, kLoading | kStale, 0, 0, 0, CommandCommand, "server",
+                      "Returns detailed information about all commands.", "2.8.13"};
+  command.subcommands = {{"command|count", 2, "Returns a count of commands."},
+                         {"command|info", -2, "Returns information about one, multiple or all commands."},
+                         {"command|docs", -2, "Returns documentary information about one, multiple or all commands."},
+                         {"command|list", -2, "Returns a list of command names."}};
+  t.Add(std::move(command));
+}
+
+}  // namespace flightcache::server

@@ -1,0 +1,130 @@
+// entry.cc — encoding of the compact entry block (see entry.h).
+#include "storage/entry.h"
+
+#include <cstdlib>
+#include <cstring>
+
+
+namespace flightcache::storage {
+namespace {
+
+constexpr size_t kFixedHeader = sizeof(Entry*) + sizeof(uint32_t) + sizeof(uint8_t);
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+const char* GetVarint(const char* p, uint64_t* v) {
+  uint64_t result = 0;
+  int shift = 0;
+  while (true) {
+    uint8_t byte = static_cast<uint8_t>(*p++);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) break;
+    shift += 7;
+  }
+  *v = result;
+  return p;
+}
+
+const char* Variable(const Entry* e) { return reinterpret_cast<const char*>(e) + kFixedHeader; }
+
+struct Decoded {
+  const char* expire;  // nullptr without kHasExpire
+  const char* key;
+  size_t key_len;
+  const char* value;
+  size_t value_len;
+};
+
+Decoded Decode(const Entry* e) {
+  uint64_t key_len = 0, value_len = 0;
+  const char* p = GetVarint(Variable(e), &key_len);
+  p = GetVarint(p, &value_len);
+  Decoded d;
+  d.expire = nullptr;
+  if (e->flags & kHasExpire) {
+    d.expire = p;
+    p += sizeof(int64_t);
+  }
+  d.key = p;
+  d.key_len = key_len;
+  d.value = p + key_len;
+  d.value_len = value_len;
+  return d;
+}
+
+}  // namespace
+
+Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  const bool has_expire = expire_at_ms != 0;
+  const size_t size = kFixedHeader + VarintSize(key.size()) + VarintSize(value.size()) +
+                      (has_expire ? sizeof(int64_t) : 0) + key.size() + value.size();
+  void* block = std::malloc(size);
+  if (!block) std::abort();  // as Redis: out of memory is fatal, not recoverable
+  Entry* e = static_cast<Entry*>(block);
+  e->next = nullptr;
+  e->access = 0;
+  e->flags = has_expire ? kHasExpire : 0;
+  char* p = reinterpret_cast<char*>(block) + kFixedHeader;
+  p = PutVarint(p, key.size());
+  p = PutVarint(p, value.size());
+  if (has_expire) {
+    std::memcpy(p, &expire_at_ms, sizeof(int64_t));
+    p += sizeof(int64_t);
+  }
+  if (!key.empty()) std::memcpy(p, key.data(), key.size());
+  if (!value.empty()) std::memcpy(p + key.size(), value.data(), value.size());
+  return e;
+}
+
+void FreeEntry(Entry* entry) { std::free(entry); }
+
+std::string_view EntryKey(const Entry* entry) {
+  Decoded d = Decode(entry);
+  return {d.key, d.key_len};
+}
+
+std::string_view EntryValue(const Entry* entry) {
+  Decoded d = Decode(entry);
+  return {d.value, d.value_len};
+}
+
+int64_t EntryExpireAt(const Entry* entry) {
+  if (!(entry->flags & kHasExpire)) return 0;
+  Decoded d = Decode(entry);
+  int64_t at;
+  std::memcpy(&at, d.expire, sizeof(at));
+  return at;
+}
+
+void SetEntryExpireInPlace(Entry* entry, int64_t expire_at_ms) {
+  Decoded d = Decode(entry);
+  std::memcpy(const_cast<char*>(d.expire), &expire_at_ms, sizeof(int64_t));
+}
+
+void OverwriteValueInPlace(Entry* entry, std::string_view value) {
+  Decoded d = Decode(entry);
+  if (!value.empty()) std::memcpy(const_cast<char*>(d.value), value.data(), value.size());
+}
+
+size_t EntryBlockSize(const Entry* entry) {
+  Decoded d = Decode(entry);
+  return static_cast<size_t>(d.value + d.value_len - reinterpret_cast<const char*>(entry));
+}
+
+}  // namespace flightcache::storage

@@ -1,0 +1,287 @@
+// shard.cc — the shard's chained hash table, lazy and active expiry (see shard.h).
+#include "storage/shard.h"
+
+#include <cstring>
+
+namespace flightcache::storage {
+namespace {
+
+constexpr size_t kInitialBuckets = 16;
+
+uint64_t ReverseBits(uint64_t v) {
+  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+  v = ((v >> 8) & 0x00FF00FF00FF00FFULL) | ((v & 0x00FF00FF00FF00FFULL) << 8);
+  v = ((v >> 16) & 0x0000FFFF0000FFFFULL) | ((v & 0x0000FFFF0000FFFFULL) << 16);
+  return (v >> 32) | (v << 32);
+}
+
+bool IsExpired(const Entry* e, int64_t now_ms) {
+  if (!(e->flags & kHasExpire)) return false;
+  return EntryExpireAt(e) <= now_ms;
+}
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+uint64_t Read64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint64_t Read32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+}  // namespace
+
+// A wyhash-style hash: 64-bit multiply-mix over 16-byte blocks. Fast for short keys.
+uint64_t HashKey(std::string_view key) {
+  constexpr uint64_t kP0 = 0xa0761d6478bd642fULL, kP1 = 0xe7037ed1a0b428dbULL,
+                     kP2 = 0x8ebc6af09c88c6e3ULL;
+  const char* p = key.data();
+  size_t len = key.size();
+  uint64_t seed = kP0 ^ len;
+  uint64_t a = 0, b = 0;
+  if (len <= 16) {
+    if (len >= 4) {
+      a = (Read32(p) << 32) | Read32(p + ((len >> 3) << 2));
+      b = (Read32(p + len - 4) << 32) | Read32(p + len - 4 - ((len >> 3) << 2));
+    } else if (len > 0) {
+      a = (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+          (static_cast<uint64_t>(static_cast<uint8_t>(p[len >> 1])) << 8) |
+          static_cast<uint8_t>(p[len - 1]);
+    }
+  } else {
+    size_t i = len;
+    while (i > 16) {
+      seed = Mix(Read64(p) ^ kP1, Read64(p + 8) ^ seed);
+      p += 16;
+      i -= 16;
+    }
+    a = Read64(p + i - 16);
+    b = Read64(p + i - 8);
+  }
+  return Mix(kP1 ^ len, Mix(a ^ kP1, b ^ seed) ^ kP2);
+}
+
+Shard::Shard() : buckets_(kInitialBuckets, nullptr) {}
+
+Shard::~Shard() {
+  for (Entry*& head : buckets_) {
+    while (head) {
+      Entry* next = head->next;
+      FreeEntry(head);
+      head = next;
+    }
+  }
+}
+
+Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
+  Entry** link = &buckets_[BucketOf(hash)];
+  while (*link) {
+    std::string_view k = EntryKey(*link);
+    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return link;
+    link = &(*link)->next;
+  }
+  return link;
+}
+
+Entry** Shard::LinkOf(const Entry* entry, uint64_t hash) {
+  Entry** link = &buckets_[BucketOf(hash)];
+  while (*link != entry) link = &(*link)->next;
+  return link;
+}
+
+void Shard::Unlink(Entry** link) {
+  Entry* e = *link;
+  *link = e->next;
+  --size_;
+  if (e->flags & kHasExpire) --volatile_count_;
+  entry_bytes_ -= EntryBlockSize(e);
+  FreeEntry(e);
+}
+
+Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms) {
+  Entry** link = FindLink(key, hash);
+  Entry* e = *link;
+  if (!e) return nullptr;
+  if (IsExpired(e, now_ms)) {
+    Notify(key);
+    Unlink(link);
+    ++stats_.expired_keys;
+    return nullptr;
+  }
+  return e;
+}
+
+Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
+                  int64_t expire_at_ms) {
+  Notify(key);
+  Entry** link = FindLink(key, hash);
+  Entry* created = CreateEntry(key, value, expire_at_ms);
+  entry_bytes_ += EntryBlockSize(created);
+  if (expire_at_ms != 0) ++volatile_count_;
+  if (*link) {
+    Entry* old = *link;
+    created->next = old->next;
+    created->access = old->access;
+    *link = created;
+    if (old->flags & kHasExpire) --volatile_count_;
+    entry_bytes_ -= EntryBlockSize(old);
+    FreeEntry(old);
+    return created;
+  }
+  *link = created;
+  ++size_;
+  if (size_ > buckets_.size()) Resize(buckets_.size() * 2);
+  return created;
+}
+
+Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) {
+  Notify(EntryKey(entry));
+  if (EntryValue(entry).size() == value.size()) {
+    OverwriteValueInPlace(entry, value);
+    return entry;
+  }
+  Entry** link = LinkOf(entry, hash);
+  Entry* created = CreateEntry(EntryKey(entry), value, EntryExpireAt(entry));
+  created->next = entry->next;
+  created->access = entry->access;
+  *link = created;
+  entry_bytes_ += EntryBlockSize(created);
+  entry_bytes_ -= EntryBlockSize(entry);
+  FreeEntry(entry);
+  return created;
+}
+
+Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
+  Notify(EntryKey(entry));
+  const bool had = entry->flags & kHasExpire;
+  if (had && expire_at_ms != 0) {
+    SetEntryExpireInPlace(entry, expire_at_ms);
+    return entry;
+  }
+  if (!had && expire_at_ms == 0) return entry;
+  Entry** link = LinkOf(entry, hash);
+  Entry* created = CreateEntry(EntryKey(entry), EntryValue(entry), expire_at_ms);
+  created->next = entry->next;
+  created->access = entry->access;
+  *link = created;
+  volatile_count_ += expire_at_ms != 0 ? 1 : -1;
+  entry_bytes_ += EntryBlockSize(created);
+  entry_bytes_ -= EntryBlockSize(entry);
+  FreeEntry(entry);
+  return created;
+}
+
+bool Shard::Delete(std::string_view key, uint64_t hash) {
+  Entry** link = FindLink(key, hash);
+  if (!*link) return false;
+  Notify(key);
+  Unlink(link);
+  return true;
+}
+
+void Shard::Flush() {
+  if (watching_ > 0 && watcher_) watcher_->OnFlush();
+  for (Entry*& head : buckets_) {
+    while (head) {
+      Entry* next = head->next;
+      FreeEntry(head);
+      head = next;
+    }
+  }
+  buckets_.assign(kInitialBuckets, nullptr);
+  buckets_.shrink_to_fit();
+  size_ = 0;
+  volatile_count_ = 0;
+  entry_bytes_ = 0;
+  expire_cursor_ = 0;
+}
+
+void Shard::Resize(size_t new_bucket_count) {
+  std::vector<Entry*> old;
+  old.swap(buckets_);
+  buckets_.assign(new_bucket_count, nullptr);
+  for (Entry* head : old) {
+    while (head) {
+      Entry* next = head->next;
+      Entry*& bucket = buckets_[BucketOf(HashKey(EntryKey(head)))];
+      head->next = bucket;
+      bucket = head;
+      head = next;
+    }
+  }
+}
+
+void Shard::MaybeShrink() {
+  if (buckets_.size() > kInitialBuckets && size_ * 8 < buckets_.size()) {
+    size_t target = buckets_.size();
+    while (target > kInitialBuckets && size_ * 2 < target) target /= 2;
+    Resize(target);
+  }
+}
+
+size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired) {
+  size_t visited_volatile = 0;
+  for (size_t i = 0; i < max_buckets && volatile_count_ > 0; ++i) {
+    expire_cursor_ &= buckets_.size() - 1;
+    Entry** link = &buckets_[expire_cursor_];
+    ++expire_cursor_;
+    while (*link) {
+      Entry* e = *link;
+      if (e->flags & kHasExpire) {
+        ++visited_volatile;
+        if (EntryExpireAt(e) <= now_ms) {
+          Notify(EntryKey(e));
+          Unlink(link);
+          ++stats_.expired_keys;
+          ++*expired;
+          continue;
+        }
+      }
+      link = &e->next;
+    }
+  }
+  return visited_volatile;
+}
+
+uint64_t Shard::Scan(uint64_t cursor, int64_t now_ms,
+                     const std::function<void(const Entry*)>& fn) {
+  const uint64_t mask = buckets_.size() - 1;
+  for (const Entry* e = buckets_[cursor & mask]; e; e = e->next) {
+    if (!IsExpired(e, now_ms)) fn(e);
+  }
+  cursor |= ~mask;
+  cursor = ReverseBits(cursor);
+  ++cursor;
+  cursor = ReverseBits(cursor);
+  return cursor;
+}
+
+Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
+  if (size_ == 0) return nullptr;
+  const size_t mask = buckets_.size() - 1;
+  // Probe buckets from a random start; chains are short, so pick a random element of the
+  // first non-empty chain, skipping expired entries (bounded tries, as Redis does).
+  for (size_t tries = 0; tries < buckets_.size() * 2 + 16; ++tries) {
+    uint64_t r = random + tries * 0x9E3779B97F4A7C15ULL;
+    Entry* head = buckets_[(r >> 7) & mask];
+    if (!head) continue;
+    size_t len = 0;
+    for (Entry* e = head; e; e = e->next) ++len;
+    Entry* pick = head;
+    for (size_t k = (r >> 3) % len; k > 0; --k) pick = pick->next;
+    if (!IsExpired(pick, now_ms)) return pick;
+  }
+  return nullptr;
+}
+
+}  // namespace flightcache::storage
