@@ -67,9 +67,9 @@ FetchResult MapReply(const redisReply& reply) {
       return FetchResult::Error(FetchErrorKind::kErrorReply,
                                 "origin error: " + std::string(reply.str, reply.len));
     default:
-      return FetchResult::Error(FetchErrorKind::kProtocol,
-                                "origin protocol error: GET answered with reply type " +
-                                    std::to_string(reply.type));
+      return FetchResult::Error(
+          FetchErrorKind::kProtocol,
+          "origin protocol error: GET answered with reply type " + std::to_string(reply.type));
   }
 }
 
@@ -91,9 +91,8 @@ void PostAfterClose(uv_loop_t* loop, FetchCallback cb, FetchResult result) {
         auto* posted = static_cast<PostedResult*>(timer->data);
         FetchCallback cb = std::move(posted->cb);
         FetchResult result = std::move(posted->result);
-        uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* handle) {
-          delete static_cast<PostedResult*>(handle->data);
-        });
+        uv_close(reinterpret_cast<uv_handle_t*>(timer),
+                 [](uv_handle_t* handle) { delete static_cast<PostedResult*>(handle->data); });
         cb(std::move(result));
       },
       0, 0);
@@ -197,9 +196,9 @@ void RedisOrigin::RunCompletions(Completions done) {
 
 void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
   if (closed_) {
-    PostAfterClose(loop_, std::move(cb),
-                   FetchResult::Error(FetchErrorKind::kUnreachable,
-                                      "origin unreachable: origin closed"));
+    PostAfterClose(
+        loop_, std::move(cb),
+        FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable: origin closed"));
     return;
   }
   ++stats_.fetches;
@@ -513,8 +512,8 @@ void RedisOrigin::OnHandshakeReply(redisAsyncContext* ac, void* reply_ptr, void*
     self->DropSlot(*slot, FetchErrorKind::kUnreachable, ErrorText(ac), false, &done);
   } else if (reply->type == REDIS_REPLY_ERROR) {
     std::string what = privdata == kAuthTag ? "AUTH failed: " : "SELECT failed: ";
-    self->DropSlot(*slot, FetchErrorKind::kUnreachable,
-                   what + std::string(reply->str, reply->len), true, &done);
+    self->DropSlot(*slot, FetchErrorKind::kUnreachable, what + std::string(reply->str, reply->len),
+                   true, &done);
   } else if (--slot->handshake_pending == 0 && slot->state == SlotState::kConnecting &&
              (ac->c.flags & REDIS_CONNECTED) != 0) {
     self->MarkReady(*slot);
@@ -529,8 +528,8 @@ void RedisOrigin::OnGetReply(redisAsyncContext* ac, void* reply_ptr, void* privd
   auto* reply = static_cast<redisReply*>(reply_ptr);
   if (reply == nullptr) {
     // hiredis is freeing the context: an I/O error, EOF, or a reply it could not parse.
-    FetchErrorKind kind = ac->c.err == REDIS_ERR_PROTOCOL ? FetchErrorKind::kProtocol
-                                                          : FetchErrorKind::kUnreachable;
+    FetchErrorKind kind =
+        ac->c.err == REDIS_ERR_PROTOCOL ? FetchErrorKind::kProtocol : FetchErrorKind::kUnreachable;
     Completions done;
     self->DropSlot(*slot, kind, ErrorText(ac), false, &done);
     RunCompletions(std::move(done));
@@ -579,11 +578,11 @@ void RedisOrigin::OnDeadlineTimer(uv_timer_t* timer) {
     if (it == self->pending_.end()) continue;  // answered before its deadline
     FetchCallback cb = std::move(it->second.cb);
     self->pending_.erase(it);
-    self->Finish(std::move(cb),
-                 FetchResult::Error(FetchErrorKind::kTimeout,
-                                    "origin timeout after " + std::to_string(self->timeout_ms_) +
-                                        " ms"),
-                 &done);
+    self->Finish(
+        std::move(cb),
+        FetchResult::Error(FetchErrorKind::kTimeout,
+                           "origin timeout after " + std::to_string(self->timeout_ms_) + " ms"),
+        &done);
   }
   while (!self->queued_.empty() && self->pending_.count(self->queued_.front().first) == 0) {
     self->queued_.pop_front();

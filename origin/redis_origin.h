@@ -31,15 +31,15 @@ namespace flightcache::origin {
 
 // Counters for INFO. Monotonic over the origin's life.
 struct RedisOriginStats {
-  uint64_t fetches = 0;        // Fetch() calls
-  uint64_t values = 0;         // completed with kValue
-  uint64_t not_found = 0;      // completed with kNotFound
-  uint64_t errors = 0;         // completed with kError (timeouts included)
-  uint64_t timeouts = 0;       // completed with kTimeout
-  uint64_t late_replies = 0;   // replies that came after their fetch timed out
-  uint64_t connects = 0;       // connections that became ready
+  uint64_t fetches = 0;           // Fetch() calls
+  uint64_t values = 0;            // completed with kValue
+  uint64_t not_found = 0;         // completed with kNotFound
+  uint64_t errors = 0;            // completed with kError (timeouts included)
+  uint64_t timeouts = 0;          // completed with kTimeout
+  uint64_t late_replies = 0;      // replies that came after their fetch timed out
+  uint64_t connects = 0;          // connections that became ready
   uint64_t connect_failures = 0;  // attempts that failed before ready (refused, AUTH, timeout)
-  uint64_t disconnects = 0;    // ready connections that dropped
+  uint64_t disconnects = 0;       // ready connections that dropped
 };
 
 class RedisOrigin final : public Origin {
@@ -75,10 +75,10 @@ class RedisOrigin final : public Origin {
     int index = 0;
     SlotState state = SlotState::kIdle;
     redisAsyncContext* ac = nullptr;
-    uv_timer_s* timer = nullptr;       // reconnect delay or connect/handshake limit
-    int handshake_pending = 0;         // AUTH/SELECT replies still expected
-    int failures = 0;                  // attempts failed since the last ready; 0 = hopeful
-    std::deque<uint64_t> inflight;     // GET fetch ids in send order (replies come in order)
+    uv_timer_s* timer = nullptr;    // reconnect delay or connect/handshake limit
+    int handshake_pending = 0;      // AUTH/SELECT replies still expected
+    int failures = 0;               // attempts failed since the last ready; 0 = hopeful
+    std::deque<uint64_t> inflight;  // GET fetch ids in send order (replies come in order)
   };
 
   struct Pending {
@@ -126,10 +126,10 @@ class RedisOrigin final : public Origin {
   size_t next_slot_ = 0;  // round-robin start for ties
   std::string last_error_ = "not connected yet";
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::unordered_map<uint64_t, Pending> pending_;           // fetches not yet completed
-  std::deque<std::pair<uint64_t, uint64_t>> deadlines_;     // (deadline ms, id), FIFO order
-  std::deque<std::pair<uint64_t, std::string>> queued_;     // (id, key) waiting for a slot
-  Completions deferred_;                                    // decided, delivered next tick
+  std::unordered_map<uint64_t, Pending> pending_;        // fetches not yet completed
+  std::deque<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline ms, id), FIFO order
+  std::deque<std::pair<uint64_t, std::string>> queued_;  // (id, key) waiting for a slot
+  Completions deferred_;                                 // decided, delivered next tick
   uv_timer_s* deadline_timer_ = nullptr;
   uv_timer_s* deliver_timer_ = nullptr;
   RedisOriginStats stats_;

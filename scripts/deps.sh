@@ -1,4 +1,5 @@
 # scripts/deps.sh — sourced by scripts/run, scripts/test and scripts/bench.
+# shellcheck shell=bash
 # EnsurePackages PKG...: installs the Debian packages that are missing, and nothing else.
 # A dpkg status check keeps the common case (everything present) fast and offline;
 # `apt-get update` runs only when something is missing.
@@ -28,7 +29,8 @@ EnsurePackages() {
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# The packages needed to build and run the server.
+# The packages needed to build and run the server (used by the scripts that source this).
+# shellcheck disable=SC2034
 BUILD_PACKAGES=(meson ninja-build pkg-config g++ libuv1-dev libhiredis-dev libcli11-dev doctest-dev)
 
 # SetupBuild DIR [MESON_OPTION...]: configures DIR with the given options, creating it when

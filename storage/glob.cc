@@ -1,5 +1,6 @@
-// glob.cc — glob matching with Redis's semantics (see glob.h). Recursion on '*' is bounded by
-// collapsing consecutive stars and by a nesting limit, so a hostile pattern cannot blow the stack.
+// glob.cc — glob matching with Redis's semantics (see glob.h). Consecutive stars collapse, a
+// failed '*' stops earlier stars from retrying, and nesting is capped, so a hostile pattern
+// can neither take exponential time nor blow the stack.
 #include "storage/glob.h"
 
 #include <cctype>
@@ -12,8 +13,10 @@ char Fold(char c, bool nocase) {
   return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
 }
 
+// skip_longer: set once a '*' has tried every rest of the string and failed. Then no earlier
+// '*' can succeed by matching a longer piece either (Redis's fix for exponential patterns).
 bool Match(const char* p, const char* pend, const char* s, const char* send, bool nocase,
-           int nesting) {
+           bool* skip_longer, int nesting) {
   if (nesting > 1000) return false;
   while (p < pend) {
     switch (*p) {
@@ -21,8 +24,10 @@ bool Match(const char* p, const char* pend, const char* s, const char* send, boo
         while (p + 1 < pend && p[1] == '*') ++p;
         if (p + 1 == pend) return true;
         for (const char* t = s; t <= send; ++t) {
-          if (Match(p + 1, pend, t, send, nocase, nesting + 1)) return true;
+          if (Match(p + 1, pend, t, send, nocase, skip_longer, nesting + 1)) return true;
+          if (*skip_longer) return false;
         }
+        *skip_longer = true;
         return false;
       }
       case '?':
@@ -71,8 +76,9 @@ bool Match(const char* p, const char* pend, const char* s, const char* send, boo
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view text, bool nocase) {
+  bool skip_longer = false;
   return Match(pattern.data(), pattern.data() + pattern.size(), text.data(),
-               text.data() + text.size(), nocase, 0);
+               text.data() + text.size(), nocase, &skip_longer, 0);
 }
 
 }  // namespace flightcache::storage

@@ -69,10 +69,17 @@ struct Server {
 
 Server g_server;
 
+// Replies are built with append(): GCC 12 -O3 gives a false -Wrestrict on "x" + std::string&&.
 std::string Bulk(std::string_view s) {
-  return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
+  std::string out("$");
+  out.append(std::to_string(s.size())).append("\r\n").append(s).append("\r\n");
+  return out;
 }
-std::string Integer(long long n) { return ":" + std::to_string(n) + "\r\n"; }
+std::string Integer(long long n) {
+  std::string out(":");
+  out.append(std::to_string(n)).append("\r\n");
+  return out;
+}
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -83,8 +90,8 @@ std::string Upper(std::string s) {
 ParseStatus ParseCommand(std::string_view in, std::vector<std::string>* args, size_t* consumed) {
   args->clear();
   size_t eol = in.find("\r\n");
-  if (eol == std::string_view::npos) return in.size() > 65536 ? ParseStatus::kError
-                                                              : ParseStatus::kNeedMore;
+  if (eol == std::string_view::npos)
+    return in.size() > 65536 ? ParseStatus::kError : ParseStatus::kNeedMore;
   if (in[0] != '*') {
     std::string_view line = in.substr(0, eol);
     size_t pos = 0;
@@ -105,7 +112,8 @@ ParseStatus ParseCommand(std::string_view in, std::vector<std::string>* args, si
     size_t line_end = in.find("\r\n", pos);
     if (line_end == std::string_view::npos) return ParseStatus::kNeedMore;
     if (in[pos] != '$') return ParseStatus::kError;
-    long len = std::strtol(std::string(in.substr(pos + 1, line_end - pos - 1)).c_str(), nullptr, 10);
+    long len =
+        std::strtol(std::string(in.substr(pos + 1, line_end - pos - 1)).c_str(), nullptr, 10);
     if (len < 0 || len > (64 << 20)) return ParseStatus::kError;
     size_t data = line_end + 2;
     if (in.size() < data + static_cast<size_t>(len) + 2) return ParseStatus::kNeedMore;
@@ -131,8 +139,7 @@ void Write(Conn* conn, std::string data) {
   auto* write = new WriteReq;
   write->data = std::move(data);
   uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
-  if (uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&conn->tcp), &buf, 1, OnWritten) !=
-      0) {
+  if (uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&conn->tcp), &buf, 1, OnWritten) != 0) {
     delete write;
     CloseConn(conn);
   }
@@ -206,7 +213,8 @@ Reply Execute(Conn* conn, const std::vector<std::string>& args) {
     g_server.values[args[1]] = args[2];
     return {now, "+OK\r\n"};
   }
-  if (cmd == "DEL" && arity(2)) return {now, Integer(static_cast<long long>(g_server.values.erase(args[1])))};
+  if (cmd == "DEL" && arity(2))
+    return {now, Integer(static_cast<long long>(g_server.values.erase(args[1])))};
   if (cmd == "PING") return {now, arity(2) ? Bulk(args[1]) : "+PONG\r\n"};
   if (cmd == "AUTH" || cmd == "SELECT") return {now, "+OK\r\n"};
   if (cmd == "COUNT" && arity(2)) {
@@ -382,9 +390,9 @@ int main(int argc, char** argv) {
   sockaddr_storage bound{};
   int len = sizeof(bound);
   uv_tcp_getsockname(&g_server.listener, reinterpret_cast<sockaddr*>(&bound), &len);
-  int bound_port = ntohs(bound.ss_family == AF_INET6
-                             ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  int bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   std::printf("PORT %d\n", bound_port);
   std::fflush(stdout);
 

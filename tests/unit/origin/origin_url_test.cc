@@ -2,9 +2,9 @@
 // a reason, and RedactedUrl never shows the password. Also holds the doctest main for the
 // origin unit test binary.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
-
 #include "origin/origin_url.h"
+
+#include <doctest/doctest.h>
 
 namespace flightcache::origin {
 namespace {

@@ -2,6 +2,8 @@
 // (path in $TEST_ORIGIN_BIN): values, nil, error and garbage replies, deadlines and late
 // replies, reconnects, queue-vs-fail while disconnected, and Close() from any state.
 // Every test closes the origin and asserts uv_loop_close() == 0, so a leaked handle fails it.
+#include "origin/redis_origin.h"
+
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "origin/origin_test_util.h"
-#include "origin/redis_origin.h"
 
 namespace flightcache::origin {
 namespace {
@@ -20,6 +21,8 @@ using testing::Outcome;
 using testing::StartFetch;
 using testing::TestLoop;
 using testing::TestOrigin;
+
+std::string Key(int i) { return std::string("k").append(std::to_string(i)); }
 
 OriginUrl UrlFor(int port) {
   OriginUrl url;
@@ -106,7 +109,7 @@ TEST_CASE("hundreds of pipelined fetches over two connections each get their own
   RedisOrigin origin(loop.get(), UrlFor(server.port()), 2, 3000);
   REQUIRE(loop.RunUntil([&] { return origin.ConnectedCount() == 2; }, 5000));
   std::vector<std::shared_ptr<Outcome>> outcomes;
-  for (int i = 0; i < 300; ++i) outcomes.push_back(StartFetch(origin, "k" + std::to_string(i)));
+  for (int i = 0; i < 300; ++i) outcomes.push_back(StartFetch(origin, Key(i)));
   REQUIRE(loop.RunUntil(
       [&] {
         for (auto& o : outcomes) {
@@ -117,7 +120,7 @@ TEST_CASE("hundreds of pipelined fetches over two connections each get their own
       10000));
   for (int i = 0; i < 300; ++i) {
     CHECK(outcomes[i]->calls == 1);
-    CHECK(outcomes[i]->result.value == "value:k" + std::to_string(i));
+    CHECK(outcomes[i]->result.value == "value:" + Key(i));
   }
   CHECK(Command(server.port(), {"COUNTS"}) == ":300");
   CHECK(Command(server.port(), {"COUNT", "k7"}) == ":1");
@@ -125,7 +128,8 @@ TEST_CASE("hundreds of pipelined fetches over two connections each get their own
   CHECK(loop.Finish() == 0);
 }
 
-TEST_CASE("a reply slower than the timeout fails with kTimeout once and its late reply is ignored") {
+TEST_CASE(
+    "a reply slower than the timeout fails with kTimeout once and its late reply is ignored") {
   TestOrigin server;
   REQUIRE(server.Start(300));
   TestLoop loop;

@@ -30,8 +30,7 @@ OriginUrl MustParse(const std::string& text) {
 }
 
 std::string Local(int port, const std::string& credentials = "", int db = 0) {
-  return "redis://" + credentials + "127.0.0.1:" + std::to_string(port) + "/" +
-         std::to_string(db);
+  return "redis://" + credentials + "127.0.0.1:" + std::to_string(port) + "/" + std::to_string(db);
 }
 
 TEST_CASE("redis-server: values, nil, binary keys and WRONGTYPE errors come back mapped") {
@@ -63,7 +62,8 @@ TEST_CASE("redis-server: AUTH with requirepass and SELECT read the right databas
   RedisServer redis;
   REQUIRE(redis.Start(FreePort(), {"--requirepass", "s3cret", "--user", "alice", "on", ">alicepw",
                                    "~*", "&*", "+@all"}));
-  auto setup = Commands(redis.port(), {{"AUTH", "s3cret"}, {"SELECT", "3"}, {"SET", "k", "in-db-3"}});
+  auto setup =
+      Commands(redis.port(), {{"AUTH", "s3cret"}, {"SELECT", "3"}, {"SET", "k", "in-db-3"}});
   REQUIRE(setup == std::vector<std::string>{"+OK", "+OK", "+OK"});
   TestLoop loop;
   RedisOrigin origin(loop.get(), MustParse(Local(redis.port(), ":s3cret@", 3)), 2, 2000);

@@ -1,0 +1,195 @@
+// singleflight_test.cc — the singleflight table against a fake origin whose fetches the test
+// completes by hand: one fetch per key, callback order, errors, Forget and cancelled waiters.
+#include "origin/singleflight.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace flightcache::origin;
+using flightcache::storage::EntryExpireAt;
+using flightcache::storage::EntryValue;
+using flightcache::storage::KeyLocation;
+using flightcache::storage::Keyspace;
+
+namespace {
+
+// An origin that only records fetches; the test decides when and how each one completes.
+class FakeOrigin : public Origin {
+ public:
+  void Fetch(std::string_view key, FetchCallback cb) override {
+    pending[std::string(key)].push_back(std::move(cb));
+    ++fetches[std::string(key)];
+  }
+  int ConnectedCount() const override { return 1; }
+  std::string Describe() const override { return "fake://"; }
+  void Close() override {}
+  void Finish(const std::string& key, FetchResult result) {
+    auto callbacks = std::move(pending[key]);
+    pending.erase(key);
+    for (auto& cb : callbacks) cb(result);
+  }
+  std::map<std::string, std::vector<FetchCallback>> pending;
+  std::map<std::string, int> fetches;
+};
+
+struct Delivery {
+  uint64_t conn;
+  uint64_t seq;
+  uint32_t part;
+  FetchStatus status;
+  std::string value;
+  std::string error;
+};
+
+struct Fixture {
+  Keyspace keyspace;
+  FakeOrigin origin;
+  std::vector<Delivery> delivered;
+  int64_t now = 1000;
+  Singleflight flights{
+      &origin, &keyspace,
+      [this](const Waiter& w, const FetchResult& r) {
+        delivered.push_back({w.conn_id, w.slot_seq, w.part, r.status, r.value, r.error});
+      },
+      [this] { return now; }};
+};
+
+}  // namespace
+
+TEST_CASE("many waiters on one key share one fetch and are answered in join order") {
+  Fixture f;
+  for (uint64_t c = 1; c <= 100; ++c) f.flights.Join("hot", Waiter{c, 7, 0});
+  CHECK(f.origin.fetches["hot"] == 1);
+  CHECK(f.flights.in_flight() == 1);
+  CHECK(f.flights.parked_waiters() == 100);
+  CHECK(f.flights.stats().fetches_shared == 99);
+  f.origin.Finish("hot", FetchResult::Value("v"));
+  REQUIRE(f.delivered.size() == 100);
+  for (uint64_t c = 1; c <= 100; ++c) {
+    CHECK(f.delivered[c - 1].conn == c);
+    CHECK(f.delivered[c - 1].value == "v");
+  }
+  CHECK(f.flights.in_flight() == 0);
+  CHECK(f.flights.parked_waiters() == 0);
+  REQUIRE(f.keyspace.Find("hot", f.now));
+  CHECK(EntryValue(f.keyspace.Find("hot", f.now)) == "v");
+}
+
+TEST_CASE("a filled value gets cache-ttl as its expiry") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{5000, 0});
+  f.flights.Join("k", Waiter{1, 1, 0});
+  f.origin.Finish("k", FetchResult::Value("v"));
+  REQUIRE(f.keyspace.Find("k", f.now));
+  CHECK(EntryExpireAt(f.keyspace.Find("k", f.now)) == f.now + 5000);
+}
+
+TEST_CASE("an error reaches every waiter, is not stored, and the next join fetches again") {
+  Fixture f;
+  f.flights.Join("k", Waiter{1, 1, 0});
+  f.flights.Join("k", Waiter{2, 1, 0});
+  f.origin.Finish("k", FetchResult::Error(FetchErrorKind::kTimeout, "origin timeout after 5 ms"));
+  REQUIRE(f.delivered.size() == 2);
+  CHECK(f.delivered[1].status == FetchStatus::kError);
+  CHECK(f.delivered[1].error == "origin timeout after 5 ms");
+  CHECK(f.keyspace.size() == 0);
+  CHECK(f.flights.stats().errors == 1);
+  CHECK(f.flights.stats().timeouts == 1);
+  f.flights.Join("k", Waiter{3, 1, 0});
+  CHECK(f.origin.fetches["k"] == 2);
+}
+
+TEST_CASE("not found answers nil and stores nothing unless negative-ttl is set") {
+  Fixture f;
+  f.flights.Join("m", Waiter{1, 1, 0});
+  f.origin.Finish("m", FetchResult::NotFound());
+  CHECK(f.delivered.at(0).status == FetchStatus::kNotFound);
+  CHECK(f.keyspace.size() == 0);
+  CHECK_FALSE(f.flights.KnownMissing("m", f.now));
+
+  f.flights.set_policy(FillPolicy{0, 2000});
+  f.flights.Join("m", Waiter{1, 2, 0});
+  f.origin.Finish("m", FetchResult::NotFound());
+  CHECK(f.flights.KnownMissing("m", f.now + 1999));
+  CHECK_FALSE(f.flights.KnownMissing("m", f.now + 2000));
+}
+
+TEST_CASE("a write during the fetch (Forget) answers the waiters but keeps the newer value") {
+  Fixture f;
+  f.flights.Join("k", Waiter{1, 1, 0});
+  KeyLocation at = f.keyspace.Locate("k");
+  at.shard->Set("k", at.hash, "newer", 0);
+  f.origin.Finish("k", FetchResult::Value("older"));
+  CHECK(f.delivered.at(0).value == "older");
+  CHECK(EntryValue(f.keyspace.Find("k", f.now)) == "newer");
+  CHECK(f.flights.stats().forgotten == 1);
+}
+
+TEST_CASE("a delete during the fetch keeps the stale value out of the store") {
+  Fixture f;
+  KeyLocation at = f.keyspace.Locate("k");
+  f.flights.Join("k", Waiter{1, 1, 0});
+  at.shard->Set("k", at.hash, "x", 0);
+  at.shard->Delete("k", at.hash);
+  f.origin.Finish("k", FetchResult::Value("stale"));
+  CHECK(f.keyspace.Find("k", f.now) == nullptr);
+  f.flights.Join("k", Waiter{1, 2, 0});
+  CHECK(f.origin.fetches["k"] == 2);  // the next GET asks the origin again
+}
+
+TEST_CASE("a flush during the fetch forgets every flight") {
+  Fixture f;
+  f.flights.Join("a", Waiter{1, 1, 0});
+  f.flights.Join("b", Waiter{1, 2, 0});
+  f.keyspace.Flush();
+  f.origin.Finish("a", FetchResult::Value("1"));
+  f.origin.Finish("b", FetchResult::Value("2"));
+  CHECK(f.keyspace.size() == 0);
+  CHECK(f.delivered.size() == 2);
+}
+
+TEST_CASE("a cancelled waiter gets nothing while the others are answered") {
+  Fixture f;
+  f.flights.Join("k", Waiter{1, 1, 0});
+  f.flights.Join("k", Waiter{2, 5, 0});
+  f.flights.Join("k", Waiter{3, 1, 0});
+  f.flights.Cancel("k", 2, 5);
+  CHECK(f.flights.parked_waiters() == 2);
+  f.origin.Finish("k", FetchResult::Value("v"));
+  REQUIRE(f.delivered.size() == 2);
+  CHECK(f.delivered[0].conn == 1);
+  CHECK(f.delivered[1].conn == 3);
+  CHECK(f.keyspace.Find("k", f.now) != nullptr);  // the fetch still fills the store
+}
+
+TEST_CASE("MGET parts of one connection are each delivered with their index") {
+  Fixture f;
+  f.flights.Join("a", Waiter{1, 9, 0});
+  f.flights.Join("b", Waiter{1, 9, 1});
+  f.flights.Join("a", Waiter{1, 9, 2});
+  CHECK(f.origin.fetches["a"] == 1);
+  f.origin.Finish("b", FetchResult::Value("B"));
+  f.origin.Finish("a", FetchResult::Value("A"));
+  REQUIRE(f.delivered.size() == 3);
+  CHECK(f.delivered[0].part == 1);
+  CHECK(f.delivered[1].part == 0);
+  CHECK(f.delivered[2].part == 2);
+}
+
+TEST_CASE("a fetch completing after the table is gone does nothing") {
+  FakeOrigin origin;
+  Keyspace keyspace;
+  int delivered = 0;
+  {
+    Singleflight flights(
+        &origin, &keyspace, [&](const Waiter&, const FetchResult&) { ++delivered; },
+        [] { return int64_t{0}; });
+    flights.Join("k", Waiter{1, 1, 0});
+  }
+  origin.Finish("k", FetchResult::Value("v"));
+  CHECK(delivered == 0);
+  CHECK(keyspace.size() == 0);
+}
