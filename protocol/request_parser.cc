@@ -162,6 +162,7 @@ ParseResult RequestParser::Parse(std::string_view input) {
     switch (state_) {
       case State::kStart:
         if (pos >= input.size()) return {ParseStatus::kNeedMore, pos};
+        if (input[pos] == '*' && ParseWhole(input, pos)) return {ParseStatus::kCommandReady, pos};
         state_ = input[pos] == '*' ? State::kMultibulkCount : State::kInline;
         if (state_ == State::kMultibulkCount) ++pos;
         break;
@@ -184,6 +185,49 @@ ParseResult RequestParser::Parse(std::string_view input) {
         return ParseInline(input, pos);
     }
   }
+}
+
+namespace {
+
+// Reads a strictly positive decimal terminated by CRLF at p; advances p past the CRLF.
+bool ReadCountLine(const char*& p, const char* end, int64_t* out) {
+  int64_t v = 0;
+  const char* start = p;
+  while (p < end && *p >= '0' && *p <= '9') {
+    if (v > (INT64_MAX - 9) / 10) return false;
+    v = v * 10 + (*p - '0');
+    ++p;
+  }
+  if (p == start || p + 1 >= end || p[0] != '\r' || p[1] != '\n') return false;
+  if (*start == '0' && p - start > 1) return false;
+  p += 2;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool RequestParser::ParseWhole(std::string_view input, size_t& pos) {
+  const char* p = input.data() + pos + 1;  // past '*'
+  const char* end = input.data() + input.size();
+  int64_t count;
+  if (!ReadCountLine(p, end, &count) || count <= 0 || count > limits_->max_multibulk_len) {
+    return false;
+  }
+  if (limits_->unauthenticated && count > kMaxUnauthMultibulk) return false;
+  arg_views_.clear();
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t len;
+    if (p >= end || *p != '$') return false;
+    ++p;
+    if (!ReadCountLine(p, end, &len) || len > limits_->max_bulk_len) return false;
+    if (limits_->unauthenticated && len > kMaxUnauthBulk) return false;
+    if (end - p < len + 2) return false;
+    arg_views_.emplace_back(p, static_cast<size_t>(len));
+    p += len + 2;
+  }
+  pos = static_cast<size_t>(p - input.data());
+  return true;
 }
 
 ParseResult RequestParser::ParseMultibulkCount(std::string_view input, size_t& pos) {

@@ -51,7 +51,9 @@ class RequestParser {
   // ends. On an error the connection must reply with ErrorText() and close.
   ParseResult Parse(std::string_view input);
 
-  // The arguments of the command that kCommandReady reported. Valid until Reset()/Parse().
+  // The arguments of the command that kCommandReady reported. Valid until Reset()/Parse(),
+  // and only while the input given to Parse() is unchanged: a command that arrived whole is
+  // not copied; its arguments point into that input.
   const std::vector<std::string_view>& args() const { return arg_views_; }
   size_t argc() const { return arg_views_.size(); }
 
@@ -68,6 +70,10 @@ class RequestParser {
  private:
   enum class State : uint8_t { kStart, kMultibulkCount, kBulkHeader, kBulkData, kInline };
 
+  // Parses a multibulk command that lies wholly in input, without copying. Returns false
+  // (consuming nothing) when it is incomplete or anything is unusual: the general path then
+  // takes over and reports errors.
+  bool ParseWhole(std::string_view input, size_t& pos);
   ParseResult ParseMultibulkCount(std::string_view input, size_t& pos);
   ParseResult ParseBulkHeader(std::string_view input, size_t& pos);
   ParseResult ParseBulkData(std::string_view input, size_t& pos);

@@ -5,20 +5,50 @@
 
 namespace flightcache::server {
 
+namespace {
+
+char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+uint32_t FoldedHash(std::string_view name) {
+  uint32_t h = 2166136261u;  // FNV-1a over the lower-cased bytes
+  for (char c : name) h = (h ^ static_cast<uint8_t>(FoldAscii(c))) * 16777619u;
+  return h;
+}
+
+bool FoldedEquals(std::string_view name, const std::string& lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (FoldAscii(name[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void CommandTable::Add(CommandSpec spec) {
-  auto owned = std::make_unique<CommandSpec>(std::move(spec));
-  by_name_[owned->name] = owned.get();
-  commands_.push_back(std::move(owned));
+  commands_.push_back(std::make_unique<CommandSpec>(std::move(spec)));
+  Rebuild();
+}
+
+void CommandTable::Rebuild() {
+  size_t size = 64;
+  while (size < commands_.size() * 4) size *= 2;
+  slots_.assign(size, nullptr);
+  for (const auto& c : commands_) {
+    size_t i = FoldedHash(c->name) & (size - 1);
+    while (slots_[i]) i = (i + 1) & (size - 1);
+    slots_[i] = c.get();
+  }
 }
 
 const CommandSpec* CommandTable::Find(std::string_view name) const {
-  char lower[32];
-  if (name.size() >= sizeof(lower)) return nullptr;
-  for (size_t i = 0; i < name.size(); ++i) {
-    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = FoldedHash(name) & mask;; i = (i + 1) & mask) {
+    const CommandSpec* c = slots_[i];
+    if (!c) return nullptr;
+    if (FoldedEquals(name, c->name)) return c;
   }
-  auto it = by_name_.find(std::string(lower, name.size()));
-  return it == by_name_.end() ? nullptr : it->second;
 }
 
 void CommandTable::ResetStats() const {

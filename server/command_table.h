@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "protocol/reply_writer.h"
@@ -78,8 +77,11 @@ class CommandTable {
   void ResetStats() const;
 
  private:
+  void Rebuild();
   std::vector<std::unique_ptr<CommandSpec>> commands_;
-  std::unordered_map<std::string, const CommandSpec*> by_name_;
+  // Open addressing by a case-folding hash of the name: dispatch folds and hashes in one pass
+  // and never builds a string.
+  std::vector<const CommandSpec*> slots_;
 };
 
 // Builds the table with every command family registered.
