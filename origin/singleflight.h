@@ -35,9 +35,9 @@ struct SingleflightStats {
   uint64_t not_found = 0;
   uint64_t errors = 0;
   uint64_t timeouts = 0;
-  uint64_t fills = 0;           // values written to the store
-  uint64_t forgotten = 0;       // results not stored because the key changed meanwhile
-  uint64_t negative_hits = 0;   // misses answered from the negative cache
+  uint64_t fills = 0;          // values written to the store
+  uint64_t forgotten = 0;      // results not stored because the key changed meanwhile
+  uint64_t negative_hits = 0;  // misses answered from the negative cache
 };
 
 struct FillPolicy {
@@ -84,8 +84,8 @@ class Singleflight : public storage::KeyWatcher {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using FlightMap = std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash,
-                                       std::equal_to<>>;
+  using FlightMap =
+      std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
   void Complete(const std::string& key, FetchResult result);
   void Watch(std::string_view key, bool on);

@@ -91,9 +91,13 @@ void ReplyWriter::Verbatim(std::string_view s) {
 }
 
 std::string FormatDouble(long double v) {
-  char buf[64];
-  int len = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
-  std::string s(buf, static_cast<size_t>(len > 0 ? len : 0));
+  // A finite long double can need about 4950 characters in %Lf form (LDBL_MAX has 4933
+  // integer digits), so measure first rather than trusting a fixed buffer.
+  int len = std::snprintf(nullptr, 0, "%.17Lf", v);
+  if (len <= 0) return "0";
+  std::string s(static_cast<size_t>(len) + 1, '\0');
+  std::snprintf(s.data(), s.size(), "%.17Lf", v);
+  s.resize(static_cast<size_t>(len));
   // Redis prints with %.17Lf and trims trailing zeroes and a trailing dot.
   if (s.find('.') != std::string::npos) {
     while (!s.empty() && s.back() == '0') s.pop_back();

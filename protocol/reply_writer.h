@@ -21,18 +21,18 @@ class ReplyWriter {
   void set_resp3(bool resp3) { resp3_ = resp3; }
   bool resp3() const { return resp3_; }
 
-  void Simple(std::string_view s);           // +OK
-  void Error(std::string_view message);      // -ERR ... (message must carry its code)
-  void Integer(int64_t v);                   // :42
-  void Bulk(std::string_view s);             // $3\r\nfoo
-  void Null();                               // RESP2 $-1, RESP3 _
-  void NullArray();                          // RESP2 *-1, RESP3 _
-  void ArrayHeader(size_t n);                // *n
-  void MapHeader(size_t pairs);              // RESP3 %n, RESP2 *2n
-  void SetHeader(size_t n);                  // RESP3 ~n, RESP2 *n
-  void Double(double v);                     // RESP3 ,v, RESP2 bulk
-  void Boolean(bool v);                      // RESP3 #t/#f, RESP2 :1/:0
-  void Verbatim(std::string_view s);         // RESP3 =n\r\ntxt:..., RESP2 bulk
+  void Simple(std::string_view s);       // +OK
+  void Error(std::string_view message);  // -ERR ... (message must carry its code)
+  void Integer(int64_t v);               // :42
+  void Bulk(std::string_view s);         // $3\r\nfoo
+  void Null();                           // RESP2 $-1, RESP3 _
+  void NullArray();                      // RESP2 *-1, RESP3 _
+  void ArrayHeader(size_t n);            // *n
+  void MapHeader(size_t pairs);          // RESP3 %n, RESP2 *2n
+  void SetHeader(size_t n);              // RESP3 ~n, RESP2 *n
+  void Double(double v);                 // RESP3 ,v, RESP2 bulk
+  void Boolean(bool v);                  // RESP3 #t/#f, RESP2 :1/:0
+  void Verbatim(std::string_view s);     // RESP3 =n\r\ntxt:..., RESP2 bulk
   void Ok() { Simple("OK"); }
   void Raw(std::string_view bytes) { out_->append(bytes); }
   // Error replies written so far (failed_calls and total_error_replies count them).

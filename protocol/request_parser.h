@@ -16,11 +16,11 @@
 namespace flightcache::protocol {
 
 enum class ParseStatus : uint8_t {
-  kNeedMore,        // every byte given was consumed; no command is complete yet
-  kCommandReady,    // one command is complete: read it with args(), then Reset()
-  kEmpty,           // an empty inline line or *0 / negative count was consumed: nothing to run
-  kErrorMultibulkLen,  // Protocol error: invalid multibulk length
-  kErrorBulkLen,       // Protocol error: invalid bulk length
+  kNeedMore,             // every byte given was consumed; no command is complete yet
+  kCommandReady,         // one command is complete: read it with args(), then Reset()
+  kEmpty,                // an empty inline line or *0 / negative count was consumed: nothing to run
+  kErrorMultibulkLen,    // Protocol error: invalid multibulk length
+  kErrorBulkLen,         // Protocol error: invalid bulk length
   kErrorExpectedDollar,  // Protocol error: expected '$', got 'x'
   kErrorUnbalancedQuotes,  // Protocol error: unbalanced quotes in request
   kErrorInlineTooBig,      // Protocol error: too big inline request
@@ -36,8 +36,8 @@ struct ParseResult {
 };
 
 struct ParserLimits {
-  int64_t max_bulk_len = 512LL * 1024 * 1024;  // proto-max-bulk-len
-  size_t max_inline_len = 64 * 1024;           // PROTO_INLINE_MAX_SIZE
+  int64_t max_bulk_len = 512LL * 1024 * 1024;        // proto-max-bulk-len
+  size_t max_inline_len = 64 * 1024;                 // PROTO_INLINE_MAX_SIZE
   int64_t max_multibulk_len = 1024LL * 1024 * 1024;  // Redis: INT_MAX; we cap lower
   // Before AUTH, Redis refuses more than 10 arguments and bulks over 16 KB.
   bool unauthenticated = false;
@@ -84,10 +84,10 @@ class RequestParser {
 
   const ParserLimits* limits_;
   State state_ = State::kStart;
-  std::string line_;             // a header or inline line being assembled
-  int64_t args_expected_ = 0;    // multibulk: arguments still to come
-  int64_t bulk_remaining_ = 0;   // bytes of the current bulk (plus CRLF) still to come
-  size_t argc_ = 0;              // arguments complete so far
+  std::string line_;               // a header or inline line being assembled
+  int64_t args_expected_ = 0;      // multibulk: arguments still to come
+  int64_t bulk_remaining_ = 0;     // bytes of the current bulk (plus CRLF) still to come
+  size_t argc_ = 0;                // arguments complete so far
   std::vector<std::string> args_;  // reused buffers, one per argument
   std::vector<std::string_view> arg_views_;
   size_t pending_bytes_ = 0;

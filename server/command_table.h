@@ -32,7 +32,7 @@ enum CommandFlag : uint32_t {
   kWrite = 1 << 0,
   kReadOnly = 1 << 1,
   kFast = 1 << 2,
-  kNoAuth = 1 << 3,      // allowed before AUTH
+  kNoAuth = 1 << 3,  // allowed before AUTH
   kAdmin = 1 << 4,
   kLoading = 1 << 5,
   kStale = 1 << 6,

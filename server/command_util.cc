@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "server/command_table.h"
+#include "server/server.h"
+
 namespace flightcache::server {
 
 bool ParseInt64(std::string_view text, int64_t* out) {
@@ -73,15 +76,13 @@ std::string Int64ToString(int64_t v) {
 }
 
 bool ParseExpireArgument(std::string_view text, int64_t unit_ms, bool absolute, int64_t now_ms,
-                         std::string_view command, protocol::ReplyWriter& reply,
-                         int64_t* at_ms) {
+                         std::string_view command, protocol::ReplyWriter& reply, int64_t* at_ms) {
   int64_t v = 0;
   if (!ParseInt64(text, &v)) {
     reply.Error(kErrNotInteger);
     return false;
   }
-  const std::string invalid =
-      "ERR invalid expire time in '" + std::string(command) + "' command";
+  const std::string invalid = "ERR invalid expire time in '" + std::string(command) + "' command";
   if (v <= 0 || v > INT64_MAX / unit_ms) {
     reply.Error(invalid);
     return false;
@@ -96,6 +97,23 @@ bool ParseExpireArgument(std::string_view text, int64_t unit_ms, bool absolute, 
   }
   *at_ms = ms;
   return true;
+}
+
+void ReplySubcommandError(CommandContext& ctx) {
+  const std::string container = ToLower(ctx.args[0]);
+  const std::string full_name = container + "|" + ToLower(ctx.args[1]);
+  if (const CommandSpec* spec = ctx.server.commands().Find(container)) {
+    for (const SubcommandSpec& sub : spec->subcommands) {
+      if (sub.name == full_name) {
+        ctx.reply.Error("ERR wrong number of arguments for '" + full_name + "' command");
+        return;
+      }
+    }
+  }
+  std::string upper(ctx.args[0]);
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  ctx.reply.Error("ERR unknown subcommand '" + std::string(ctx.args[1]) + "'. Try " + upper +
+                  " HELP.");
 }
 
 }  // namespace flightcache::server

@@ -11,6 +11,8 @@
 
 namespace flightcache::server {
 
+struct CommandContext;
+
 inline constexpr const char* kErrNotInteger = "ERR value is not an integer or out of range";
 inline constexpr const char* kErrSyntax = "ERR syntax error";
 inline constexpr const char* kErrNotFloat = "ERR value is not a valid float";
@@ -30,7 +32,11 @@ std::string Int64ToString(int64_t v);
 // ms; absolute: EXAT/PXAT. Writes the absolute unix ms to *at_ms. On failure writes the error
 // reply (not an integer, or "invalid expire time in '<command>' command") and returns false.
 bool ParseExpireArgument(std::string_view text, int64_t unit_ms, bool absolute, int64_t now_ms,
-                         std::string_view command, protocol::ReplyWriter& reply,
-                         int64_t* at_ms);
+                         std::string_view command, protocol::ReplyWriter& reply, int64_t* at_ms);
+
+// Replies for a container command (CLIENT, CONFIG, COMMAND) whose subcommand args[1] did not
+// run, as Redis 7 does: the arity error ("wrong number of arguments for 'client|id' command")
+// when the container lists that subcommand, else "unknown subcommand '<sub>'. Try CLIENT HELP.".
+void ReplySubcommandError(CommandContext& ctx);
 
 }  // namespace flightcache::server

@@ -74,7 +74,9 @@ ConfigOption MemoryOption(std::string name, bool runtime, int64_t min,
       return false;
     }
     if (v < min) {
-      *error = "argument must be a memory value of at least " + std::to_string(min);
+      // Redis 7's wording for a memory value out of its range.
+      *error = "argument must be between " + std::to_string(min) + " and " +
+               std::to_string(INT64_MAX) + " inclusive";
       return false;
     }
     field_ref(c) = v;
@@ -106,36 +108,44 @@ ConfigOption FixedOption(std::string name, std::string value) {
 
 std::vector<ConfigOption> BuildOptions() {
   std::vector<ConfigOption> o;
-  o.push_back(StringOption("bind", false, [](Config& c) -> std::string& { return c.bind; },
-                           "address to listen on (default 127.0.0.1)"));
-  o.push_back(SmallIntOption("port", false, 0, 65535, [](Config& c) -> int& { return c.port; },
-                             "TCP port (default 6379; 0 = no TCP)"));
-  o.push_back(StringOption("unixsocket", false,
-                           [](Config& c) -> std::string& { return c.unixsocket; },
-                           "path of a unix socket to listen on too"));
-  o.push_back(SmallIntOption("unixsocketperm", false, 0, 0777,
-                             [](Config& c) -> int& { return c.unixsocketperm; },
-                             "permissions of the unix socket (octal digits as decimal)"));
-  o.push_back(SmallIntOption("maxclients", true, 1, 1000000,
-                             [](Config& c) -> int& { return c.maxclients; },
-                             "most clients connected at once (default 10000)"));
-  o.push_back(IntOption("timeout", true, 0, INT32_MAX,
-                        [](Config& c) -> int64_t& { return c.timeout_s; },
-                        "close clients idle this many seconds (0 = never)"));
-  o.push_back(StringOption("requirepass", true,
-                           [](Config& c) -> std::string& { return c.requirepass; },
-                           "password clients must AUTH with"));
+  o.push_back(StringOption(
+      "bind", false, [](Config& c) -> std::string& { return c.bind; },
+      "address to listen on (default 127.0.0.1)"));
+  o.push_back(SmallIntOption(
+      "port", false, 0, 65535, [](Config& c) -> int& { return c.port; },
+      "TCP port (default 6379; 0 = no TCP)"));
+  o.push_back(StringOption(
+      "unixsocket", false, [](Config& c) -> std::string& { return c.unixsocket; },
+      "path of a unix socket to listen on too"));
+  o.push_back(SmallIntOption(
+      "unixsocketperm", false, 0, 0777, [](Config& c) -> int& { return c.unixsocketperm; },
+      "permissions of the unix socket (octal digits as decimal)"));
+  o.push_back(SmallIntOption(
+      "maxclients", true, 1, 1000000, [](Config& c) -> int& { return c.maxclients; },
+      "most clients connected at once (default 10000)"));
+  o.push_back(IntOption(
+      "timeout", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.timeout_s; },
+      "close clients idle this many seconds (0 = never)"));
+  o.push_back(StringOption(
+      "requirepass", true, [](Config& c) -> std::string& { return c.requirepass; },
+      "password clients must AUTH with"));
   {
     auto getter = [](const Config& c) { return std::string(LogLevelName(c.loglevel)); };
     auto setter = [](Config& c, std::string_view text, std::string* error) {
       std::string v = Lower(text);
-      if (v == "debug") c.loglevel = LogLevel::kDebug;
-      else if (v == "verbose") c.loglevel = LogLevel::kVerbose;
-      else if (v == "notice") c.loglevel = LogLevel::kNotice;
-      else if (v == "warning") c.loglevel = LogLevel::kWarning;
-      else if (v == "nothing") c.loglevel = LogLevel::kNothing;
+      if (v == "debug")
+        c.loglevel = LogLevel::kDebug;
+      else if (v == "verbose")
+        c.loglevel = LogLevel::kVerbose;
+      else if (v == "notice")
+        c.loglevel = LogLevel::kNotice;
+      else if (v == "warning")
+        c.loglevel = LogLevel::kWarning;
+      else if (v == "nothing")
+        c.loglevel = LogLevel::kNothing;
       else {
-        *error = "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+        *error =
+            "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
         return false;
       }
       return true;
@@ -143,28 +153,32 @@ std::vector<ConfigOption> BuildOptions() {
     o.push_back(ConfigOption{"loglevel", true, setter, getter,
                              "debug, verbose, notice, warning or nothing"});
   }
-  o.push_back(StringOption("logfile", false, [](Config& c) -> std::string& { return c.logfile; },
-                           "log file path (empty = standard error)"));
-  o.push_back(MemoryOption("proto-max-bulk-len", true, 1024 * 1024,
-                           [](Config& c) -> int64_t& { return c.proto_max_bulk_len; },
-                           "largest bulk string a client may send (default 512mb)"));
-  o.push_back(MemoryOption("client-query-buffer-limit", true, 1024 * 1024,
-                           [](Config& c) -> int64_t& { return c.client_query_buffer_limit; },
-                           "largest pending request of one client (default 1gb)"));
-  o.push_back(SmallIntOption("tcp-keepalive", true, 0, INT32_MAX,
-                             [](Config& c) -> int& { return c.tcp_keepalive; },
-                             "TCP keepalive interval in seconds (0 = off)"));
-  o.push_back(SmallIntOption("hz", true, 1, 500, [](Config& c) -> int& { return c.hz; },
-                             "background task frequency (expiry, timeouts)"));
-  o.push_back(MemoryOption("maxmemory", true, 0,
-                           [](Config& c) -> int64_t& { return c.maxmemory; },
-                           "memory budget in bytes (0 = no limit; not enforced yet)"));
+  o.push_back(StringOption(
+      "logfile", false, [](Config& c) -> std::string& { return c.logfile; },
+      "log file path (empty = standard error)"));
+  o.push_back(MemoryOption(
+      "proto-max-bulk-len", true, 1024 * 1024,
+      [](Config& c) -> int64_t& { return c.proto_max_bulk_len; },
+      "largest bulk string a client may send (default 512mb)"));
+  o.push_back(MemoryOption(
+      "client-query-buffer-limit", true, 1024 * 1024,
+      [](Config& c) -> int64_t& { return c.client_query_buffer_limit; },
+      "largest pending request of one client (default 1gb)"));
+  o.push_back(SmallIntOption(
+      "tcp-keepalive", true, 0, INT32_MAX, [](Config& c) -> int& { return c.tcp_keepalive; },
+      "TCP keepalive interval in seconds (0 = off)"));
+  o.push_back(SmallIntOption(
+      "hz", true, 1, 500, [](Config& c) -> int& { return c.hz; },
+      "background task frequency (expiry, timeouts)"));
+  o.push_back(MemoryOption(
+      "maxmemory", true, 0, [](Config& c) -> int64_t& { return c.maxmemory; },
+      "memory budget in bytes (0 = no limit; not enforced yet)"));
   {
     auto getter = [](const Config& c) { return c.maxmemory_policy; };
     auto setter = [](Config& c, std::string_view text, std::string* error) {
       std::string v = Lower(text);
-      static const char* kPolicies[] = {"noeviction",    "allkeys-lru",    "allkeys-lfu",
-                                        "allkeys-random", "volatile-lru",  "volatile-lfu",
+      static const char* kPolicies[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
+                                        "allkeys-random",  "volatile-lru", "volatile-lfu",
                                         "volatile-random", "volatile-ttl"};
       for (const char* p : kPolicies) {
         if (v == p) {
@@ -172,8 +186,9 @@ std::vector<ConfigOption> BuildOptions() {
           return true;
         }
       }
-      *error = "argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, "
-               "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl";
+      *error =
+          "argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, "
+          "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl";
       return false;
     };
     o.push_back(ConfigOption{"maxmemory-policy", true, setter, getter,
@@ -192,18 +207,19 @@ std::vector<ConfigOption> BuildOptions() {
                              "read-through origin: redis://[[user]:password@]host[:port][/db] "
                              "or unix:///path.sock[?db=N]"});
   }
-  o.push_back(SmallIntOption("origin-connections", false, 1, 1024,
-                             [](Config& c) -> int& { return c.origin_connections; },
-                             "connections to the origin (default 4)"));
-  o.push_back(IntOption("origin-timeout", true, 1, 3600 * 1000,
-                        [](Config& c) -> int64_t& { return c.origin_timeout_ms; },
-                        "deadline of one origin fetch in ms (default 1000)"));
-  o.push_back(IntOption("cache-ttl", true, 0, INT32_MAX,
-                        [](Config& c) -> int64_t& { return c.cache_ttl_s; },
-                        "seconds a value filled from the origin lives (0 = no expiry)"));
-  o.push_back(IntOption("negative-ttl", true, 0, INT32_MAX,
-                        [](Config& c) -> int64_t& { return c.negative_ttl_s; },
-                        "seconds a 'not found' from the origin is remembered (0 = never)"));
+  o.push_back(SmallIntOption(
+      "origin-connections", false, 1, 1024, [](Config& c) -> int& { return c.origin_connections; },
+      "connections to the origin (default 4)"));
+  o.push_back(IntOption(
+      "origin-timeout", true, 1, 3600 * 1000,
+      [](Config& c) -> int64_t& { return c.origin_timeout_ms; },
+      "deadline of one origin fetch in ms (default 1000)"));
+  o.push_back(IntOption(
+      "cache-ttl", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.cache_ttl_s; },
+      "seconds a value filled from the origin lives (0 = no expiry)"));
+  o.push_back(IntOption(
+      "negative-ttl", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.negative_ttl_s; },
+      "seconds a 'not found' from the origin is remembered (0 = never)"));
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));
@@ -235,14 +251,22 @@ bool ParseMemory(std::string_view text, int64_t* out) {
   }
   std::string_view unit = std::string_view(t).substr(digits_end);
   int64_t mul = 1;
-  if (unit.empty() || unit == "b") mul = 1;
-  else if (unit == "k") mul = 1000;
-  else if (unit == "kb") mul = 1024;
-  else if (unit == "m") mul = 1000LL * 1000;
-  else if (unit == "mb") mul = 1024LL * 1024;
-  else if (unit == "g") mul = 1000LL * 1000 * 1000;
-  else if (unit == "gb") mul = 1024LL * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "b")
+    mul = 1;
+  else if (unit == "k")
+    mul = 1000;
+  else if (unit == "kb")
+    mul = 1024;
+  else if (unit == "m")
+    mul = 1000LL * 1000;
+  else if (unit == "mb")
+    mul = 1024LL * 1024;
+  else if (unit == "g")
+    mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb")
+    mul = 1024LL * 1024 * 1024;
+  else
+    return false;
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + digits_end, v);
   if (ec != std::errc() || ptr != t.data() + digits_end || digits_end == 0 || v < 0) return false;
@@ -253,11 +277,16 @@ bool ParseMemory(std::string_view text, int64_t* out) {
 
 const char* LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kVerbose: return "verbose";
-    case LogLevel::kNotice: return "notice";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kNothing: return "nothing";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kVerbose:
+      return "verbose";
+    case LogLevel::kNotice:
+      return "notice";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kNothing:
+      return "nothing";
   }
   return "notice";
 }

@@ -38,7 +38,7 @@ struct ReplySlot {
   uint32_t waiting = 0;  // fetches this slot still waits for; 0 = ready to send
   std::string bytes;
   std::unique_ptr<PendingArray> array;  // set for a parked MGET
-  std::vector<std::string> keys;         // keys whose fetches this slot waits on
+  std::vector<std::string> keys;        // keys whose fetches this slot waits on
 };
 
 class Connection {

@@ -247,8 +247,10 @@ void ClientKill(CommandContext& ctx) {
     } else if (EqualsIgnoreCase(opt, "laddr")) {
       laddr_filter = std::string(val);
     } else if (EqualsIgnoreCase(opt, "skipme")) {
-      if (EqualsIgnoreCase(val, "yes")) skipme = true;
-      else if (EqualsIgnoreCase(val, "no")) skipme = false;
+      if (EqualsIgnoreCase(val, "yes"))
+        skipme = true;
+      else if (EqualsIgnoreCase(val, "no"))
+        skipme = false;
       else {
         ctx.reply.Error(kErrSyntax);
         return;
@@ -297,7 +299,10 @@ void ClientCommand(CommandContext& ctx) {
     ctx.conn.name = std::string(ctx.args[2]);
     ctx.reply.Ok();
   } else if (EqualsIgnoreCase(sub, "getname") && argc == 2) {
-    if (ctx.conn.name.empty()) ctx.reply.Null(); else ctx.reply.Bulk(ctx.conn.name);
+    if (ctx.conn.name.empty())
+      ctx.reply.Null();
+    else
+      ctx.reply.Bulk(ctx.conn.name);
   } else if (EqualsIgnoreCase(sub, "setinfo") && argc == 4) {
     std::string_view attr = ctx.args[2];
     if (!ValidClientName(ctx.args[3]) && !ctx.args[3].empty()) {
@@ -321,21 +326,27 @@ void ClientCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
     ClientKill(ctx);
   } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {
-    static const char* kHelp[] = {
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ID", "    Return the ID of the current connection.",
-        "GETNAME", "    Return the name of the current connection.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
-        "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
-        "INFO", "    Return information about the current client connection.",
-        "LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about connections.",
-        "KILL <ip:port> | KILL <option> <value> [...]", "    Kill connections.",
-        "HELP", "    Print this help."};
+    static const char* kHelp[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                  "ID",
+                                  "    Return the ID of the current connection.",
+                                  "GETNAME",
+                                  "    Return the name of the current connection.",
+                                  "SETNAME <name>",
+                                  "    Assign the name <name> to the current connection.",
+                                  "SETINFO <LIB-NAME|LIB-VER> <value>",
+                                  "    Set client library name or version.",
+                                  "INFO",
+                                  "    Return information about the current client connection.",
+                                  "LIST [TYPE normal] [ID <id> [<id> ...]]",
+                                  "    Return information about connections.",
+                                  "KILL <ip:port> | KILL <option> <value> [...]",
+                                  "    Kill connections.",
+                                  "HELP",
+                                  "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (const char* line : kHelp) ctx.reply.Simple(line);
   } else {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try CLIENT HELP.");
+    ReplySubcommandError(ctx);
   }
 }
 
@@ -343,29 +354,39 @@ void ClientCommand(CommandContext& ctx) {
 
 void RegisterConnectionCommands(CommandTable& t) {
   const uint32_t kConn = kFast | kLoading | kStale;
-  t.Add({"ping", -1, kConn, 0, 0, 0, PingCommand, "connection", "Returns the server's liveliness response.",
-         "1.0.0"});
-  t.Add({"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
+  t.Add({"ping", -1, kConn, 0, 0, 0, PingCommand, "connection",
+         "Returns the server's liveliness response.", "1.0.0"});
+  t.Add(
+      {"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
   t.Add({"quit", -1, kConn | kNoAuth, 0, 0, 0, QuitCommand, "connection", "Closes the connection.",
          "1.0.0"});
-  t.Add({"reset", 1, kConn | kNoAuth, 0, 0, 0, ResetCommand, "connection",
-         "Resets the connection.", "6.2.0"});
+  t.Add({"reset", 1, kConn | kNoAuth, 0, 0, 0, ResetCommand, "connection", "Resets the connection.",
+         "6.2.0"});
   t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
          "Changes the selected database (only 0 exists).", "1.0.0"});
   t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",
          "Authenticates the connection.", "1.0.0"});
   t.Add({"hello", -1, kConn | kNoAuth, 0, 0, 0, HelloCommand, "connection",
          "Handshakes with the Redis server.", "6.0.0"});
-  CommandSpec client{"client", -2, kLoading | kStale, 0, 0, 0, ClientCommand, "connection",
-                     "A container for client connection commands.", "2.4.0"};
-  client.subcommands = {{"client|id", 2, "Returns the unique client ID of the connection."},
-                        {"client|setname", 3, "Sets the connection name."},
-                        {"client|getname", 2, "Returns the name of the connection."},
-                        {"client|setinfo", 4, "Sets information specific to the client or connection."},
-                        {"client|list", -2, "Lists open connections."},
-                        {"client|info", 2, "Returns information about the connection."},
-                        {"client|kill", -3, "Terminates open connections."},
-                        {"client|help", 2, "Returns helpful text about the different subcommands."}};
+  CommandSpec client{"client",
+                     -2,
+                     kLoading | kStale,
+                     0,
+                     0,
+                     0,
+                     ClientCommand,
+                     "connection",
+                     "A container for client connection commands.",
+                     "2.4.0"};
+  client.subcommands = {
+      {"client|id", 2, "Returns the unique client ID of the connection."},
+      {"client|setname", 3, "Sets the connection name."},
+      {"client|getname", 2, "Returns the name of the connection."},
+      {"client|setinfo", 4, "Sets information specific to the client or connection."},
+      {"client|list", -2, "Lists open connections."},
+      {"client|info", 2, "Returns information about the connection."},
+      {"client|kill", -3, "Terminates open connections."},
+      {"client|help", 2, "Returns helpful text about the different subcommands."}};
   t.Add(std::move(client));
 }
 

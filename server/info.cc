@@ -132,10 +132,8 @@ void CpuSection(std::string& out) {
   struct rusage self;
   getrusage(RUSAGE_SELF, &self);
   out += "# CPU\r\n";
-  Field(out, "used_cpu_sys",
-        FormatFixed(self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6, 6));
-  Field(out, "used_cpu_user",
-        FormatFixed(self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6, 6));
+  Field(out, "used_cpu_sys", FormatFixed(self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6, 6));
+  Field(out, "used_cpu_user", FormatFixed(self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6, 6));
 }
 
 void KeyspaceSection(Server& s, std::string& out) {
@@ -143,8 +141,8 @@ void KeyspaceSection(Server& s, std::string& out) {
   const size_t keys = s.keyspace().size();
   if (keys > 0) {
     Field(out, "db0",
-          "keys=" + std::to_string(keys) + ",expires=" +
-              std::to_string(s.keyspace().volatile_count()) + ",avg_ttl=0");
+          "keys=" + std::to_string(keys) +
+              ",expires=" + std::to_string(s.keyspace().volatile_count()) + ",avg_ttl=0");
   }
 }
 
@@ -218,15 +216,17 @@ std::string RenderInfo(Server& s, const std::vector<std::string>& requested) {
   bool all = false;
   for (const std::string& r : requested) {
     std::string lower = ToLower(r);
-    if (lower == "all" || lower == "everything") all = true;
-    else if (lower == "default") want.insert({"server", "clients", "memory", "persistence",
-                                              "stats", "replication", "cpu", "keyspace",
-                                              "origin"});
-    else want.insert(lower);
+    if (lower == "all" || lower == "everything")
+      all = true;
+    else if (lower == "default")
+      want.insert({"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                   "keyspace", "origin"});
+    else
+      want.insert(lower);
   }
   if (requested.empty()) {
-    want = {"server", "clients", "memory", "persistence", "stats", "replication",
-            "cpu",    "keyspace", "origin"};
+    want = {"server",      "clients", "memory",   "persistence", "stats",
+            "replication", "cpu",     "keyspace", "origin"};
   }
   auto has = [&](const char* name) { return all || want.count(name) > 0; };
   std::string out;

@@ -27,8 +27,10 @@ void DelCommand(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     KeyLocation at;
-    // Look up first so an already-expired key does not count as deleted.
-    if (Lookup(ctx, ctx.args[i], &at) && at.shard->Delete(ctx.args[i], at.hash)) ++removed;
+    // Look up first so an already-expired key does not count as deleted; delete either way,
+    // so that a fetch in flight for a missing key is forgotten.
+    const bool live = Lookup(ctx, ctx.args[i], &at) != nullptr;
+    if (at.shard->Delete(ctx.args[i], at.hash) && live) ++removed;
   }
   ctx.reply.Integer(removed);
 }
@@ -52,10 +54,14 @@ void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool absolute, std::str
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < ctx.args.size(); ++i) {
     std::string_view a = ctx.args[i];
-    if (EqualsIgnoreCase(a, "nx")) nx = true;
-    else if (EqualsIgnoreCase(a, "xx")) xx = true;
-    else if (EqualsIgnoreCase(a, "gt")) gt = true;
-    else if (EqualsIgnoreCase(a, "lt")) lt = true;
+    if (EqualsIgnoreCase(a, "nx"))
+      nx = true;
+    else if (EqualsIgnoreCase(a, "xx"))
+      xx = true;
+    else if (EqualsIgnoreCase(a, "gt"))
+      gt = true;
+    else if (EqualsIgnoreCase(a, "lt"))
+      lt = true;
     else {
       ctx.reply.Error("ERR Unsupported option " + std::string(a));
       return;
@@ -231,7 +237,10 @@ void ScanCommand(CommandContext& ctx) {
 
 void RandomkeyCommand(CommandContext& ctx) {
   Entry* e = ctx.server.keyspace().RandomEntry(ctx.now_ms, ctx.server.RandomU64());
-  if (e) ctx.reply.Bulk(EntryKey(e)); else ctx.reply.Null();
+  if (e)
+    ctx.reply.Bulk(EntryKey(e));
+  else
+    ctx.reply.Null();
 }
 
 // RENAME and RENAMENX. The value and TTL move to the new name.
@@ -244,7 +253,10 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     return;
   }
   if (src == dst) {
-    if (nx) ctx.reply.Integer(0); else ctx.reply.Ok();
+    if (nx)
+      ctx.reply.Integer(0);
+    else
+      ctx.reply.Ok();
     return;
   }
   KeyLocation dst_at;
@@ -257,7 +269,10 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   src_at.shard->Delete(src, src_at.hash);
   dst_at = ctx.server.keyspace().Locate(dst);
   dst_at.shard->Set(dst, dst_at.hash, value, expire);
-  if (nx) ctx.reply.Integer(1); else ctx.reply.Ok();
+  if (nx)
+    ctx.reply.Integer(1);
+  else
+    ctx.reply.Ok();
 }
 
 void RenameCommand(CommandContext& ctx) { RenameGeneric(ctx, false); }
@@ -310,9 +325,8 @@ void DbsizeCommand(CommandContext& ctx) {
 }
 
 void FlushCommand(CommandContext& ctx) {
-  if (ctx.args.size() > 2 ||
-      (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
-       !EqualsIgnoreCase(ctx.args[1], "sync"))) {
+  if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
+                              !EqualsIgnoreCase(ctx.args[1], "sync"))) {
     ctx.reply.Error(kErrSyntax);
     return;
   }
@@ -324,8 +338,7 @@ void FlushCommand(CommandContext& ctx) {
 }  // namespace
 
 void RegisterKeyspaceCommands(CommandTable& t) {
-  t.Add({"del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Deletes one or more keys.",
-         "1.0.0"});
+  t.Add({"del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Deletes one or more keys.", "1.0.0"});
   t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand, "generic",
          "Asynchronously deletes one or more keys.", "4.0.0"});
   t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",

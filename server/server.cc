@@ -98,8 +98,7 @@ void Server::Log(LogLevel level, const std::string& message) {
   static const char kMarks[] = ".-*#";
   FILE* out = log_file_ ? log_file_ : stderr;
   std::fprintf(out, "%d:M %s %c %s\n", static_cast<int>(getpid()), stamp,
-               kMarks[static_cast<int>(level) < 4 ? static_cast<int>(level) : 3],
-               message.c_str());
+               kMarks[static_cast<int>(level) < 4 ? static_cast<int>(level) : 3], message.c_str());
   std::fflush(out);
 }
 
@@ -159,8 +158,8 @@ bool Server::Listen() {
                        reinterpret_cast<struct sockaddr_in*>(&addr));
     }
     if (rc == 0) rc = uv_tcp_bind(&tcp_listener_, reinterpret_cast<struct sockaddr*>(&addr), 0);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_listener_), 511,
-                                &Server::OnTcpConnection);
+    if (rc == 0)
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_listener_), 511, &Server::OnTcpConnection);
     tcp_listening_ = true;  // the handle is initialised either way and must be closed
     if (rc != 0) {
       Log(LogLevel::kWarning, "Failed listening on port " + std::to_string(config_.port) +
@@ -183,11 +182,12 @@ bool Server::Listen() {
     if (rc == 0 && config_.unixsocketperm != 0) {
       chmod(config_.unixsocket.c_str(), static_cast<mode_t>(config_.unixsocketperm));
     }
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&unix_listener_), 511,
-                                &Server::OnUnixConnection);
+    if (rc == 0)
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&unix_listener_), 511,
+                     &Server::OnUnixConnection);
     if (rc != 0) {
-      Log(LogLevel::kWarning, "Failed opening Unix socket " + config_.unixsocket + ": " +
-                                  uv_strerror(rc));
+      Log(LogLevel::kWarning,
+          "Failed opening Unix socket " + config_.unixsocket + ": " + uv_strerror(rc));
       return false;
     }
   }
@@ -450,8 +450,8 @@ void Server::ApplyConfig(const std::string& name) {
   }
   if (name == "maxclients") RaiseFileLimit();
   if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
-    singleflight_->set_policy(origin::FillPolicy{config_.cache_ttl_s * 1000,
-                                                 config_.negative_ttl_s * 1000});
+    singleflight_->set_policy(
+        origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});
   }
 }
 

@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "origin/singleflight.h"
 #include "server/command_table.h"
 #include "server/command_util.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
 #include "storage/glob.h"
-#include "origin/singleflight.h"
 
 namespace flightcache::server {
 namespace {
@@ -98,21 +98,23 @@ void ConfigCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
     static const char* kHelp[] = {
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-        "RESETSTAT", "    Reset statistics reported by the INFO command.",
-        "HELP", "    Print this help."};
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (const char* line : kHelp) ctx.reply.Simple(line);
   } else {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try CONFIG HELP.");
+    ReplySubcommandError(ctx);
   }
 }
 
-void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int arity,
-                      uint32_t flags, int first, int last, int step,
-                      const std::vector<SubcommandSpec>* subs) {
+void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int arity, uint32_t flags,
+                      int first, int last, int step, const std::vector<SubcommandSpec>* subs) {
   r.ArrayHeader(10);
   r.Bulk(name);
   r.Integer(arity);
@@ -160,6 +162,37 @@ void WriteDocs(protocol::ReplyWriter& r, const std::string& summary, const std::
   }
 }
 
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob], as Redis 7: names of
+// commands and subcommands. No modules exist; a command's ACL category here is its group.
+void CommandList(CommandContext& ctx) {
+  const size_t argc = ctx.args.size();
+  if (argc != 2 && !(argc == 5 && EqualsIgnoreCase(ctx.args[2], "filterby"))) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  std::string_view by = argc == 5 ? ctx.args[3] : "";
+  if (argc == 5 && !EqualsIgnoreCase(by, "module") && !EqualsIgnoreCase(by, "aclcat") &&
+      !EqualsIgnoreCase(by, "pattern")) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  auto keep = [&](const std::string& name, const std::string& group) {
+    if (argc == 2) return true;
+    if (EqualsIgnoreCase(by, "module")) return false;
+    if (EqualsIgnoreCase(by, "aclcat")) return EqualsIgnoreCase(ctx.args[4], group);
+    return storage::GlobMatch(ctx.args[4], name, /*nocase=*/true);
+  };
+  std::vector<const std::string*> names;
+  for (const auto& c : ctx.server.commands().all()) {
+    if (keep(c->name, c->group)) names.push_back(&c->name);
+    for (const SubcommandSpec& s : c->subcommands) {
+      if (keep(s.name, c->group)) names.push_back(&s.name);
+    }
+  }
+  ctx.reply.ArrayHeader(names.size());
+  for (const std::string* name : names) ctx.reply.Bulk(*name);
+}
+
 void CommandCommand(CommandContext& ctx) {
   const CommandTable& table = ctx.server.commands();
   if (ctx.args.size() == 1) {
@@ -171,8 +204,7 @@ void CommandCommand(CommandContext& ctx) {
   if (EqualsIgnoreCase(sub, "count") && ctx.args.size() == 2) {
     ctx.reply.Integer(static_cast<int64_t>(table.all().size()));
   } else if (EqualsIgnoreCase(sub, "list")) {
-    ctx.reply.ArrayHeader(table.all().size());
-    for (const auto& c : table.all()) ctx.reply.Bulk(c->name);
+    CommandList(ctx);
   } else if (EqualsIgnoreCase(sub, "info")) {
     if (ctx.args.size() == 2) {
       ctx.reply.ArrayHeader(table.all().size());
@@ -182,7 +214,10 @@ void CommandCommand(CommandContext& ctx) {
     ctx.reply.ArrayHeader(ctx.args.size() - 2);
     for (size_t i = 2; i < ctx.args.size(); ++i) {
       const CommandSpec* c = table.Find(ctx.args[i]);
-      if (c) WriteSpecInfo(ctx.reply, *c); else ctx.reply.NullArray();
+      if (c)
+        WriteSpecInfo(ctx.reply, *c);
+      else
+        ctx.reply.NullArray();
     }
   } else if (EqualsIgnoreCase(sub, "docs")) {
     std::vector<const CommandSpec*> picked;
@@ -199,8 +234,7 @@ void CommandCommand(CommandContext& ctx) {
       WriteDocs(ctx.reply, c->summary, c->since, c->group, &c->subcommands);
     }
   } else {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try COMMAND HELP.");
+    ReplySubcommandError(ctx);
   }
 }
 
@@ -211,19 +245,37 @@ void RegisterServerCommands(CommandTable& t) {
          "Returns information and statistics about the server.", "1.0.0"});
   t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, TimeCommand, "server",
          "Returns the server time.", "2.6.0"});
-  CommandSpec config{"config", -2, kAdmin | kLoading | kStale, 0, 0, 0, ConfigCommand, "server",
-                     "A container for server configuration commands.", "2.0.0"};
-  config.subcommands = {{"config|get", -3, "Returns the effective values of configuration parameters."},
-                        {"config|set", -4, "Sets configuration parameters in-flight."},
-                        {"config|resetstat", 2, "Resets the server's statistics."},
-                        {"config|help", 2, "Returns helpful text about the different subcommands."}};
+  CommandSpec config{"config",
+                     -2,
+                     kAdmin | kLoading | kStale,
+                     0,
+                     0,
+                     0,
+                     ConfigCommand,
+                     "server",
+                     "A container for server configuration commands.",
+                     "2.0.0"};
+  config.subcommands = {
+      {"config|get", -3, "Returns the effective values of configuration parameters."},
+      {"config|set", -4, "Sets configuration parameters in-flight."},
+      {"config|resetstat", 2, "Resets the server's statistics."},
+      {"config|help", 2, "Returns helpful text about the different subcommands."}};
   t.Add(std::move(config));
-  CommandSpec command{"command", -1, kLoading | kStale, 0, 0, 0, CommandCommand, "server",
-                      "Returns detailed information about all commands.", "2.8.13"};
-  command.subcommands = {{"command|count", 2, "Returns a count of commands."},
-                         {"command|info", -2, "Returns information about one, multiple or all commands."},
-                         {"command|docs", -2, "Returns documentary information about one, multiple or all commands."},
-                         {"command|list", -2, "Returns a list of command names."}};
+  CommandSpec command{"command",
+                      -1,
+                      kLoading | kStale,
+                      0,
+                      0,
+                      0,
+                      CommandCommand,
+                      "server",
+                      "Returns detailed information about all commands.",
+                      "2.8.13"};
+  command.subcommands = {
+      {"command|count", 2, "Returns a count of commands."},
+      {"command|info", -2, "Returns information about one, multiple or all commands."},
+      {"command|docs", -2, "Returns documentary information about one, multiple or all commands."},
+      {"command|list", -2, "Returns a list of command names."}};
   t.Add(std::move(command));
 }
 

@@ -80,7 +80,10 @@ void MgetCommand(CommandContext& ctx) {
   if (missing_keys.empty()) {
     ctx.reply.ArrayHeader(n);
     for (Entry* e : found) {
-      if (e) ctx.reply.Bulk(EntryValue(e)); else ctx.reply.Null();
+      if (e)
+        ctx.reply.Bulk(EntryValue(e));
+      else
+        ctx.reply.Null();
     }
     return;
   }
@@ -90,8 +93,10 @@ void MgetCommand(CommandContext& ctx) {
   element.set_resp3(ctx.reply.resp3());
   for (size_t i = 0; i < n; ++i) {
     element.set_output(&pending->elements[i]);
-    if (found[i]) element.Bulk(EntryValue(found[i]));
-    else element.Null();  // overwritten by the fetch result where one is pending
+    if (found[i])
+      element.Bulk(EntryValue(found[i]));
+    else
+      element.Null();  // overwritten by the fetch result where one is pending
   }
   for (uint32_t part : missing_parts) pending->elements[part].clear();
   uint64_t seq = ctx.conn.ParkSlot(missing_keys, std::move(pending));
@@ -153,14 +158,20 @@ void SetCommand(CommandContext& ctx) {
   const bool existed = e != nullptr;
   if (o.get && e) old.assign(EntryValue(e));
   if ((o.nx && existed) || (o.xx && !existed)) {
-    if (o.get && existed) ctx.reply.Bulk(old); else ctx.reply.Null();
+    if (o.get && existed)
+      ctx.reply.Bulk(old);
+    else
+      ctx.reply.Null();
     return;
   }
   int64_t expire_at = o.has_expire ? o.expire_at : 0;
   if (o.keepttl && e) expire_at = EntryExpireAt(e);
   at.shard->Set(key, at.hash, ctx.args[2], expire_at);
   if (o.get) {
-    if (existed) ctx.reply.Bulk(old); else ctx.reply.Null();
+    if (existed)
+      ctx.reply.Bulk(old);
+    else
+      ctx.reply.Null();
   } else {
     ctx.reply.Ok();
   }
@@ -192,7 +203,10 @@ void PsetexCommand(CommandContext& ctx) { SetexGeneric(ctx, 1, "psetex"); }
 void GetsetCommand(CommandContext& ctx) {
   KeyLocation at;
   Entry* e = LookupRead(ctx, ctx.args[1], &at);
-  if (e) ctx.reply.Bulk(EntryValue(e)); else ctx.reply.Null();
+  if (e)
+    ctx.reply.Bulk(EntryValue(e));
+  else
+    ctx.reply.Null();
   at.shard->Set(ctx.args[1], at.hash, ctx.args[2], 0);
 }
 

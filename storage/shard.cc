@@ -182,9 +182,11 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
 }
 
 bool Shard::Delete(std::string_view key, uint64_t hash) {
+  // A delete of a missing key still counts as a change: a fetch in flight for it must not
+  // fill the store afterwards (the singleflight Forget rule).
+  Notify(key);
   Entry** link = FindLink(key, hash);
   if (!*link) return false;
-  Notify(key);
   Unlink(link);
   return true;
 }
@@ -253,8 +255,7 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
   return visited_volatile;
 }
 
-uint64_t Shard::Scan(uint64_t cursor, int64_t now_ms,
-                     const std::function<void(const Entry*)>& fn) {
+uint64_t Shard::Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn) {
   const uint64_t mask = buckets_.size() - 1;
   for (const Entry* e = buckets_[cursor & mask]; e; e = e->next) {
     if (!IsExpired(e, now_ms)) fn(e);

@@ -114,8 +114,8 @@ void OnTargetGet(redisAsyncContext*, void* r, void* priv) {
     redisAsyncCommandArgv(c->origin, OnOriginGet, c, 2, argv, lens);
     return;
   }
-  bool correct = reply->type == REDIS_REPLY_STRING &&
-                 std::string(reply->str, reply->len) == Expected(c);
+  bool correct =
+      reply->type == REDIS_REPLY_STRING && std::string(reply->str, reply->len) == Expected(c);
   Finish(c, true, correct);
 }
 
@@ -171,15 +171,22 @@ int main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--target-port") opt.target_port = std::atoi(argv[i + 1]);
-    else if (a == "--origin-port") opt.origin_port = std::atoi(argv[i + 1]);
-    else if (a == "--clients") opt.clients = std::atoi(argv[i + 1]);
-    else if (a == "--keys") opt.keys = std::atoi(argv[i + 1]);
-    else if (a == "--mode") opt.cache_aside = std::string(argv[i + 1]) == "cacheaside";
-    else if (a == "--prefix") opt.prefix = argv[i + 1];
+    if (a == "--target-port")
+      opt.target_port = std::atoi(argv[i + 1]);
+    else if (a == "--origin-port")
+      opt.origin_port = std::atoi(argv[i + 1]);
+    else if (a == "--clients")
+      opt.clients = std::atoi(argv[i + 1]);
+    else if (a == "--keys")
+      opt.keys = std::atoi(argv[i + 1]);
+    else if (a == "--mode")
+      opt.cache_aside = std::string(argv[i + 1]) == "cacheaside";
+    else if (a == "--prefix")
+      opt.prefix = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: miss_storm --target-port P --origin-port O [--clients N] "
-                           "[--keys K] [--mode readthrough|cacheaside] [--prefix P]\n");
+      std::fprintf(stderr,
+                   "usage: miss_storm --target-port P --origin-port O [--clients N] "
+                   "[--keys K] [--mode readthrough|cacheaside] [--prefix P]\n");
       return 2;
     }
   }
@@ -193,7 +200,8 @@ int main(int argc, char** argv) {
   run.loop = uv_default_loop();
   uv_timer_init(run.loop, &run.deadline);
   // Bounded: whatever happens, the run ends after 60 s.
-  uv_timer_start(&run.deadline, [](uv_timer_t* t) { uv_stop(t->loop); }, 60000, 0);
+  uv_timer_start(
+      &run.deadline, [](uv_timer_t* t) { uv_stop(t->loop); }, 60000, 0);
   for (int i = 0; i < opt.clients; ++i) {
     auto c = std::make_unique<Client>();
     c->run = &run;
@@ -210,9 +218,8 @@ int main(int argc, char** argv) {
   std::printf(
       "clients=%d keys=%d finished=%d errors=%d wrong=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
       "origin_fetches=%lld fetches_per_key=%.2f\n",
-      opt.clients, opt.keys, run.finished, run.errors, run.wrong,
-      Percentile(run.latencies_ms, 50), Percentile(run.latencies_ms, 99),
-      Percentile(run.latencies_ms, 100), fetches,
+      opt.clients, opt.keys, run.finished, run.errors, run.wrong, Percentile(run.latencies_ms, 50),
+      Percentile(run.latencies_ms, 99), Percentile(run.latencies_ms, 100), fetches,
       static_cast<double>(fetches) / static_cast<double>(opt.keys));
   return run.finished == opt.clients && run.errors == 0 && run.wrong == 0 ? 0 : 1;
 }

@@ -140,6 +140,16 @@ TEST_CASE("a delete during the fetch keeps the stale value out of the store") {
   CHECK(f.origin.fetches["k"] == 2);  // the next GET asks the origin again
 }
 
+TEST_CASE("a delete of a key that is not cached still forgets its flight") {
+  Fixture f;
+  KeyLocation at = f.keyspace.Locate("k");
+  f.flights.Join("k", Waiter{1, 1, 0});
+  CHECK_FALSE(at.shard->Delete("k", at.hash));
+  f.origin.Finish("k", FetchResult::Value("stale"));
+  CHECK(f.keyspace.Find("k", f.now) == nullptr);
+  CHECK(f.flights.stats().forgotten == 1);
+}
+
 TEST_CASE("a flush during the fetch forgets every flight") {
   Fixture f;
   f.flights.Join("a", Waiter{1, 1, 0});

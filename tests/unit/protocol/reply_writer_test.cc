@@ -1,10 +1,11 @@
 // reply_writer_test.cc — replies encoded in RESP2 and RESP3, round-tripped through the
 // request parser where the shapes coincide (arrays of bulk strings).
+#include "protocol/reply_writer.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "protocol/reply_writer.h"
 #include "protocol/request_parser.h"
 
 using flightcache::protocol::FormatDouble;
@@ -25,7 +26,8 @@ TEST_CASE("RESP2 replies have Redis's bytes") {
   w.MapHeader(1);
   w.Boolean(true);
   w.Double(1.5);
-  CHECK(out == "+OK\r\n-ERR bad  thing\r\n:-42\r\n$3\r\nfoo\r\n$-1\r\n*-1\r\n*2\r\n:1\r\n$3\r\n1.5\r\n");
+  CHECK(out ==
+        "+OK\r\n-ERR bad  thing\r\n:-42\r\n$3\r\nfoo\r\n$-1\r\n*-1\r\n*2\r\n:1\r\n$3\r\n1.5\r\n");
   CHECK(w.error_count() == 1);
 }
 

@@ -1,11 +1,11 @@
 // request_parser_test.cc — the RESP request parser fed whole, in fragments and pipelined,
 // checking statuses, arguments and bytes consumed, and every protocol error Redis reports.
+#include "protocol/request_parser.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
-
-#include "protocol/request_parser.h"
 
 using flightcache::protocol::ParserLimits;
 using flightcache::protocol::ParseStatus;

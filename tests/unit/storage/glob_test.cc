@@ -1,9 +1,9 @@
 // glob_test.cc — glob patterns as KEYS and SCAN MATCH use them.
+#include "storage/glob.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "storage/glob.h"
 
 using flightcache::storage::GlobMatch;
 

@@ -1,0 +1,397 @@
+// read_through_test.cc — GET/MGET/GETEX reading through an origin with singleflight, against
+// the shipped test origin (tests/tools/test_origin: per-key GET counts, delays, nil/error/
+// garbage replies) and against a real redis-server from Debian.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/integration/server_process.h"
+
+namespace flightcache::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The test origin on a free port, with a reply delay.
+struct TestOrigin {
+  explicit TestOrigin(int delay_ms, int fixed_port = 0) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port = fixed_port ? fixed_port : FreeTcpPort();
+      try {
+        process = std::make_unique<ChildProcess>(
+            SpawnOptions{RequiredEnv("TEST_ORIGIN_BIN"),
+                         {"--port", std::to_string(port), "--delay-ms", std::to_string(delay_ms)},
+                         {},
+                         port});
+        return;
+      } catch (const std::exception&) {
+        if (fixed_port || attempt == 4) throw;
+      }
+    }
+  }
+  long long Count(const std::string& key) {
+    ContextPtr c = Connect(port);
+    ReplyPtr r = Command(c.get(), {"COUNT", key});
+    REQUIRE(r);
+    REQUIRE(r->type == REDIS_REPLY_INTEGER);
+    return r->integer;
+  }
+  std::string Do(const std::vector<std::string>& args) {
+    ContextPtr c = Connect(port);
+    return integration::Do(c, args);
+  }
+  int port = 0;
+  std::unique_ptr<ChildProcess> process;
+};
+
+std::string OriginUrl(int port) { return "redis://127.0.0.1:" + std::to_string(port); }
+
+// A flightcache reading through `origin`, plus one client.
+struct ReadThrough {
+  explicit ReadThrough(int delay_ms, std::vector<std::string> extra = {})
+      : origin(delay_ms), server(Args(origin.port, std::move(extra))), c(Connect(server.port())) {}
+  static std::vector<std::string> Args(int port, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--origin", OriginUrl(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::string InfoField(const std::string& name) {
+    ReplyPtr r = Command(c.get(), {"INFO", "everything"});
+    REQUIRE(r);
+    std::string text(r->str, r->len);
+    size_t at = text.find("\r\n" + name + ":");
+    if (at == std::string::npos) return "(missing)";
+    size_t start = at + name.size() + 3;
+    return text.substr(start, text.find("\r\n", start) - start);
+  }
+  TestOrigin origin;
+  ServerProcess server;
+  ContextPtr c;
+};
+
+// Sends GET key on n fresh connections without reading, then reads every reply.
+std::vector<std::string> ConcurrentGets(int port, const std::vector<std::string>& keys,
+                                        int clients_per_key) {
+  std::vector<ContextPtr> clients;
+  for (const std::string& key : keys) {
+    for (int i = 0; i < clients_per_key; ++i) {
+      clients.push_back(Connect(port, std::chrono::milliseconds(10000)));
+      Append(clients.back().get(), {"GET", key});
+      int done = 0;
+      while (!done) REQUIRE(redisBufferWrite(clients.back().get(), &done) == REDIS_OK);
+    }
+  }
+  std::vector<std::string> replies;
+  for (auto& client : clients) replies.push_back(Show(NextReply(client.get()).get(), client.get()));
+  return replies;
+}
+
+}  // namespace
+
+TEST_CASE("a GET miss reads through the origin, fills the store, and the next GET is a hit") {
+  ReadThrough rt(0);
+  CHECK(Do(rt.c, {"GET", "user:1"}) == "value:user:1");
+  CHECK(Do(rt.c, {"EXISTS", "user:1"}) == ":1");
+  CHECK(Do(rt.c, {"GET", "user:1"}) == "value:user:1");
+  CHECK(rt.origin.Count("user:1") == 1);
+  CHECK(rt.InfoField("origin_fetches_started") == "1");
+  CHECK(rt.InfoField("origin_fills") == "1");
+  CHECK(rt.InfoField("keyspace_hits") == "1");
+  CHECK(rt.InfoField("keyspace_misses") == "1");
+}
+
+TEST_CASE("without --origin a miss is a miss") {
+  ServerFixture f;
+  CHECK(Do(f.c, {"GET", "user:1"}) == "(nil)");
+  ReplyPtr r = Command(f.c.get(), {"INFO", "origin"});
+  REQUIRE(r);
+  CHECK(std::string(r->str, r->len).find("origin_enabled:0") != std::string::npos);
+}
+
+TEST_CASE("an origin nil answers nil and stores nothing; the next GET asks again") {
+  ReadThrough rt(0);
+  CHECK(Do(rt.c, {"GET", "missing:a"}) == "(nil)");
+  CHECK(Do(rt.c, {"EXISTS", "missing:a"}) == ":0");
+  CHECK(Do(rt.c, {"GET", "missing:a"}) == "(nil)");
+  CHECK(rt.origin.Count("missing:a") == 2);
+  CHECK(rt.InfoField("origin_not_found") == "2");
+}
+
+TEST_CASE("negative-ttl remembers an origin nil for that long") {
+  ReadThrough rt(0, {"--negative-ttl", "1"});
+  CHECK(Do(rt.c, {"GET", "missing:b"}) == "(nil)");
+  CHECK(Do(rt.c, {"GET", "missing:b"}) == "(nil)");
+  CHECK(rt.origin.Count("missing:b") == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(Do(rt.c, {"GET", "missing:b"}) == "(nil)");
+  CHECK(rt.origin.Count("missing:b") == 2);
+}
+
+TEST_CASE("cache-ttl gives filled values an expiry") {
+  ReadThrough rt(0, {"--cache-ttl", "100"});
+  CHECK(Do(rt.c, {"GET", "k"}) == "value:k");
+  ReplyPtr ttl = Command(rt.c.get(), {"TTL", "k"});
+  REQUIRE(ttl);
+  CHECK(ttl->integer > 95);
+  CHECK(ttl->integer <= 100);
+}
+
+TEST_CASE("an origin error reply reaches the client and is never stored") {
+  ReadThrough rt(0);
+  CHECK(Do(rt.c, {"GET", "error:x"}) == "-ERR origin error: ERR test origin error");
+  CHECK(Do(rt.c, {"GET", "error:x"}) == "-ERR origin error: ERR test origin error");
+  CHECK(rt.origin.Count("error:x") == 2);
+  CHECK(Do(rt.c, {"EXISTS", "error:x"}) == ":0");
+  CHECK(rt.InfoField("origin_errors") == "2");
+}
+
+TEST_CASE("an origin that answers garbage gives an error and the server stays up") {
+  ReadThrough rt(0);
+  std::string reply = Do(rt.c, {"GET", "garbage:x"});
+  CHECK(reply.rfind("-ERR origin", 0) == 0);
+  CHECK(Do(rt.c, {"PING"}) == "+PONG");
+  // The origin connection is re-established and later fetches work.
+  std::string later;
+  for (int i = 0; i < 50 && later != "value:after"; ++i) {
+    later = Do(rt.c, {"GET", "after"});
+    if (later != "value:after") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(later == "value:after");
+}
+
+TEST_CASE("1000 concurrent clients on one cold key cause exactly one origin fetch") {
+  ReadThrough rt(300, {"--origin-timeout", "10000"});
+  std::vector<std::string> replies = ConcurrentGets(rt.server.port(), {"hot"}, 1000);
+  REQUIRE(replies.size() == 1000);
+  int correct = 0;
+  for (const std::string& r : replies) correct += r == "value:hot";
+  CHECK(correct == 1000);
+  CHECK(rt.origin.Count("hot") == 1);
+  CHECK(rt.InfoField("origin_fetches_shared") == "999");
+  CHECK(rt.InfoField("origin_parked_clients") == "0");
+}
+
+TEST_CASE("many keys times many clients cost one origin fetch per key") {
+  ReadThrough rt(200, {"--origin-timeout", "10000"});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) keys.push_back("many:" + std::to_string(i));
+  std::vector<std::string> replies = ConcurrentGets(rt.server.port(), keys, 20);
+  REQUIRE(replies.size() == 800);
+  for (size_t i = 0; i < replies.size(); ++i) CHECK(replies[i] == "value:" + keys[i / 20]);
+  for (const std::string& k : keys) CHECK(rt.origin.Count(k) == 1);
+}
+
+TEST_CASE("pipelined commands around misses keep their order, and misses fetch concurrently") {
+  ReadThrough rt(300);
+  redisContext* c = rt.c.get();
+  Append(c, {"SET", "a", "1"});
+  for (int i = 0; i < 10; ++i) Append(c, {"GET", "p:" + std::to_string(i)});
+  Append(c, {"GET", "a"});
+  Append(c, {"GET", "missing:p"});
+  Append(c, {"INCR", "a"});
+  Append(c, {"PING"});
+  const auto start = Clock::now();
+  CHECK(Show(NextReply(c).get()) == "+OK");
+  for (int i = 0; i < 10; ++i) CHECK(Show(NextReply(c).get()) == "value:p:" + std::to_string(i));
+  CHECK(Show(NextReply(c).get()) == "1");
+  CHECK(Show(NextReply(c).get()) == "(nil)");
+  CHECK(Show(NextReply(c).get()) == ":2");
+  CHECK(Show(NextReply(c).get()) == "+PONG");
+  // Eleven fetches of 300 ms one after another would take 3.3 s; concurrently about 0.3 s.
+  CHECK(Clock::now() - start < std::chrono::milliseconds(1500));
+}
+
+TEST_CASE("MGET fetches its missing keys concurrently and answers in key order") {
+  ReadThrough rt(300);
+  CHECK(Do(rt.c, {"SET", "cached", "here"}) == "+OK");
+  std::vector<std::string> args = {"MGET", "cached"};
+  for (int i = 0; i < 8; ++i) args.push_back("m:" + std::to_string(i));
+  args.push_back("missing:m");
+  args.push_back("m:0");
+  const auto start = Clock::now();
+  CHECK(Do(rt.c, args) ==
+        "[here, value:m:0, value:m:1, value:m:2, value:m:3, value:m:4, value:m:5, value:m:6, "
+        "value:m:7, (nil), value:m:0]");
+  CHECK(Clock::now() - start < std::chrono::milliseconds(1500));
+  CHECK(rt.origin.Count("m:0") == 1);
+  CHECK(Do(rt.c, {"MGET", "m:3", "cached"}) == "[value:m:3, here]");
+  CHECK(rt.origin.Count("m:3") == 1);
+}
+
+TEST_CASE("GETEX reads through the origin too") {
+  ReadThrough rt(0);
+  CHECK(Do(rt.c, {"GETEX", "gx"}) == "value:gx");
+  CHECK(Do(rt.c, {"GETEX", "gx", "EX", "50"}) == "value:gx");
+  ReplyPtr ttl = Command(rt.c.get(), {"TTL", "gx"});
+  REQUIRE(ttl);
+  CHECK(ttl->integer == 50);
+  CHECK(rt.origin.Count("gx") == 1);
+}
+
+TEST_CASE("a DEL while the fetch is in flight keeps the stale origin value out of the store") {
+  ReadThrough rt(400);
+  CHECK(rt.origin.Do({"SET", "fk", "old"}) == "+OK");
+  ContextPtr waiter = Connect(rt.server.port());
+  Append(waiter.get(), {"GET", "fk"});
+  int done = 0;
+  while (!done) REQUIRE(redisBufferWrite(waiter.get(), &done) == REDIS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the fetch is in flight now
+  CHECK(rt.origin.Do({"SET", "fk", "new"}) == "+OK");
+  CHECK(Do(rt.c, {"DEL", "fk"}) == ":0");
+  // The waiter gets the value its fetch returned...
+  CHECK(Show(NextReply(waiter.get()).get()) == "old");
+  // ...but the store was not filled with it: the next GET fetches again and sees "new".
+  CHECK(Do(rt.c, {"EXISTS", "fk"}) == ":0");
+  CHECK(Do(rt.c, {"GET", "fk"}) == "new");
+  CHECK(rt.origin.Count("fk") == 2);
+  CHECK(rt.InfoField("origin_forgotten") == "1");
+}
+
+TEST_CASE("a SET while the fetch is in flight wins over the fetched value") {
+  ReadThrough rt(400);
+  ContextPtr waiter = Connect(rt.server.port());
+  Append(waiter.get(), {"GET", "sk"});
+  int done = 0;
+  while (!done) REQUIRE(redisBufferWrite(waiter.get(), &done) == REDIS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(Do(rt.c, {"SET", "sk", "written"}) == "+OK");
+  CHECK(Show(NextReply(waiter.get()).get()) == "value:sk");
+  CHECK(Do(rt.c, {"GET", "sk"}) == "written");
+}
+
+TEST_CASE("a FLUSHALL while fetches are in flight keeps their values out of the store") {
+  ReadThrough rt(400);
+  ContextPtr waiter = Connect(rt.server.port());
+  Append(waiter.get(), {"MGET", "f1", "f2"});
+  int done = 0;
+  while (!done) REQUIRE(redisBufferWrite(waiter.get(), &done) == REDIS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(Do(rt.c, {"FLUSHALL"}) == "+OK");
+  CHECK(Show(NextReply(waiter.get()).get()) == "[value:f1, value:f2]");
+  CHECK(Do(rt.c, {"DBSIZE"}) == ":0");
+}
+
+TEST_CASE("a client that disconnects while parked is taken off the flight; others get answers") {
+  ReadThrough rt(400);
+  {
+    ContextPtr leaver = Connect(rt.server.port());
+    Append(leaver.get(), {"GET", "shared"});
+    Append(leaver.get(), {"MGET", "shared", "other"});
+    int done = 0;
+    while (!done) REQUIRE(redisBufferWrite(leaver.get(), &done) == REDIS_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }  // closed while parked
+  ContextPtr stayer = Connect(rt.server.port());
+  CHECK(Do(stayer, {"GET", "shared"}) == "value:shared");
+  CHECK(rt.origin.Count("shared") == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(rt.InfoField("origin_parked_clients") == "0");
+  CHECK(rt.InfoField("origin_fetches_in_flight") == "0");
+  CHECK(rt.InfoField("connected_clients") == "2");
+  CHECK(Do(rt.c, {"GET", "other"}) == "value:other");  // filled by the abandoned fetch
+  CHECK(rt.origin.Count("other") == 1);
+}
+
+TEST_CASE("an origin killed mid-flight gives every waiter an error, then the server reconnects") {
+  ReadThrough rt(500, {"--origin-timeout", "1000"});
+  const int origin_port = rt.origin.port;
+  std::vector<ContextPtr> waiters;
+  for (int i = 0; i < 5; ++i) {
+    waiters.push_back(Connect(rt.server.port()));
+    Append(waiters.back().get(), {"GET", "dying:" + std::to_string(i % 2)});
+    int done = 0;
+    while (!done) REQUIRE(redisBufferWrite(waiters.back().get(), &done) == REDIS_OK);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto killed_at = Clock::now();
+  rt.origin.process->Signal(SIGKILL, std::chrono::milliseconds(2000));
+  for (auto& w : waiters) {
+    std::string reply = Show(NextReply(w.get()).get(), w.get());
+    CHECK(reply.rfind("-ERR origin", 0) == 0);
+  }
+  CHECK(Clock::now() - killed_at < std::chrono::milliseconds(1500));
+  CHECK(Do(rt.c, {"PING"}) == "+PONG");
+  CHECK(Do(rt.c, {"GET", "while-down"}).rfind("-ERR origin", 0) == 0);
+  // The origin comes back on the same port: the server reconnects by itself.
+  TestOrigin revived(0, origin_port);
+  std::string value;
+  for (int i = 0; i < 60 && value != "value:back"; ++i) {
+    value = Do(rt.c, {"GET", "back"});
+    if (value != "value:back") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(value == "value:back");
+  CHECK(rt.InfoField("origin_connected") != "0");
+}
+
+TEST_CASE("a hanging origin (DEBUG SLEEP on redis-server) gives timeouts, then recovers") {
+  const int port = FreeTcpPort();
+  ChildProcess redis(SpawnOptions{"/usr/bin/redis-server",
+                                  {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
+                                   "", "--appendonly", "no", "--enable-debug-command", "yes"},
+                                  {},
+                                  port});
+  ContextPtr origin = Connect(port);
+  CHECK(Do(origin, {"SET", "slow", "ok"}) == "+OK");
+  ServerProcess server(
+      {"--origin", OriginUrl(port), "--origin-timeout", "300", "--origin-connections", "2"});
+  ContextPtr c = Connect(server.port());
+  Append(origin.get(), {"DEBUG", "SLEEP", "1.5"});
+  int done = 0;
+  while (!done) REQUIRE(redisBufferWrite(origin.get(), &done) == REDIS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto start = Clock::now();
+  CHECK(Do(c, {"GET", "slow"}) == "-ERR origin timeout after 300 ms");
+  CHECK(Clock::now() - start < std::chrono::milliseconds(1000));
+  CHECK(Do(c, {"EXISTS", "slow"}) == ":0");
+  CHECK(Show(NextReply(origin.get()).get()) == "+OK");  // the sleep is over
+  std::string value;
+  for (int i = 0; i < 30 && value != "ok"; ++i) {
+    value = Do(c, {"GET", "slow"});
+    if (value != "ok") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(value == "ok");
+  ReplyPtr info = Command(c.get(), {"INFO", "origin"});
+  REQUIRE(info);
+  CHECK(std::string(info->str, info->len).find("origin_timeouts:0") == std::string::npos);
+}
+
+TEST_CASE("a real redis-server origin with a password and a database reads through") {
+  const int port = FreeTcpPort();
+  ChildProcess redis(SpawnOptions{"/usr/bin/redis-server",
+                                  {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
+                                   "", "--appendonly", "no", "--requirepass", "s3cret"},
+                                  {},
+                                  port});
+  ContextPtr origin = Connect(port);
+  CHECK(Do(origin, {"AUTH", "s3cret"}) == "+OK");
+  CHECK(Do(origin, {"SELECT", "2"}) == "+OK");
+  CHECK(Do(origin, {"SET", "db2key", "from-db-2"}) == "+OK");
+  ServerProcess server({"--origin", "redis://:s3cret@127.0.0.1:" + std::to_string(port) + "/2"});
+  ContextPtr c = Connect(server.port());
+  CHECK(Do(c, {"GET", "db2key"}) == "from-db-2");
+  CHECK(Do(c, {"GET", "nothere"}) == "(nil)");
+  ReplyPtr info = Command(c.get(), {"INFO", "origin"});
+  REQUIRE(info);
+  std::string text(info->str, info->len);
+  CHECK(text.find("s3cret") == std::string::npos);
+  CHECK(text.find("origin_url:redis://") != std::string::npos);
+  CHECK(Do(c, {"CONFIG", "GET", "origin"}).find("redis://") != std::string::npos);
+}
+
+TEST_CASE("a bad origin URL or option stops the server at start with exit code 1") {
+  const std::string bin = RequiredEnv("FLIGHTCACHE_BIN");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--port", "0", "--origin", "http://x"},
+        std::vector<std::string>{"--port", "0", "--origin", "redis://127.0.0.1:99999"},
+        std::vector<std::string>{"--port", "0", "--origin-timeout", "0"},
+        std::vector<std::string>{"--port", "0", "--origin-connections", "x"}}) {
+    RunResult r = RunToExit(bin, args);
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("origin") != std::string::npos);
+  }
+}
+
+}  // namespace flightcache::integration
