@@ -53,6 +53,12 @@ int HexValue(char c) {
   return -1;
 }
 
+// A line still waiting for its '\n': its length without a trailing '\r', which may be the
+// CR of the CRLF, so the limit check gives the same answer however the line was split.
+size_t PartialLineLength(const std::string& line) {
+  return line.size() - (!line.empty() && line.back() == '\r' ? 1 : 0);
+}
+
 bool IsSpace(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
 }
@@ -255,9 +261,12 @@ bool RequestParser::ParseWhole(std::string_view input, size_t& pos) {
 
 ParseResult RequestParser::ParseMultibulkCount(std::string_view input, size_t& pos) {
   if (!ReadLine(input, pos)) {
-    if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorMbulkCountTooBig, pos};
+    if (PartialLineLength(line_) > limits_->max_inline_len) {
+      return {ParseStatus::kErrorMbulkCountTooBig, pos};
+    }
     return {ParseStatus::kNeedMore, pos};
   }
+  if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorMbulkCountTooBig, pos};
   int64_t count = 0;
   if (!ParseInt64(line_, &count) || count > limits_->max_multibulk_len) {
     return {ParseStatus::kErrorMultibulkLen, pos};
@@ -285,9 +294,12 @@ ParseResult RequestParser::ParseBulkHeader(std::string_view input, size_t& pos) 
     return {ParseStatus::kErrorExpectedDollar, pos};
   }
   if (!ReadLine(input, pos)) {
-    if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorBulkCountTooBig, pos};
+    if (PartialLineLength(line_) > limits_->max_inline_len) {
+      return {ParseStatus::kErrorBulkCountTooBig, pos};
+    }
     return {ParseStatus::kNeedMore, pos};
   }
+  if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorBulkCountTooBig, pos};
   int64_t len = 0;
   std::string_view digits = std::string_view(line_).substr(1);
   if (!ParseInt64(digits, &len) || len < 0 || len > limits_->max_bulk_len) {
@@ -331,7 +343,9 @@ ParseResult RequestParser::ParseBulkData(std::string_view input, size_t& pos) {
 
 ParseResult RequestParser::ParseInline(std::string_view input, size_t& pos) {
   if (!ReadLine(input, pos)) {
-    if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorInlineTooBig, pos};
+    if (PartialLineLength(line_) > limits_->max_inline_len) {
+      return {ParseStatus::kErrorInlineTooBig, pos};
+    }
     return {ParseStatus::kNeedMore, pos};
   }
   if (line_.size() > limits_->max_inline_len) return {ParseStatus::kErrorInlineTooBig, pos};

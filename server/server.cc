@@ -140,7 +140,7 @@ void Server::StartOrigin() {
         Connection* conn = FindConnection(w.conn_id);
         if (conn) conn->ResolveSlot(w.slot_seq, w.part, result);
       },
-      [this]() { return WallClockMs(); });
+      []() { return WallClockMs(); });
   ApplyConfig("cache-ttl");
 }
 

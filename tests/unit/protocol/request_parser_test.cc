@@ -57,8 +57,9 @@ TEST_CASE("a multibulk command parses whole and reports every byte consumed") {
 }
 
 TEST_CASE("a command split at every byte gives the same arguments") {
-  std::string in = "*2\r\n$3\r\nGET\r\n$10\r\nabc\r\n\0xyz1\r\n";
-  in = std::string("*2\r\n$3\r\nGET\r\n$10\r\nabc\r\n\0xyz1\r\n", 33);
+  static const char kBytes[] = "*2\r\n$3\r\nGET\r\n$10\r\nabc\r\n\0xyz1\r\n";
+  const std::string in(kBytes, sizeof(kBytes) - 1);
+
   for (size_t step = 1; step <= in.size(); ++step) {
     Parsed p = Feed(in, step);
     REQUIRE(p.commands.size() == 1);
