@@ -108,10 +108,13 @@ void Singleflight::Complete(const std::string& key, FetchResult result) {
     case FetchStatus::kValue:
       if (flight->forgotten) {
         ++stats_.forgotten;
+      } else if (!keyspace_->MakeRoom()) {
+        ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
       } else {
         storage::KeyLocation at = keyspace_->Locate(key);
         int64_t expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
         at.shard->Set(key, at.hash, result.value, expire_at);
+        keyspace_->MakeRoom();  // values filled from the origin count and evict like any other
         ++stats_.fills;
       }
       break;

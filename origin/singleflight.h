@@ -36,6 +36,7 @@ struct SingleflightStats {
   uint64_t errors = 0;
   uint64_t timeouts = 0;
   uint64_t fills = 0;          // values written to the store
+  uint64_t fills_skipped = 0;  // values not stored: over maxmemory under noeviction
   uint64_t forgotten = 0;      // results not stored because the key changed meanwhile
   uint64_t negative_hits = 0;  // misses answered from the negative cache
 };

@@ -61,6 +61,7 @@ CommandTable BuildCommandTable() {
   RegisterKeyspaceCommands(table);
   RegisterConnectionCommands(table);
   RegisterServerCommands(table);
+  RegisterIntrospectionCommands(table);
   return table;
 }
 

@@ -92,6 +92,7 @@ void RegisterStringCommands(CommandTable& table);
 void RegisterKeyspaceCommands(CommandTable& table);
 void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
+void RegisterIntrospectionCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

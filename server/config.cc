@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "origin/origin_url.h"
+#include "storage/eviction.h"
 
 namespace flightcache::server {
 namespace {
@@ -172,27 +173,22 @@ std::vector<ConfigOption> BuildOptions() {
       "background task frequency (expiry, timeouts)"));
   o.push_back(MemoryOption(
       "maxmemory", true, 0, [](Config& c) -> int64_t& { return c.maxmemory; },
-      "memory budget in bytes (0 = no limit; not enforced yet)"));
+      "memory budget in bytes (0 = no limit)"));
   {
     auto getter = [](const Config& c) { return c.maxmemory_policy; };
     auto setter = [](Config& c, std::string_view text, std::string* error) {
       std::string v = Lower(text);
-      static const char* kPolicies[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
-                                        "allkeys-random",  "volatile-lru", "volatile-lfu",
-                                        "volatile-random", "volatile-ttl"};
-      for (const char* p : kPolicies) {
-        if (v == p) {
-          c.maxmemory_policy = v;
-          return true;
-        }
+      storage::EvictionPolicy policy;
+      if (!storage::ParseEvictionPolicy(v, &policy)) {
+        *error = std::string("argument(s) must be one of the following: ") +
+                 storage::EvictionPolicyNames();
+        return false;
       }
-      *error =
-          "argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, "
-          "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl";
-      return false;
+      c.maxmemory_policy = v;
+      return true;
     };
     o.push_back(ConfigOption{"maxmemory-policy", true, setter, getter,
-                             "eviction policy name (not enforced yet)"});
+                             "eviction policy: Redis's names or allkeys-s3fifo (default)"});
   }
   {
     auto getter = [](const Config& c) { return c.origin; };

@@ -31,7 +31,7 @@ struct Config {
   int tcp_keepalive = 300;
   int hz = 10;
   int64_t maxmemory = 0;
-  std::string maxmemory_policy = "noeviction";
+  std::string maxmemory_policy = "allkeys-s3fifo";
   // Read-through origin (see origin/).
   std::string origin;  // URL; empty: no origin, a miss is a miss
   int origin_connections = 4;

@@ -114,7 +114,7 @@ void StatsSection(Server& s, std::string& out) {
   Field(out, "total_net_output_bytes", st.total_net_output_bytes);
   Field(out, "rejected_connections", st.rejected_connections);
   Field(out, "expired_keys", s.keyspace().expired_keys() - st.expired_keys_base);
-  Field(out, "evicted_keys", "0");
+  Field(out, "evicted_keys", s.keyspace().evicted_keys() - st.evicted_keys_base);
   Field(out, "keyspace_hits", st.keyspace_hits);
   Field(out, "keyspace_misses", st.keyspace_misses);
   Field(out, "pubsub_channels", "0");

@@ -15,6 +15,7 @@
 #include "origin/redis_origin.h"
 #include "origin/singleflight.h"
 #include "server/connection.h"
+#include "server/info.h"
 
 namespace flightcache::server {
 namespace {
@@ -84,7 +85,10 @@ uint64_t Server::RandomU64() {
   return rng_state_ * 0x2545F4914F6CDD1DULL;
 }
 
-void Server::RefreshClock() { now_ms_ = WallClockMs(); }
+void Server::RefreshClock() {
+  now_ms_ = WallClockMs();
+  keyspace_.SetClock(now_ms_);
+}
 
 void Server::Log(LogLevel level, const std::string& message) {
   if (level < config_.loglevel || config_.loglevel == LogLevel::kNothing) return;
@@ -207,6 +211,7 @@ int Server::Run() {
     }
   }
   RaiseFileLimit();
+  ApplyConfig("maxmemory-policy");
   StartOrigin();
   uv_prepare_init(&loop_, &flush_prepare_);
   flush_prepare_.data = this;
@@ -400,6 +405,12 @@ void Server::Execute(Connection& conn, const std::vector<std::string_view>& args
     ++stats_.total_error_replies;
     return;
   }
+  if ((cmd->flags & kDenyOom) && keyspace_.maxmemory() > 0 && !keyspace_.MakeRoom()) {
+    reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    ++cmd->stats.rejected_calls;
+    ++stats_.total_error_replies;
+    return;
+  }
   conn.last_command = cmd->name.c_str();
   CommandContext ctx{*this, conn, args, reply, now_ms_};
   const int64_t start = MonotonicMicros();
@@ -428,6 +439,11 @@ void Server::Cron() {
     keyspace_.ActiveExpirePass(now_ms_, 16, &more);
   }
   keyspace_.ShrinkTables();
+  // Re-measure what the process holds outside the keyspace, so that the estimate eviction
+  // works with between two crons (keyspace bytes + this) tracks the allocator's figure.
+  keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
+                                static_cast<int64_t>(keyspace_.memory_bytes()));
+  keyspace_.MakeRoom();
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;
     for (auto& [id, conn] : connections_) {
@@ -449,6 +465,14 @@ void Server::ApplyConfig(const std::string& name) {
     uv_timer_start(&cron_timer_, &Server::OnCron, period, period);
   }
   if (name == "maxclients") RaiseFileLimit();
+  if (name == "maxmemory" || name == "maxmemory-policy") {
+    storage::EvictionPolicy policy = storage::EvictionPolicy::kNoEviction;
+    storage::ParseEvictionPolicy(config_.maxmemory_policy, &policy);
+    keyspace_.ConfigureEviction(policy, config_.maxmemory);
+    keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
+                                  static_cast<int64_t>(keyspace_.memory_bytes()));
+    keyspace_.MakeRoom();
+  }
   if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
     singleflight_->set_policy(
         origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});

@@ -37,6 +37,7 @@ struct ServerStats {
   uint64_t total_net_output_bytes = 0;
   uint64_t total_error_replies = 0;
   uint64_t expired_keys_base = 0;  // subtracted after CONFIG RESETSTAT
+  uint64_t evicted_keys_base = 0;
 };
 
 class Server {

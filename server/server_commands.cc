@@ -49,7 +49,7 @@ void ConfigGet(CommandContext& ctx) {
 
 void ConfigSet(CommandContext& ctx) {
   if (ctx.args.size() % 2 != 0) {
-    ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
+    ctx.reply.Error(kErrSyntax);  // a name without a value: Redis 7.0 says syntax error
     return;
   }
   // Validate everything on a copy first: CONFIG SET with several options is all or nothing.
@@ -90,8 +90,10 @@ void ConfigCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "resetstat") && ctx.args.size() == 2) {
     ServerStats& st = ctx.server.stats();
     uint64_t expired_now = ctx.server.keyspace().expired_keys();
+    uint64_t evicted_now = ctx.server.keyspace().evicted_keys();
     st = ServerStats{};
     st.expired_keys_base = expired_now;
+    st.evicted_keys_base = evicted_now;
     ctx.server.commands().ResetStats();
     if (ctx.server.singleflight()) ctx.server.singleflight()->ResetStats();
     ctx.reply.Ok();

@@ -1,6 +1,8 @@
 // entry.cc — encoding of the compact entry block (see entry.h).
 #include "storage/entry.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -124,6 +126,10 @@ void OverwriteValueInPlace(Entry* entry, std::string_view value) {
 size_t EntryBlockSize(const Entry* entry) {
   Decoded d = Decode(entry);
   return static_cast<size_t>(d.value + d.value_len - reinterpret_cast<const char*>(entry));
+}
+
+size_t EntryAllocatedSize(const Entry* entry) {
+  return malloc_usable_size(const_cast<Entry*>(entry)) + sizeof(size_t);
 }
 
 }  // namespace flightcache::storage

@@ -22,7 +22,9 @@ struct Entry {
 
 enum EntryFlag : uint8_t {
   kHasExpire = 1 << 0,
-  kVisited = 1 << 1,  // eviction policies may use it (e.g. SIEVE's visited bit)
+  kInMainQueue = 1 << 1,  // S3-FIFO: the key is in the main queue (else the small one)
+  kFreqShift = 2,         // S3-FIFO: 2-bit access frequency in bits 2..3
+  kFreqMask = 3 << kFreqShift,
 };
 
 // Allocates an entry holding key and value; expire_at_ms == 0 means no expiry.
@@ -39,5 +41,7 @@ void SetEntryExpireInPlace(Entry* entry, int64_t expire_at_ms);
 void OverwriteValueInPlace(Entry* entry, std::string_view value);
 // Bytes the block requested from the allocator.
 size_t EntryBlockSize(const Entry* entry);
+// Bytes the allocator spends on the block: its usable size plus the chunk header.
+size_t EntryAllocatedSize(const Entry* entry);
 
 }  // namespace flightcache::storage

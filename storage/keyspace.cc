@@ -1,10 +1,12 @@
 // keyspace.cc — keyspace-wide operations over the shards (see keyspace.h).
 #include "storage/keyspace.h"
 
+#include <algorithm>
+
 namespace flightcache::storage {
 
 Keyspace::Keyspace() {
-  for (auto& s : shards_) s = std::make_unique<Shard>();
+  for (auto& s : shards_) s = std::make_unique<Shard>(&now_ms_);
 }
 
 size_t Keyspace::size() const {
@@ -87,6 +89,136 @@ size_t Keyspace::ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool
 
 void Keyspace::ShrinkTables() {
   for (auto& s : shards_) s->MaybeShrink();
+}
+
+namespace {
+
+constexpr size_t kPoolSize = 16;        // EVPOOL_SIZE
+constexpr size_t kSamplesPerRound = 5;  // maxmemory-samples
+// One MakeRoom() call evicts at most this many keys: a huge CONFIG SET maxmemory drop is
+// worked off over several calls (the cron calls it too) instead of stalling one command.
+constexpr size_t kMaxEvictionsPerCall = 10000;
+
+}  // namespace
+
+void Keyspace::ConfigureEviction(EvictionPolicy policy, int64_t maxmemory) {
+  policy_ = policy;
+  maxmemory_ = maxmemory;
+  pool_.clear();
+  const bool queues = policy == EvictionPolicy::kAllKeysS3Fifo && maxmemory > 0;
+  for (auto& s : shards_) s->ConfigureEviction(policy, queues);
+}
+
+uint64_t Keyspace::evicted_keys() const {
+  uint64_t n = 0;
+  for (const auto& s : shards_) n += s->stats().evicted_keys;
+  return n;
+}
+
+uint64_t Keyspace::NextRandom() {
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545F4914F6CDD1DULL;
+}
+
+bool Keyspace::MakeRoom() {
+  if (maxmemory_ <= 0) return true;
+  for (size_t evicted = 0; UsedMemoryEstimate() > maxmemory_; ++evicted) {
+    if (evicted >= kMaxEvictionsPerCall || !EvictOne()) return false;
+  }
+  return true;
+}
+
+bool Keyspace::EvictOne() {
+  switch (policy_) {
+    case EvictionPolicy::kNoEviction:
+      return false;
+    case EvictionPolicy::kAllKeysS3Fifo:
+      for (size_t i = 0; i < kShardCount; ++i) {
+        Shard& s = *shards_[evict_cursor_];
+        evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
+        if (s.EvictS3Fifo()) return true;
+      }
+      return false;
+    case EvictionPolicy::kAllKeysRandom:
+      return EvictRandom(false);
+    case EvictionPolicy::kVolatileRandom:
+      return EvictRandom(true);
+    default:
+      return EvictSampled();
+  }
+}
+
+bool Keyspace::EvictRandom(bool volatile_only) {
+  for (size_t i = 0; i < kShardCount; ++i) {
+    Shard& s = *shards_[evict_cursor_];
+    evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
+    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
+    for (int tries = 0; tries < 64; ++tries) {
+      Entry* e = s.RandomEntry(now_ms_, NextRandom());
+      if (!e) break;
+      if (volatile_only && !(e->flags & kHasExpire)) continue;
+      std::string_view key = EntryKey(e);
+      return s.Evict(key, HashKey(key));
+    }
+  }
+  return false;
+}
+
+// Redis's approximated LRU/LFU/TTL: sample a few keys of a shard into a pool of the best
+// candidates seen, then evict the best candidate that still exists.
+bool Keyspace::EvictSampled() {
+  const bool volatile_only = PolicyIsVolatileOnly(policy_);
+  for (size_t round = 0; round < kShardCount; ++round) {
+    Shard& s = *shards_[evict_cursor_];
+    evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
+    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
+    for (size_t i = 0; i < kSamplesPerRound * 4 && i < s.size() * 4; ++i) {
+      Entry* e = s.RandomEntry(now_ms_, NextRandom());
+      if (!e) break;
+      if (volatile_only && !(e->flags & kHasExpire)) continue;
+      uint64_t score = 0;
+      switch (policy_) {
+        case EvictionPolicy::kAllKeysLfu:
+        case EvictionPolicy::kVolatileLfu:
+          score = 255 - LfuCounter(e->access, now_ms_);
+          break;
+        case EvictionPolicy::kVolatileTtl:
+          score = UINT64_MAX - static_cast<uint64_t>(EntryExpireAt(e));
+          break;
+        default:
+          score = LruIdleMs(e->access, now_ms_);
+          break;
+      }
+      std::string_view key = EntryKey(e);
+      auto same = std::find_if(pool_.begin(), pool_.end(),
+                               [&](const Candidate& c) { return c.key == key; });
+      if (same != pool_.end()) {
+        same->score = score;
+      } else if (pool_.size() < kPoolSize) {
+        pool_.push_back(Candidate{std::string(key), score});
+      } else {
+        auto worst = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
+          return a.score < b.score;
+        });
+        if (worst->score < score) *worst = Candidate{std::string(key), score};
+      }
+      if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;
+    }
+    while (!pool_.empty()) {
+      auto best = std::max_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
+        return a.score < b.score;
+      });
+      std::string key = std::move(best->key);
+      pool_.erase(best);
+      KeyLocation at = Locate(key);
+      Entry* e = at.shard->Find(key, at.hash, now_ms_, false);
+      if (!e || (volatile_only && !(e->flags & kHasExpire))) continue;  // gone or changed
+      return at.shard->Evict(key, at.hash);
+    }
+  }
+  return false;
 }
 
 }  // namespace flightcache::storage

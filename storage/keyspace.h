@@ -11,8 +11,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "storage/eviction.h"
 #include "storage/shard.h"
 
 namespace flightcache::storage {
@@ -28,6 +31,9 @@ class Keyspace {
   static constexpr size_t kShardCount = size_t{1} << kShardBits;
 
   Keyspace();
+
+  // The cached "now" (unix ms) that stamps access state; the server refreshes it per batch.
+  void SetClock(int64_t now_ms) { now_ms_ = now_ms; }
 
   KeyLocation Locate(std::string_view key) {
     uint64_t hash = HashKey(key);
@@ -65,8 +71,41 @@ class Keyspace {
   // Shrinks sparse shard tables.
   void ShrinkTables();
 
+  // ---- memory budget and eviction ----
+  // maxmemory 0 means no limit. The S3-FIFO queues exist only while they can be used.
+  void ConfigureEviction(EvictionPolicy policy, int64_t maxmemory);
+  EvictionPolicy policy() const { return policy_; }
+  int64_t maxmemory() const { return maxmemory_; }
+  // Bytes the process holds outside the keyspace (buffers, tables): measured by the server
+  // from the allocator now and then, so that keyspace bytes + baseline tracks used_memory.
+  void set_memory_baseline(int64_t bytes) { baseline_ = bytes; }
+  int64_t UsedMemoryEstimate() const {
+    return baseline_ + static_cast<int64_t>(memory_bytes());
+  }
+  bool OverMemoryLimit() const { return maxmemory_ > 0 && UsedMemoryEstimate() > maxmemory_; }
+  // Evicts keys by the policy until the estimate is within maxmemory. Returns false when it
+  // is still over (noeviction, or no key the policy may evict).
+  bool MakeRoom();
+  uint64_t evicted_keys() const;
+
  private:
+  struct Candidate {
+    std::string key;
+    uint64_t score;  // higher: evict sooner
+  };
+  bool EvictOne();
+  bool EvictRandom(bool volatile_only);
+  bool EvictSampled();
+  uint64_t NextRandom();
+
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
+  int64_t now_ms_ = 0;
+  EvictionPolicy policy_ = EvictionPolicy::kNoEviction;
+  int64_t maxmemory_ = 0;
+  int64_t baseline_ = 0;
+  size_t evict_cursor_ = 0;
+  std::vector<Candidate> pool_;  // Redis's eviction pool: best candidates seen so far
+  uint64_t rng_ = 0x2545F4914F6CDD1DULL;
 };
 
 }  // namespace flightcache::storage

@@ -71,7 +71,7 @@ uint64_t HashKey(std::string_view key) {
   return Mix(kP1 ^ len, Mix(a ^ kP1, b ^ seed) ^ kP2);
 }
 
-Shard::Shard() : buckets_(kInitialBuckets, nullptr) {}
+Shard::Shard(const int64_t* clock) : buckets_(kInitialBuckets, nullptr), clock_(clock) {}
 
 Shard::~Shard() {
   for (Entry*& head : buckets_) {
@@ -103,12 +103,13 @@ void Shard::Unlink(Entry** link) {
   Entry* e = *link;
   *link = e->next;
   --size_;
+  if (s3_ && !(e->flags & kInMainQueue)) --s3_small_;
   if (e->flags & kHasExpire) --volatile_count_;
-  entry_bytes_ -= EntryBlockSize(e);
+  entry_bytes_ -= EntryAllocatedSize(e);
   FreeEntry(e);
 }
 
-Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms) {
+Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch) {
   Entry** link = FindLink(key, hash);
   Entry* e = *link;
   if (!e) return nullptr;
@@ -118,6 +119,7 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms) {
     ++stats_.expired_keys;
     return nullptr;
   }
+  if (touch) Touch(e);
   return e;
 }
 
@@ -126,20 +128,22 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
   Notify(key);
   Entry** link = FindLink(key, hash);
   Entry* created = CreateEntry(key, value, expire_at_ms);
-  entry_bytes_ += EntryBlockSize(created);
+  entry_bytes_ += EntryAllocatedSize(created);
   if (expire_at_ms != 0) ++volatile_count_;
   if (*link) {
     Entry* old = *link;
     created->next = old->next;
-    created->access = old->access;
+    CarryState(old, created);
+    Touch(created);
     *link = created;
     if (old->flags & kHasExpire) --volatile_count_;
-    entry_bytes_ -= EntryBlockSize(old);
+    entry_bytes_ -= EntryAllocatedSize(old);
     FreeEntry(old);
     return created;
   }
   *link = created;
   ++size_;
+  Admit(created, hash);
   if (size_ > buckets_.size()) Resize(buckets_.size() * 2);
   return created;
 }
@@ -153,10 +157,10 @@ Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) 
   Entry** link = LinkOf(entry, hash);
   Entry* created = CreateEntry(EntryKey(entry), value, EntryExpireAt(entry));
   created->next = entry->next;
-  created->access = entry->access;
+  CarryState(entry, created);
   *link = created;
-  entry_bytes_ += EntryBlockSize(created);
-  entry_bytes_ -= EntryBlockSize(entry);
+  entry_bytes_ += EntryAllocatedSize(created);
+  entry_bytes_ -= EntryAllocatedSize(entry);
   FreeEntry(entry);
   return created;
 }
@@ -172,11 +176,11 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
   Entry** link = LinkOf(entry, hash);
   Entry* created = CreateEntry(EntryKey(entry), EntryValue(entry), expire_at_ms);
   created->next = entry->next;
-  created->access = entry->access;
+  CarryState(entry, created);
   *link = created;
   volatile_count_ += expire_at_ms != 0 ? 1 : -1;
-  entry_bytes_ += EntryBlockSize(created);
-  entry_bytes_ -= EntryBlockSize(entry);
+  entry_bytes_ += EntryAllocatedSize(created);
+  entry_bytes_ -= EntryAllocatedSize(entry);
   FreeEntry(entry);
   return created;
 }
@@ -202,6 +206,8 @@ void Shard::Flush() {
   }
   buckets_.assign(kInitialBuckets, nullptr);
   buckets_.shrink_to_fit();
+  if (s3_) s3_->Clear();
+  s3_small_ = 0;
   size_ = 0;
   volatile_count_ = 0;
   entry_bytes_ = 0;
@@ -283,6 +289,137 @@ Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
     if (!IsExpired(pick, now_ms)) return pick;
   }
   return nullptr;
+}
+
+void Shard::CarryState(const Entry* from, Entry* to) {
+  to->access = from->access;
+  to->flags = static_cast<uint8_t>((to->flags & kHasExpire) |
+                                   (from->flags & (kInMainQueue | kFreqMask)));
+}
+
+void Shard::Touch(Entry* e) {
+  if (track_lfu_) {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    e->access = LfuTouch(e->access, *clock_, rng_);
+  } else {
+    e->access = LruClock(*clock_);
+  }
+  if (s3_) {
+    unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
+    if (freq < 3) e->flags = static_cast<uint8_t>(e->flags + (1 << kFreqShift));
+  }
+}
+
+void Shard::Admit(Entry* e, uint64_t hash) {
+  e->access = track_lfu_ ? LfuInitial(*clock_) : LruClock(*clock_);
+  if (!s3_) return;
+  if (s3_->TakeGhost(hash)) {
+    e->flags |= kInMainQueue;
+    s3_->PushMain(hash);
+  } else {
+    ++s3_small_;
+    s3_->PushSmall(hash);
+  }
+  if ((size_ & 1023) == 0) s3_->SizeGhostFor(size_);
+}
+
+void Shard::ConfigureEviction(EvictionPolicy policy, bool keep_s3fifo_queues) {
+  const bool lfu = PolicyTracksLfu(policy);
+  if (lfu != track_lfu_) {
+    // Reinterpret every key's access state from now on, as Redis does after a policy switch.
+    const uint32_t fresh = lfu ? LfuInitial(*clock_) : LruClock(*clock_);
+    for (Entry* head : buckets_) {
+      for (Entry* e = head; e; e = e->next) e->access = fresh;
+    }
+    track_lfu_ = lfu;
+  }
+  if (keep_s3fifo_queues && !s3_) {
+    s3_ = std::make_unique<S3FifoQueues>();
+    Rebuild3Fifo();
+  } else if (!keep_s3fifo_queues && s3_) {
+    s3_.reset();
+    s3_small_ = 0;
+  }
+}
+
+void Shard::Rebuild3Fifo() {
+  // Keys that were there before S3-FIFO took over start in the main queue, in table order.
+  s3_->Clear();
+  s3_small_ = 0;
+  for (Entry* head : buckets_) {
+    for (Entry* e = head; e; e = e->next) {
+      e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
+      s3_->PushMain(HashKey(EntryKey(e)));
+    }
+  }
+  s3_->SizeGhostFor(size_);
+}
+
+Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
+  Entry** link = &buckets_[BucketOf(hash)];
+  while (*link) {
+    Entry* e = *link;
+    if (((e->flags & kInMainQueue) != 0) == in_main && HashKey(EntryKey(e)) == hash) return link;
+    link = &e->next;
+  }
+  return nullptr;
+}
+
+bool Shard::Evict(std::string_view key, uint64_t hash) {
+  Entry** link = FindLink(key, hash);
+  if (!*link) return false;
+  Notify(key);
+  Unlink(link);
+  ++stats_.evicted_keys;
+  return true;
+}
+
+bool Shard::EvictS3Fifo() {
+  if (!s3_ || size_ == 0) return false;
+  // Each step either evicts, or moves a key whose frequency it lowers, or drops a stale hash,
+  // so the loop ends; the bound is a guard against a logic error, not a tuning knob.
+  const size_t max_steps = 4 * (s3_->small_slots() + s3_->main_slots()) + 16;
+  for (size_t step = 0; step < max_steps; ++step) {
+    uint64_t hash;
+    Entry** link = nullptr;
+    const bool from_small = s3_small_ > 0 && (s3_small_ * 10 >= size_ || s3_->main_slots() == 0);
+    if (from_small) {
+      if (!s3_->PopSmall(&hash)) {
+        s3_small_ = 0;  // defensive: the count and the queue disagree; trust the queue
+        continue;
+      }
+      link = FindLinkByHash(hash, false);
+      if (!link) continue;  // the key was deleted or moved to the main queue meanwhile
+      Entry* e = *link;
+      if (e->flags & kFreqMask) {  // read while in S: promote to M
+        e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
+        --s3_small_;
+        s3_->PushMain(hash);
+        continue;
+      }
+      s3_->RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
+    } else {
+      if (!s3_->PopMain(&hash)) {
+        if (s3_small_ == 0) return false;
+        continue;
+      }
+      link = FindLinkByHash(hash, true);
+      if (!link) continue;
+      Entry* e = *link;
+      if (e->flags & kFreqMask) {  // read since it last passed the tail: one more round
+        e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
+        s3_->PushMain(hash);
+        continue;
+      }
+    }
+    Notify(EntryKey(*link));
+    Unlink(link);
+    ++stats_.evicted_keys;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace flightcache::storage

@@ -10,10 +10,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "storage/entry.h"
+#include "storage/eviction.h"
+#include "storage/s3fifo.h"
 
 namespace flightcache::storage {
 
@@ -27,17 +30,20 @@ class KeyWatcher {
 
 struct ShardStats {
   uint64_t expired_keys = 0;
+  uint64_t evicted_keys = 0;
 };
 
 class Shard {
  public:
-  Shard();
+  // clock: the keyspace's cached "now" (unix ms), read to stamp new entries' access state.
+  explicit Shard(const int64_t* clock);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Returns the live entry for key, or nullptr. An expired entry is removed first.
-  Entry* Find(std::string_view key, uint64_t hash, int64_t now_ms);
+  // Returns the live entry for key, or nullptr. An expired entry is removed first. touch:
+  // record the access for eviction (OBJECT, MEMORY and the evictor itself look without it).
+  Entry* Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch = true);
   // Inserts or replaces key's value. expire_at_ms == 0: no expiry. Returns the new entry.
   Entry* Set(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms);
   // Replaces the value of an existing entry, keeping its expiry. Returns the entry.
@@ -60,11 +66,22 @@ class Shard {
   // Halves the table while it is less than 1/8 full (called from the cron).
   void MaybeShrink();
 
+  // Chooses how access is tracked (LRU clock or LFU counter) and whether the S3-FIFO queues
+  // are kept; turning the queues on fills them with the keys there are now.
+  void ConfigureEviction(EvictionPolicy policy, bool keep_s3fifo_queues);
+  // Evicts one key by S3-FIFO; false when nothing could be evicted.
+  bool EvictS3Fifo();
+  // Evicts key (counted as an eviction); false when it is not there.
+  bool Evict(std::string_view key, uint64_t hash);
+
   size_t size() const { return size_; }
   size_t volatile_count() const { return volatile_count_; }
   size_t bucket_count() const { return buckets_.size(); }
-  // Bytes held: entry blocks plus the bucket array.
-  size_t memory_bytes() const { return entry_bytes_ + buckets_.size() * sizeof(Entry*); }
+  // Bytes held: entry blocks (as the allocator sizes them), the bucket array and the
+  // eviction queues.
+  size_t memory_bytes() const {
+    return entry_bytes_ + buckets_.size() * sizeof(Entry*) + (s3_ ? s3_->memory_bytes() : 0);
+  }
   const ShardStats& stats() const { return stats_; }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
@@ -73,6 +90,15 @@ class Shard {
 
  private:
   Entry** FindLink(std::string_view key, uint64_t hash);
+  // The link of the entry whose key hashes to hash and whose S3-FIFO queue is in_main.
+  Entry** FindLinkByHash(uint64_t hash, bool in_main);
+  // Records an access: LRU clock or LFU counter, and S3-FIFO's frequency.
+  void Touch(Entry* e);
+  // Gives a new key its access state and queue place.
+  void Admit(Entry* e, uint64_t hash);
+  // Copies the eviction state of an entry that is being rewritten to its new block.
+  static void CarryState(const Entry* from, Entry* to);
+  void Rebuild3Fifo();
   Entry** LinkOf(const Entry* entry, uint64_t hash);
   void Unlink(Entry** link);
   void Resize(size_t new_bucket_count);
@@ -89,6 +115,11 @@ class Shard {
   ShardStats stats_;
   KeyWatcher* watcher_ = nullptr;
   size_t watching_ = 0;
+  const int64_t* clock_;
+  bool track_lfu_ = false;
+  std::unique_ptr<S3FifoQueues> s3_;  // only while S3-FIFO evicts
+  size_t s3_small_ = 0;               // live keys in S (the rest of size_ are in M)
+  uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
 };
 
 // The hash every shard and the keyspace use for keys.

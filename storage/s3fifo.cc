@@ -1,0 +1,47 @@
+// s3fifo.cc — S3-FIFO's queues and ghost table (see s3fifo.h).
+#include "storage/s3fifo.h"
+
+namespace flightcache::storage {
+
+void S3FifoQueues::Clear() {
+  std::deque<uint64_t>().swap(small_);
+  std::deque<uint64_t>().swap(main_);
+  std::vector<uint32_t>().swap(ghost_);
+}
+
+bool S3FifoQueues::PopSmall(uint64_t* hash) {
+  if (small_.empty()) return false;
+  *hash = small_.front();
+  small_.pop_front();
+  return true;
+}
+
+bool S3FifoQueues::PopMain(uint64_t* hash) {
+  if (main_.empty()) return false;
+  *hash = main_.front();
+  main_.pop_front();
+  return true;
+}
+
+void S3FifoQueues::RememberGhost(uint64_t hash) {
+  if (ghost_.empty()) SizeGhostFor(1024);
+  ghost_[GhostSlot(hash)] = Fingerprint(hash);
+}
+
+bool S3FifoQueues::TakeGhost(uint64_t hash) {
+  if (ghost_.empty()) return false;
+  uint32_t& slot = ghost_[GhostSlot(hash)];
+  if (slot != Fingerprint(hash)) return false;
+  slot = 0;
+  return true;
+}
+
+void S3FifoQueues::SizeGhostFor(size_t keys) {
+  size_t want = 1024;
+  while (want < keys) want *= 2;
+  if (ghost_.size() >= want && ghost_.size() <= want * 4) return;
+  // Resizing forgets the ghosts: they are a hint, and this happens only as the shard grows.
+  ghost_.assign(want, 0);
+}
+
+}  // namespace flightcache::storage

@@ -1,0 +1,51 @@
+// s3fifo.h — the queues of S3-FIFO (Yang et al., "FIFO queues are all you need for cache
+// eviction", SOSP 2023) for one shard.
+//
+// S3-FIFO keeps a small FIFO S (10% of the keys) for new keys, a main FIFO M, and a ghost
+// queue G that remembers keys recently evicted from S. A key read at least once while in S
+// moves to M; one that was not goes to G and is evicted, so one-hit wonders (scans) never
+// reach M. M is a FIFO with reinsertion: a key read since it last passed the tail gets
+// another round (its 2-bit frequency drops by one). A new key found in G goes straight to M.
+// The queues hold key hashes, not pointers (entries move when rewritten); the shard resolves
+// a hash to its entry and skips hashes whose key is gone. G is a direct-mapped table of
+// 32-bit fingerprints: old ghosts are overwritten rather than queued, 4 bytes per slot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+namespace flightcache::storage {
+
+class S3FifoQueues {
+ public:
+  void Clear();
+  void PushSmall(uint64_t hash) { small_.push_back(hash); }
+  void PushMain(uint64_t hash) { main_.push_back(hash); }
+  // Pops the oldest hash of a queue; false when it is empty.
+  bool PopSmall(uint64_t* hash);
+  bool PopMain(uint64_t* hash);
+  size_t small_slots() const { return small_.size(); }
+  size_t main_slots() const { return main_.size(); }
+
+  // Ghost queue: remember an evicted key; Take() reports (and forgets) whether it is there.
+  void RememberGhost(uint64_t hash);
+  bool TakeGhost(uint64_t hash);
+  // Keeps the ghost table about as large as the number of keys (a power of two).
+  void SizeGhostFor(size_t keys);
+
+  size_t memory_bytes() const {
+    return (small_.size() + main_.size()) * sizeof(uint64_t) + ghost_.size() * sizeof(uint32_t);
+  }
+
+ private:
+  size_t GhostSlot(uint64_t hash) const { return (hash >> 32) & (ghost_.size() - 1); }
+  static uint32_t Fingerprint(uint64_t hash) { return static_cast<uint32_t>(hash) | 1u; }
+
+  std::deque<uint64_t> small_;
+  std::deque<uint64_t> main_;
+  std::vector<uint32_t> ghost_;
+};
+
+}  // namespace flightcache::storage
