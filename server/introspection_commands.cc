@@ -33,22 +33,27 @@ void ObjectCommand(CommandContext& ctx) {
   if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
     static const char* kHelp[] = {
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>", "    Return the kind of internal representation used in order to store the value",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>.",
-        "FREQ <key>", "    Return the access frequency index of the <key>. The returned integer is",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
         "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
         "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP", "    Print this help."};
+        "HELP",
+        "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (const char* line : kHelp) ctx.reply.Simple(line);
     return;
   }
   if (ctx.args.size() != 3) {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try OBJECT HELP.");
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                    "'. Try OBJECT HELP.");
     return;
   }
   const bool encoding = EqualsIgnoreCase(sub, "encoding");
@@ -113,24 +118,31 @@ void MemoryCommand(CommandContext& ctx) {
     // The entry block (key, value and metadata in one allocation) and its bucket slot.
     ctx.reply.Integer(static_cast<int64_t>(storage::EntryAllocatedSize(e) + sizeof(Entry*)));
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
-    static const char* kHelp[] = {
-        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "USAGE <key> [SAMPLES <count>]",
-        "    Return memory in bytes used by <key> and its value.", "HELP",
-        "    Print this help."};
+    static const char* kHelp[] = {"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                  "USAGE <key> [SAMPLES <count>]",
+                                  "    Return memory in bytes used by <key> and its value.", "HELP",
+                                  "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (const char* line : kHelp) ctx.reply.Simple(line);
   } else {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try MEMORY HELP.");
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                    "'. Try MEMORY HELP.");
   }
 }
 
 }  // namespace
 
 void RegisterIntrospectionCommands(CommandTable& t) {
-  CommandSpec object{"object", -2, kReadOnly, 2, 2, 1, ObjectCommand, "generic",
-                     "A container for object introspection commands.", "2.2.3"};
+  CommandSpec object{"object",
+                     -2,
+                     kReadOnly,
+                     2,
+                     2,
+                     1,
+                     ObjectCommand,
+                     "generic",
+                     "A container for object introspection commands.",
+                     "2.2.3"};
   object.subcommands = {
       {"object|encoding", 3, "Returns the internal encoding of a Redis object."},
       {"object|freq", 3, "Returns the logarithmic access frequency counter of a Redis object."},
@@ -138,8 +150,16 @@ void RegisterIntrospectionCommands(CommandTable& t) {
       {"object|refcount", 3, "Returns the reference count of a value of a key."},
       {"object|help", 2, "Returns helpful text about the different subcommands."}};
   t.Add(std::move(object));
-  CommandSpec memory{"memory", -2, kReadOnly, 0, 0, 0, MemoryCommand, "server",
-                     "A container for memory diagnostics commands.", "4.0.0"};
+  CommandSpec memory{"memory",
+                     -2,
+                     kReadOnly,
+                     0,
+                     0,
+                     0,
+                     MemoryCommand,
+                     "server",
+                     "A container for memory diagnostics commands.",
+                     "4.0.0"};
   memory.subcommands = {
       {"memory|usage", -3, "Estimates the memory usage of a key."},
       {"memory|help", 2, "Returns helpful text about the different subcommands."}};

@@ -22,7 +22,7 @@ size_t Keyspace::volatile_count() const {
 }
 
 size_t Keyspace::memory_bytes() const {
-  size_t n = 0;
+  size_t n = s3fifo_ ? s3fifo_->queues.memory_bytes() : 0;
   for (const auto& s : shards_) n += s->memory_bytes();
   return n;
 }
@@ -35,6 +35,10 @@ uint64_t Keyspace::expired_keys() const {
 
 void Keyspace::Flush() {
   for (auto& s : shards_) s->Flush();
+  if (s3fifo_) {
+    s3fifo_->queues.Clear();
+    s3fifo_->small_count = 0;
+  }
 }
 
 uint64_t Keyspace::Scan(uint64_t cursor, size_t count, int64_t now_ms,
@@ -106,7 +110,14 @@ void Keyspace::ConfigureEviction(EvictionPolicy policy, int64_t maxmemory) {
   maxmemory_ = maxmemory;
   pool_.clear();
   const bool queues = policy == EvictionPolicy::kAllKeysS3Fifo && maxmemory > 0;
-  for (auto& s : shards_) s->ConfigureEviction(policy, queues);
+  if (queues && !s3fifo_) {
+    s3fifo_ = std::make_unique<S3Fifo>();
+    for (auto& s : shards_) s->ConfigureEviction(policy, s3fifo_.get());
+    s3fifo_->queues.SizeGhostFor(size());
+  } else {
+    for (auto& s : shards_) s->ConfigureEviction(policy, queues ? s3fifo_.get() : nullptr);
+    if (!queues) s3fifo_.reset();
+  }
 }
 
 uint64_t Keyspace::evicted_keys() const {
@@ -135,12 +146,7 @@ bool Keyspace::EvictOne() {
     case EvictionPolicy::kNoEviction:
       return false;
     case EvictionPolicy::kAllKeysS3Fifo:
-      for (size_t i = 0; i < kShardCount; ++i) {
-        Shard& s = *shards_[evict_cursor_];
-        evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
-        if (s.EvictS3Fifo()) return true;
-      }
-      return false;
+      return EvictS3Fifo();
     case EvictionPolicy::kAllKeysRandom:
       return EvictRandom(false);
     case EvictionPolicy::kVolatileRandom:
@@ -155,13 +161,11 @@ bool Keyspace::EvictRandom(bool volatile_only) {
     Shard& s = *shards_[evict_cursor_];
     evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
     if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
-    for (int tries = 0; tries < 64; ++tries) {
-      Entry* e = s.RandomEntry(now_ms_, NextRandom());
-      if (!e) break;
-      if (volatile_only && !(e->flags & kHasExpire)) continue;
-      std::string_view key = EntryKey(e);
-      return s.Evict(key, HashKey(key));
-    }
+    Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms_, NextRandom())
+                             : s.RandomEntry(now_ms_, NextRandom());
+    if (!e) continue;
+    std::string_view key = EntryKey(e);
+    return s.Evict(key, HashKey(key));
   }
   return false;
 }
@@ -175,9 +179,9 @@ bool Keyspace::EvictSampled() {
     evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
     if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
     for (size_t i = 0; i < kSamplesPerRound * 4 && i < s.size() * 4; ++i) {
-      Entry* e = s.RandomEntry(now_ms_, NextRandom());
+      Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms_, NextRandom())
+                               : s.RandomEntry(now_ms_, NextRandom());
       if (!e) break;
-      if (volatile_only && !(e->flags & kHasExpire)) continue;
       uint64_t score = 0;
       switch (policy_) {
         case EvictionPolicy::kAllKeysLfu:
@@ -207,9 +211,8 @@ bool Keyspace::EvictSampled() {
       if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;
     }
     while (!pool_.empty()) {
-      auto best = std::max_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
-        return a.score < b.score;
-      });
+      auto best = std::max_element(pool_.begin(), pool_.end(),
+                                   [](const auto& a, const auto& b) { return a.score < b.score; });
       std::string key = std::move(best->key);
       pool_.erase(best);
       KeyLocation at = Locate(key);
@@ -217,6 +220,49 @@ bool Keyspace::EvictSampled() {
       if (!e || (volatile_only && !(e->flags & kHasExpire))) continue;  // gone or changed
       return at.shard->Evict(key, at.hash);
     }
+  }
+  return false;
+}
+
+// S3-FIFO's eviction (Algorithm 1 of the paper) over the keyspace-wide queues. The queues hold
+// key hashes; a hash whose key is gone, or is in the other queue now, is stale and skipped.
+bool Keyspace::EvictS3Fifo() {
+  if (!s3fifo_) return false;
+  S3FifoQueues& q = s3fifo_->queues;
+  size_t& small = s3fifo_->small_count;
+  const size_t keys = size();
+  if (keys == 0) return false;
+  if ((keys & 1023) == 0) q.SizeGhostFor(keys);
+  // Each step evicts, drops a stale hash, or moves a key and lowers its frequency, so the
+  // loop ends; the bound only guards against a logic error.
+  const size_t max_steps = 4 * (q.small_slots() + q.main_slots()) + 16;
+  for (size_t step = 0; step < max_steps; ++step) {
+    const bool from_small = small > 0 && (small * 10 >= keys || q.main_slots() == 0);
+    uint64_t hash;
+    if (!(from_small ? q.PopSmall(&hash) : q.PopMain(&hash))) {
+      if (from_small) small = 0;  // the count and the queue disagree: trust the queue
+      if (!from_small && small == 0) return false;
+      continue;
+    }
+    Shard& shard = *shards_[hash >> (64 - kShardBits)];
+    Entry* e = shard.FindByHash(hash, !from_small);
+    if (!e) continue;
+    const unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
+    if (from_small) {
+      if (freq > 0) {  // read while in S: promote to M, keeping its frequency
+        e->flags |= kInMainQueue;
+        --small;
+        q.PushMain(hash);
+        continue;
+      }
+      q.RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
+    } else if (freq > 0) {    // read since it last passed the tail: one more round
+      e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
+      q.PushMain(hash);
+      continue;
+    }
+    shard.EvictByHash(hash, !from_small);
+    return true;
   }
   return false;
 }

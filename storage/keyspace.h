@@ -43,9 +43,9 @@ class Keyspace {
   const Shard& shard(size_t index) const { return *shards_[index]; }
 
   // Convenience single-key operations.
-  Entry* Find(std::string_view key, int64_t now_ms) {
+  Entry* Find(std::string_view key, int64_t now_ms, bool touch = true) {
     KeyLocation at = Locate(key);
-    return at.shard->Find(key, at.hash, now_ms);
+    return at.shard->Find(key, at.hash, now_ms, touch);
   }
   bool Delete(std::string_view key) {
     KeyLocation at = Locate(key);
@@ -79,9 +79,7 @@ class Keyspace {
   // Bytes the process holds outside the keyspace (buffers, tables): measured by the server
   // from the allocator now and then, so that keyspace bytes + baseline tracks used_memory.
   void set_memory_baseline(int64_t bytes) { baseline_ = bytes; }
-  int64_t UsedMemoryEstimate() const {
-    return baseline_ + static_cast<int64_t>(memory_bytes());
-  }
+  int64_t UsedMemoryEstimate() const { return baseline_ + static_cast<int64_t>(memory_bytes()); }
   bool OverMemoryLimit() const { return maxmemory_ > 0 && UsedMemoryEstimate() > maxmemory_; }
   // Evicts keys by the policy until the estimate is within maxmemory. Returns false when it
   // is still over (noeviction, or no key the policy may evict).
@@ -94,6 +92,7 @@ class Keyspace {
     uint64_t score;  // higher: evict sooner
   };
   bool EvictOne();
+  bool EvictS3Fifo();
   bool EvictRandom(bool volatile_only);
   bool EvictSampled();
   uint64_t NextRandom();
@@ -104,7 +103,8 @@ class Keyspace {
   int64_t maxmemory_ = 0;
   int64_t baseline_ = 0;
   size_t evict_cursor_ = 0;
-  std::vector<Candidate> pool_;  // Redis's eviction pool: best candidates seen so far
+  std::vector<Candidate> pool_;     // Redis's eviction pool: best candidates seen so far
+  std::unique_ptr<S3Fifo> s3fifo_;  // only while S3-FIFO evicts under a limit
   uint64_t rng_ = 0x2545F4914F6CDD1DULL;
 };
 

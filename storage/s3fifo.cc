@@ -23,17 +23,32 @@ bool S3FifoQueues::PopMain(uint64_t* hash) {
   return true;
 }
 
+// The ghost table is 4-way set associative: a fingerprint may sit in any of the 4 slots of
+// its group, so a few unlucky collisions do not wipe a ghost out.
 void S3FifoQueues::RememberGhost(uint64_t hash) {
   if (ghost_.empty()) SizeGhostFor(1024);
-  ghost_[GhostSlot(hash)] = Fingerprint(hash);
+  uint32_t* group = &ghost_[GhostGroup(hash)];
+  const uint32_t fp = Fingerprint(hash);
+  for (int i = 0; i < kGhostWays; ++i) {
+    if (group[i] == 0 || group[i] == fp) {
+      group[i] = fp;
+      return;
+    }
+  }
+  group[(hash >> 16) & (kGhostWays - 1)] = fp;  // the group is full: replace one
 }
 
 bool S3FifoQueues::TakeGhost(uint64_t hash) {
   if (ghost_.empty()) return false;
-  uint32_t& slot = ghost_[GhostSlot(hash)];
-  if (slot != Fingerprint(hash)) return false;
-  slot = 0;
-  return true;
+  uint32_t* group = &ghost_[GhostGroup(hash)];
+  const uint32_t fp = Fingerprint(hash);
+  for (int i = 0; i < kGhostWays; ++i) {
+    if (group[i] == fp) {
+      group[i] = 0;
+      return true;
+    }
+  }
+  return false;
 }
 
 void S3FifoQueues::SizeGhostFor(size_t keys) {

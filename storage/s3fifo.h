@@ -1,5 +1,5 @@
 // s3fifo.h — the queues of S3-FIFO (Yang et al., "FIFO queues are all you need for cache
-// eviction", SOSP 2023) for one shard.
+// eviction", SOSP 2023), one set for the whole keyspace.
 //
 // S3-FIFO keeps a small FIFO S (10% of the keys) for new keys, a main FIFO M, and a ghost
 // queue G that remembers keys recently evicted from S. A key read at least once while in S
@@ -7,8 +7,8 @@
 // reach M. M is a FIFO with reinsertion: a key read since it last passed the tail gets
 // another round (its 2-bit frequency drops by one). A new key found in G goes straight to M.
 // The queues hold key hashes, not pointers (entries move when rewritten); the shard resolves
-// a hash to its entry and skips hashes whose key is gone. G is a direct-mapped table of
-// 32-bit fingerprints: old ghosts are overwritten rather than queued, 4 bytes per slot.
+// a hash to its entry and skips hashes whose key is gone. G is a 4-way set-associative table
+// of 32-bit fingerprints: old ghosts are overwritten rather than queued, 4 bytes per slot.
 #pragma once
 
 #include <cstddef>
@@ -40,12 +40,22 @@ class S3FifoQueues {
   }
 
  private:
-  size_t GhostSlot(uint64_t hash) const { return (hash >> 32) & (ghost_.size() - 1); }
+  static constexpr int kGhostWays = 4;
+  size_t GhostGroup(uint64_t hash) const {
+    return ((hash >> 32) & (ghost_.size() / kGhostWays - 1)) * kGhostWays;
+  }
   static uint32_t Fingerprint(uint64_t hash) { return static_cast<uint32_t>(hash) | 1u; }
 
   std::deque<uint64_t> small_;
   std::deque<uint64_t> main_;
   std::vector<uint32_t> ghost_;
+};
+
+// The keyspace-wide S3-FIFO state: the queues, and how many live keys are in S (the other
+// keys are in M). Owned by the Keyspace; its shards add and remove keys.
+struct S3Fifo {
+  S3FifoQueues queues;
+  size_t small_count = 0;
 };
 
 }  // namespace flightcache::storage

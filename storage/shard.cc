@@ -103,7 +103,7 @@ void Shard::Unlink(Entry** link) {
   Entry* e = *link;
   *link = e->next;
   --size_;
-  if (s3_ && !(e->flags & kInMainQueue)) --s3_small_;
+  if (s3_ && !(e->flags & kInMainQueue)) --s3_->small_count;
   if (e->flags & kHasExpire) --volatile_count_;
   entry_bytes_ -= EntryAllocatedSize(e);
   FreeEntry(e);
@@ -200,14 +200,13 @@ void Shard::Flush() {
   for (Entry*& head : buckets_) {
     while (head) {
       Entry* next = head->next;
+      if (s3_ && !(head->flags & kInMainQueue)) --s3_->small_count;
       FreeEntry(head);
       head = next;
     }
   }
   buckets_.assign(kInitialBuckets, nullptr);
   buckets_.shrink_to_fit();
-  if (s3_) s3_->Clear();
-  s3_small_ = 0;
   size_ = 0;
   volatile_count_ = 0;
   entry_bytes_ = 0;
@@ -293,8 +292,8 @@ Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
 
 void Shard::CarryState(const Entry* from, Entry* to) {
   to->access = from->access;
-  to->flags = static_cast<uint8_t>((to->flags & kHasExpire) |
-                                   (from->flags & (kInMainQueue | kFreqMask)));
+  to->flags =
+      static_cast<uint8_t>((to->flags & kHasExpire) | (from->flags & (kInMainQueue | kFreqMask)));
 }
 
 void Shard::Touch(Entry* e) {
@@ -315,17 +314,16 @@ void Shard::Touch(Entry* e) {
 void Shard::Admit(Entry* e, uint64_t hash) {
   e->access = track_lfu_ ? LfuInitial(*clock_) : LruClock(*clock_);
   if (!s3_) return;
-  if (s3_->TakeGhost(hash)) {
+  if (s3_->queues.TakeGhost(hash)) {
     e->flags |= kInMainQueue;
-    s3_->PushMain(hash);
+    s3_->queues.PushMain(hash);
   } else {
-    ++s3_small_;
-    s3_->PushSmall(hash);
+    ++s3_->small_count;
+    s3_->queues.PushSmall(hash);
   }
-  if ((size_ & 1023) == 0) s3_->SizeGhostFor(size_);
 }
 
-void Shard::ConfigureEviction(EvictionPolicy policy, bool keep_s3fifo_queues) {
+void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
   const bool lfu = PolicyTracksLfu(policy);
   if (lfu != track_lfu_) {
     // Reinterpret every key's access state from now on, as Redis does after a policy switch.
@@ -335,26 +333,20 @@ void Shard::ConfigureEviction(EvictionPolicy policy, bool keep_s3fifo_queues) {
     }
     track_lfu_ = lfu;
   }
-  if (keep_s3fifo_queues && !s3_) {
-    s3_ = std::make_unique<S3FifoQueues>();
-    Rebuild3Fifo();
-  } else if (!keep_s3fifo_queues && s3_) {
-    s3_.reset();
-    s3_small_ = 0;
+  if (s3fifo != s3_) {
+    s3_ = s3fifo;
+    if (s3_) AttachS3Fifo();
   }
 }
 
-void Shard::Rebuild3Fifo() {
+void Shard::AttachS3Fifo() {
   // Keys that were there before S3-FIFO took over start in the main queue, in table order.
-  s3_->Clear();
-  s3_small_ = 0;
   for (Entry* head : buckets_) {
     for (Entry* e = head; e; e = e->next) {
       e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
-      s3_->PushMain(HashKey(EntryKey(e)));
+      s3_->queues.PushMain(HashKey(EntryKey(e)));
     }
   }
-  s3_->SizeGhostFor(size_);
 }
 
 Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
@@ -367,6 +359,19 @@ Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
   return nullptr;
 }
 
+Entry* Shard::FindByHash(uint64_t hash, bool in_main) {
+  Entry** link = FindLinkByHash(hash, in_main);
+  return link ? *link : nullptr;
+}
+
+void Shard::EvictByHash(uint64_t hash, bool in_main) {
+  Entry** link = FindLinkByHash(hash, in_main);
+  if (!link) return;
+  Notify(EntryKey(*link));
+  Unlink(link);
+  ++stats_.evicted_keys;
+}
+
 bool Shard::Evict(std::string_view key, uint64_t hash) {
   Entry** link = FindLink(key, hash);
   if (!*link) return false;
@@ -376,50 +381,19 @@ bool Shard::Evict(std::string_view key, uint64_t hash) {
   return true;
 }
 
-bool Shard::EvictS3Fifo() {
-  if (!s3_ || size_ == 0) return false;
-  // Each step either evicts, or moves a key whose frequency it lowers, or drops a stale hash,
-  // so the loop ends; the bound is a guard against a logic error, not a tuning knob.
-  const size_t max_steps = 4 * (s3_->small_slots() + s3_->main_slots()) + 16;
-  for (size_t step = 0; step < max_steps; ++step) {
-    uint64_t hash;
-    Entry** link = nullptr;
-    const bool from_small = s3_small_ > 0 && (s3_small_ * 10 >= size_ || s3_->main_slots() == 0);
-    if (from_small) {
-      if (!s3_->PopSmall(&hash)) {
-        s3_small_ = 0;  // defensive: the count and the queue disagree; trust the queue
-        continue;
-      }
-      link = FindLinkByHash(hash, false);
-      if (!link) continue;  // the key was deleted or moved to the main queue meanwhile
-      Entry* e = *link;
-      if (e->flags & kFreqMask) {  // read while in S: promote to M
-        e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
-        --s3_small_;
-        s3_->PushMain(hash);
-        continue;
-      }
-      s3_->RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
-    } else {
-      if (!s3_->PopMain(&hash)) {
-        if (s3_small_ == 0) return false;
-        continue;
-      }
-      link = FindLinkByHash(hash, true);
-      if (!link) continue;
-      Entry* e = *link;
-      if (e->flags & kFreqMask) {  // read since it last passed the tail: one more round
-        e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
-        s3_->PushMain(hash);
-        continue;
-      }
-    }
-    Notify(EntryKey(*link));
-    Unlink(link);
-    ++stats_.evicted_keys;
-    return true;
+Entry* Shard::RandomVolatileEntry(int64_t now_ms, uint64_t random) {
+  if (volatile_count_ == 0) return nullptr;
+  for (uint64_t i = 0; i < 8; ++i) {
+    Entry* e = RandomEntry(now_ms, random + i * 0x9E3779B97F4A7C15ULL);
+    if (e && (e->flags & kHasExpire)) return e;
   }
-  return false;
+  const size_t mask = buckets_.size() - 1;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    for (Entry* e = buckets_[(random + i) & mask]; e; e = e->next) {
+      if ((e->flags & kHasExpire) && !IsExpired(e, now_ms)) return e;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace flightcache::storage

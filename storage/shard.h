@@ -63,25 +63,27 @@ class Shard {
   uint64_t Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn);
   // A random live entry, or nullptr when empty.
   Entry* RandomEntry(int64_t now_ms, uint64_t random);
+  // A random live entry with an expiry, or nullptr when there is none. Samples first; when
+  // volatile keys are too sparse for sampling, walks the table from a random bucket.
+  Entry* RandomVolatileEntry(int64_t now_ms, uint64_t random);
   // Halves the table while it is less than 1/8 full (called from the cron).
   void MaybeShrink();
 
-  // Chooses how access is tracked (LRU clock or LFU counter) and whether the S3-FIFO queues
-  // are kept; turning the queues on fills them with the keys there are now.
-  void ConfigureEviction(EvictionPolicy policy, bool keep_s3fifo_queues);
-  // Evicts one key by S3-FIFO; false when nothing could be evicted.
-  bool EvictS3Fifo();
+  // Chooses how access is tracked (LRU clock or LFU counter), and the keyspace's S3-FIFO
+  // state to keep up to date (nullptr: none). Attaching puts every key in the main queue.
+  void ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo);
   // Evicts key (counted as an eviction); false when it is not there.
   bool Evict(std::string_view key, uint64_t hash);
+  // S3-FIFO: the entry whose key hashes to hash and is in the given queue, or nullptr.
+  Entry* FindByHash(uint64_t hash, bool in_main);
+  // S3-FIFO: evicts the entry FindByHash(hash, in_main) finds.
+  void EvictByHash(uint64_t hash, bool in_main);
 
   size_t size() const { return size_; }
   size_t volatile_count() const { return volatile_count_; }
   size_t bucket_count() const { return buckets_.size(); }
-  // Bytes held: entry blocks (as the allocator sizes them), the bucket array and the
-  // eviction queues.
-  size_t memory_bytes() const {
-    return entry_bytes_ + buckets_.size() * sizeof(Entry*) + (s3_ ? s3_->memory_bytes() : 0);
-  }
+  // Bytes held: entry blocks (as the allocator sizes them) and the bucket array.
+  size_t memory_bytes() const { return entry_bytes_ + buckets_.size() * sizeof(Entry*); }
   const ShardStats& stats() const { return stats_; }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
@@ -98,7 +100,7 @@ class Shard {
   void Admit(Entry* e, uint64_t hash);
   // Copies the eviction state of an entry that is being rewritten to its new block.
   static void CarryState(const Entry* from, Entry* to);
-  void Rebuild3Fifo();
+  void AttachS3Fifo();
   Entry** LinkOf(const Entry* entry, uint64_t hash);
   void Unlink(Entry** link);
   void Resize(size_t new_bucket_count);
@@ -117,8 +119,7 @@ class Shard {
   size_t watching_ = 0;
   const int64_t* clock_;
   bool track_lfu_ = false;
-  std::unique_ptr<S3FifoQueues> s3_;  // only while S3-FIFO evicts
-  size_t s3_small_ = 0;               // live keys in S (the rest of size_ are in M)
+  S3Fifo* s3_ = nullptr;  // the keyspace's, while S3-FIFO evicts
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
 };
 
