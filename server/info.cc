@@ -1,6 +1,22 @@
 // info.cc — INFO and CLIENT LIST rendering (see info.h).
 #include "server/info.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FLIGHTCACHE_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+#if !defined(FLIGHTCACHE_SANITIZER_ALLOCATOR) && \
+    (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+#define FLIGHTCACHE_SANITIZER_ALLOCATOR 1
+#endif
+#ifndef FLIGHTCACHE_SANITIZER_ALLOCATOR
+#define FLIGHTCACHE_SANITIZER_ALLOCATOR 0
+#endif
+#if FLIGHTCACHE_SANITIZER_ALLOCATOR
+#include <sanitizer/allocator_interface.h>
+#endif
+
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -91,7 +107,7 @@ void MemorySection(Server& s, std::string& out) {
   Field(out, "maxmemory_policy", s.config().maxmemory_policy);
   Field(out, "mem_fragmentation_ratio",
         FormatFixed(used ? static_cast<double>(rss) / static_cast<double>(used) : 0, 2));
-  Field(out, "mem_allocator", "libc");
+  Field(out, "mem_allocator", FLIGHTCACHE_SANITIZER_ALLOCATOR ? "sanitizer" : "libc");
 }
 
 void PersistenceSection(std::string& out) {
@@ -188,8 +204,13 @@ void OriginSection(Server& s, std::string& out) {
 }  // namespace
 
 uint64_t UsedMemoryBytes() {
+#if FLIGHTCACHE_SANITIZER_ALLOCATOR
+  // Under ASan/TSan the sanitizer's allocator serves malloc and mallinfo2() reports nothing.
+  return __sanitizer_get_current_allocated_bytes();
+#else
   struct mallinfo2 mi = mallinfo2();
   return static_cast<uint64_t>(mi.uordblks + mi.hblkhd);
+#endif
 }
 
 uint64_t ResidentSetBytes() {

@@ -471,7 +471,11 @@ void Server::ApplyConfig(const std::string& name) {
     keyspace_.ConfigureEviction(policy, config_.maxmemory);
     keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
                                   static_cast<int64_t>(keyspace_.memory_bytes()));
-    keyspace_.MakeRoom();
+    // A lower limit takes effect now, as in Redis, not over the next cron runs.
+    while (!keyspace_.MakeRoom()) {
+      const uint64_t before = keyspace_.evicted_keys();
+      if (keyspace_.MakeRoom() || keyspace_.evicted_keys() == before) break;  // done, or stuck
+    }
   }
   if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
     singleflight_->set_policy(

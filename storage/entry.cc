@@ -128,8 +128,23 @@ size_t EntryBlockSize(const Entry* entry) {
   return static_cast<size_t>(d.value + d.value_len - reinterpret_cast<const char*>(entry));
 }
 
+// glibc's used_memory (mallinfo2) counts whole chunks: the usable size plus a size_t header.
+// Sanitizer allocators count the requested bytes, which is what usable size reports there.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FLIGHTCACHE_CHUNK_HEADER 0
+#endif
+#endif
+#if !defined(FLIGHTCACHE_CHUNK_HEADER) && \
+    (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+#define FLIGHTCACHE_CHUNK_HEADER 0
+#endif
+#ifndef FLIGHTCACHE_CHUNK_HEADER
+#define FLIGHTCACHE_CHUNK_HEADER sizeof(size_t)
+#endif
+
 size_t EntryAllocatedSize(const Entry* entry) {
-  return malloc_usable_size(const_cast<Entry*>(entry)) + sizeof(size_t);
+  return malloc_usable_size(const_cast<Entry*>(entry)) + FLIGHTCACHE_CHUNK_HEADER;
 }
 
 }  // namespace flightcache::storage

@@ -1,0 +1,209 @@
+// memory_test.cc — maxmemory and eviction against the real binary: the bound holds under a
+// write flood and under origin fills, each policy evicts what it should, noeviction answers
+// OOM, CONFIG SET switches at run time, and OBJECT / MEMORY / redis-cli --bigkeys & co. work.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/integration/server_process.h"
+
+namespace flightcache::integration {
+namespace {
+
+long long InfoNumber(const ContextPtr& c, const std::string& field) {
+  ReplyPtr r = Command(c.get(), {"INFO", "everything"});
+  REQUIRE(r);
+  std::string text(r->str, r->len);
+  size_t at = text.find("\r\n" + field + ":");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(text.substr(at + field.size() + 3));
+}
+
+// Writes n keys prefix:i (value of value_size bytes, optional EX) in pipelined batches.
+// Returns how many replies were errors, and the first error text in *first_error.
+int Flood(const ContextPtr& c, const std::string& prefix, int n, size_t value_size,
+          int ex_seconds = 0, std::string* first_error = nullptr) {
+  const std::string value(value_size, 'x');
+  int errors = 0;
+  for (int start = 0; start < n; start += 500) {
+    const int end = std::min(n, start + 500);
+    for (int i = start; i < end; ++i) {
+      std::vector<std::string> args = {"SET", prefix + std::to_string(i), value};
+      if (ex_seconds) {
+        args.push_back("EX");
+        args.push_back(std::to_string(ex_seconds));
+      }
+      Append(c.get(), args);
+    }
+    for (int i = start; i < end; ++i) {
+      ReplyPtr r = NextReply(c.get());
+      REQUIRE(r);
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (errors++ == 0 && first_error) *first_error = std::string(r->str, r->len);
+      }
+    }
+  }
+  return errors;
+}
+
+constexpr long long kMb = 1024 * 1024;
+
+}  // namespace
+
+TEST_CASE("used_memory stays within 5% of maxmemory under a write flood, for every policy") {
+  for (const char* policy : {"allkeys-s3fifo", "allkeys-lru", "allkeys-lfu", "allkeys-random"}) {
+    CAPTURE(policy);
+    ServerFixture f({"--maxmemory", "8mb", "--maxmemory-policy", policy});
+    for (int round = 0; round < 4; ++round) {
+      CHECK(Flood(f.c, "r" + std::to_string(round) + ":", 25000, 100) == 0);
+      const long long used = InfoNumber(f.c, "used_memory");
+      CHECK(used <= 8 * kMb * 105 / 100);
+    }
+    CHECK(InfoNumber(f.c, "evicted_keys") > 20000);
+    ReplyPtr size = Command(f.c.get(), {"DBSIZE"});
+    REQUIRE(size);
+    CHECK(size->integer < 100000);
+    CHECK(size->integer > 10000);  // most of the budget holds keys, not overhead
+  }
+}
+
+TEST_CASE("the default policy is allkeys-s3fifo") {
+  ServerFixture f;
+  CHECK(Do(f.c, {"CONFIG", "GET", "maxmemory-policy"}) == "[maxmemory-policy, allkeys-s3fifo]");
+}
+
+TEST_CASE("under noeviction writes get OOM while reads and deletes still work") {
+  ServerFixture f({"--maxmemory", "3mb", "--maxmemory-policy", "noeviction"});
+  CHECK(Do(f.c, {"SET", "first", "kept"}) == "+OK");
+  std::string error;
+  CHECK(Flood(f.c, "k:", 60000, 100, 0, &error) > 0);
+  CHECK(error == "OOM command not allowed when used memory > 'maxmemory'.");
+  CHECK(Do(f.c, {"GET", "first"}) == "kept");
+  CHECK(Do(f.c, {"SET", "another", "x"}).rfind("-OOM", 0) == 0);
+  CHECK(Do(f.c, {"DEL", "first"}) == ":1");
+  CHECK(InfoNumber(f.c, "evicted_keys") == 0);
+  CHECK(InfoNumber(f.c, "used_memory") <= 3 * kMb * 105 / 100);
+}
+
+TEST_CASE("volatile-lru evicts only keys with a TTL, then answers OOM") {
+  ServerFixture f({"--maxmemory", "4mb", "--maxmemory-policy", "volatile-lru"});
+  CHECK(Flood(f.c, "keep:", 2000, 50) == 0);
+  CHECK(Flood(f.c, "ttl:", 60000, 100, 1000) == 0);
+  CHECK(InfoNumber(f.c, "evicted_keys") > 0);
+  std::vector<std::string> exists = {"EXISTS"};
+  for (int i = 0; i < 2000; ++i) exists.push_back("keep:" + std::to_string(i));
+  CHECK(Do(f.c, exists) == ":2000");
+  // Persistent keys may not be evicted: once the volatile ones are gone, writes fail.
+  std::string error;
+  CHECK(Flood(f.c, "more:", 60000, 100, 0, &error) > 0);
+  CHECK(error.rfind("OOM", 0) == 0);
+  CHECK(Do(f.c, exists) == ":2000");
+}
+
+TEST_CASE("CONFIG SET changes maxmemory and the policy at run time") {
+  ServerFixture f;
+  CHECK(Flood(f.c, "k:", 30000, 100) == 0);
+  CHECK(InfoNumber(f.c, "used_memory") > 3 * kMb);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory", "2mb"}) == "+OK");
+  CHECK(InfoNumber(f.c, "used_memory") <= 2 * kMb * 105 / 100);
+  CHECK(InfoNumber(f.c, "evicted_keys") > 0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "noeviction"}) == "+OK");
+  CHECK(Do(f.c, {"CONFIG", "GET", "maxmemory-policy"}) == "[maxmemory-policy, noeviction]");
+  std::string error;
+  CHECK(Flood(f.c, "n:", 20000, 100, 0, &error) > 0);
+  CHECK(error.rfind("OOM", 0) == 0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}) == "+OK");
+  CHECK(Flood(f.c, "l:", 20000, 100) == 0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "sometimes"})
+            .rfind("-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy')", 0) ==
+        0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory", "0"}) == "+OK");
+  CHECK(Flood(f.c, "free:", 20000, 100) == 0);
+  CHECK(Do(f.c, {"INFO", "memory"}).find("maxmemory:0\r\n") != std::string::npos);
+}
+
+TEST_CASE("values filled from the origin are bounded and evicted like any other") {
+  const int origin_port = FreeTcpPort();
+  ChildProcess origin(SpawnOptions{
+      RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(origin_port)}, {}, origin_port});
+  ServerFixture f(
+      {"--origin", "redis://127.0.0.1:" + std::to_string(origin_port), "--maxmemory", "3mb"});
+  for (int start = 0; start < 40000; start += 500) {
+    for (int i = start; i < start + 500; ++i) {
+      Append(f.c.get(), {"GET", "origin-key-with-a-longish-name:" + std::to_string(i)});
+    }
+    for (int i = start; i < start + 500; ++i) {
+      ReplyPtr r = NextReply(f.c.get());
+      REQUIRE(r);
+      REQUIRE(r->type == REDIS_REPLY_STRING);
+    }
+  }
+  CHECK(InfoNumber(f.c, "used_memory") <= 3 * kMb * 105 / 100);
+  CHECK(InfoNumber(f.c, "evicted_keys") > 0);
+  CHECK(InfoNumber(f.c, "origin_fills") == 40000);
+}
+
+TEST_CASE("INFO counts hits, misses, expired and evicted keys") {
+  ServerFixture f;
+  CHECK(Do(f.c, {"SET", "a", "1"}) == "+OK");
+  CHECK(Do(f.c, {"GET", "a"}) == "1");
+  CHECK(Do(f.c, {"GET", "a"}) == "1");
+  CHECK(Do(f.c, {"GET", "nope"}) == "(nil)");
+  CHECK(Do(f.c, {"MGET", "a", "nope", "nada"}) == "[1, (nil), (nil)]");
+  CHECK(InfoNumber(f.c, "keyspace_hits") == 3);
+  CHECK(InfoNumber(f.c, "keyspace_misses") == 3);
+  CHECK(Do(f.c, {"SET", "short", "x", "PX", "20"}) == "+OK");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(Do(f.c, {"GET", "short"}) == "(nil)");
+  CHECK(InfoNumber(f.c, "expired_keys") == 1);
+  CHECK(InfoNumber(f.c, "evicted_keys") == 0);
+  CHECK(Do(f.c, {"CONFIG", "RESETSTAT"}) == "+OK");
+  CHECK(InfoNumber(f.c, "keyspace_hits") == 0);
+  CHECK(InfoNumber(f.c, "expired_keys") == 0);
+}
+
+TEST_CASE("OBJECT ENCODING, FREQ, IDLETIME and MEMORY USAGE answer as Redis does") {
+  ServerFixture f;
+  CHECK(Do(f.c, {"SET", "n", "12345"}) == "+OK");
+  CHECK(Do(f.c, {"SET", "s", "short string"}) == "+OK");
+  CHECK(Do(f.c, {"SET", "l", std::string(100, 'x')}) == "+OK");
+  CHECK(Do(f.c, {"OBJECT", "ENCODING", "n"}) == "int");
+  CHECK(Do(f.c, {"OBJECT", "ENCODING", "s"}) == "embstr");
+  CHECK(Do(f.c, {"OBJECT", "ENCODING", "l"}) == "raw");
+  CHECK(Do(f.c, {"OBJECT", "ENCODING", "missing"}) == "(nil)");
+  CHECK(Do(f.c, {"OBJECT", "FREQ", "s"}) == ":5");  // S3-FIFO tracks LFU counters
+  CHECK(Do(f.c, {"OBJECT", "IDLETIME", "s"}).rfind("-ERR An LFU maxmemory policy is selected", 0) ==
+        0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}) == "+OK");
+  CHECK(Do(f.c, {"OBJECT", "IDLETIME", "s"}) == ":0");
+  CHECK(Do(f.c, {"OBJECT", "FREQ", "s"}).rfind("-ERR An LFU maxmemory policy is not selected", 0) ==
+        0);
+  ReplyPtr usage = Command(f.c.get(), {"MEMORY", "USAGE", "l"});
+  REQUIRE(usage);
+  REQUIRE(usage->type == REDIS_REPLY_INTEGER);
+  CHECK(usage->integer > 100);
+  CHECK(usage->integer < 200);
+  CHECK(Do(f.c, {"MEMORY", "USAGE", "missing"}) == "(nil)");
+  CHECK(Do(f.c, {"OBJECT", "NOPE", "s"}) == "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.");
+}
+
+TEST_CASE("redis-cli --bigkeys, --memkeys and --hotkeys run against the server") {
+  ServerFixture f;
+  CHECK(Flood(f.c, "k:", 500, 20) == 0);
+  CHECK(Do(f.c, {"SET", "the-big-one", std::string(5000, 'b')}) == "+OK");
+  for (int i = 0; i < 20; ++i) CHECK(Do(f.c, {"GET", "k:7"}) == std::string(20, 'x'));
+  const std::string port = std::to_string(f.server.port());
+  RunResult big = RunToExit("/usr/bin/redis-cli", {"-p", port, "--bigkeys"}, milliseconds(20000));
+  CHECK(big.exit_code == 0);
+  CHECK(big.output.find("Biggest string found '\"the-big-one\"' has 5000 bytes") !=
+        std::string::npos);
+  RunResult mem = RunToExit("/usr/bin/redis-cli", {"-p", port, "--memkeys"}, milliseconds(20000));
+  CHECK(mem.exit_code == 0);
+  CHECK(mem.output.find("the-big-one") != std::string::npos);
+  RunResult hot = RunToExit("/usr/bin/redis-cli", {"-p", port, "--hotkeys"}, milliseconds(20000));
+  CHECK(hot.exit_code == 0);
+  CHECK(hot.output.find("hot key found") != std::string::npos);
+}
+
+}  // namespace flightcache::integration
