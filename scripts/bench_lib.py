@@ -8,8 +8,23 @@
                               (tab-separated); fails if a test ran at 0 rps or nothing parsed
   table RESULTS.tsv A B       prints, per case, test and pipeline, the median rps of servers A
                               and B over all rounds, and the ratio A/B
+  row KEY=VALUE...            prints one JSON results row made of the arguments and of every
+                              KEY=VALUE word on stdin (a tool's summary line); numbers become
+                              numbers
+  resp-sets COUNT KEYFMT VALFMT
+                              writes COUNT SET commands in RESP to stdout, for redis-cli --pipe;
+                              the formats are Python format strings of i (0..COUNT-1), e.g.
+                              'key:{i:012d}'
+  storm-table ROWS.jsonl DELAY_MS
+                              the miss-storm table: per K and mode, median fetches per key and
+                              latencies over the rounds, and the targets
+  memory-table ROWS.jsonl A B the memory table: bytes per key of A and B, and the ratio A/B
+  hitratio-table ROWS.jsonl A B
+                              the hit-ratio table: A's and B's hit ratios and the difference
 """
 import csv
+import json
+import math
 import socket
 import statistics
 import sys
@@ -89,6 +104,158 @@ def table(path, ours, theirs):
         print(fmt(row))
 
 
+def parse_value(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def row(args):
+    """One JSON object from KEY=VALUE words: the arguments first, then stdin's."""
+    words = list(args) + sys.stdin.read().split()
+    record = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key:
+            record[key] = parse_value(value)
+    print(json.dumps(record))
+
+
+def resp_sets(count, key_format, value_format):
+    out = sys.stdout.buffer
+    chunk = []
+    for i in range(count):
+        key = key_format.format(i=i).encode()
+        value = value_format.format(i=i).encode()
+        chunk.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                     % (len(key), key, len(value), value))
+        if len(chunk) == 10000:
+            out.write(b"".join(chunk))
+            chunk.clear()
+    out.write(b"".join(chunk))
+    out.flush()
+
+
+def read_rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def print_table(header, lines, left_columns):
+    widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
+    def fmt(r):
+        return "  ".join(c.ljust(w) if i < left_columns else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    for r in lines:
+        print(fmt(r))
+
+
+def median_of(rows, field):
+    values = [r[field] for r in rows if isinstance(r.get(field), (int, float))]
+    return statistics.median(values) if values else float("nan")
+
+
+def storm_table(path, delay_ms):
+    delay_ms = float(delay_ms)
+    groups = {}  # (keys, mode, server) -> [row]
+    for r in read_rows(path):
+        groups.setdefault((r["K"], r["mode"], r["server"]), []).append(r)
+    by_mode = {(k, mode): rs for (k, mode, _), rs in groups.items()}
+    order = {"direct": 0, "readthrough": 1, "cacheaside": 2}
+    header = ["K", "mode", "server", "fetches/key", "p50 ms", "p99 ms", "max ms", "runs ok",
+              "fetches 1.00", f"p99 <= {delay_ms + 10:.0f}", "p99 <= direct + 10",
+              "origin load"]
+    lines, failed = [], 0
+    for (keys, mode, server), rs in sorted(groups.items(),
+                                           key=lambda g: (g[0][0], order.get(g[0][1], 9))):
+        ok = sum(1 for r in rs if r.get("rc") == 0)
+        failed += len(rs) - ok
+        fpk, p50, p99 = (median_of(rs, f) for f in ("fetches_per_key", "p50_ms", "p99_ms"))
+        direct_p99 = median_of(by_mode.get((keys, "direct"), []), "p99_ms")
+        base_fpk = median_of(by_mode.get((keys, "readthrough"), []), "fetches_per_key")
+        checks = ["", "", ""]
+        if mode == "readthrough":
+            checks = ["met" if abs(fpk - 1.0) < 0.005 else "MISSED",
+                      "met" if p99 <= delay_ms + 10 else "MISSED",
+                      ("met" if p99 <= direct_p99 + 10 else "MISSED")
+                      if not math.isnan(direct_p99) else "-"]
+        load = f"{fpk / base_fpk:.0f}x" if base_fpk > 0 and mode != "direct" else ""
+        lines.append([str(keys), mode, server, f"{fpk:.2f}", f"{p50:.1f}", f"{p99:.1f}",
+                      f"{median_of(rs, 'max_ms'):.1f}", f"{ok}/{len(rs)}"] + checks + [load])
+    print_table(header, lines, 3)
+    print(f"medians over the rounds; origin delay {delay_ms:.0f} ms. direct = the same load sent "
+          "straight to the origin (every GET a fetch):")
+    print("the origin's latency as the load generator sees it. origin load = fetches per key "
+          "relative to read-through.")
+    if failed:
+        print(f"WARNING: {failed} miss_storm run(s) had errors, wrong values or did not finish "
+              "(see the per-run lines above)")
+
+
+def memory_table(path, ours, theirs):
+    rows = {r["server"]: r for r in read_rows(path)}
+    header = ["server", "keys", "used_memory B/key", "rss B/key", "used_memory", "rss",
+              "load s", "allocator"]
+    lines, per_key = [], {}
+    for name in (ours, theirs):
+        r = rows.get(name)
+        if not r:
+            continue
+        keys = r["keys"]
+        used = (r["used_after"] - r["used_before"]) / keys
+        rss = (r["rss_after"] - r["rss_before"]) / keys
+        per_key[name] = (used, rss)
+        lines.append([name, f"{r['dbsize']:,}", f"{used:.1f}", f"{rss:.1f}",
+                      f"{r['used_after']:,}", f"{r['rss_after']:,}", f"{r['seconds']:.1f}",
+                      str(r.get("allocator", "?"))])
+    if ours in per_key and theirs in per_key:
+        (ua, ra), (ub, rb) = per_key[ours], per_key[theirs]
+        lines.append([f"ratio {ours}/{theirs}", "", f"{ua / ub:.2f}", f"{ra / rb:.2f}",
+                      "", "", "", ""])
+    print_table(header, lines, 1)
+    print("B/key = (after - before loading) / keys; target: used_memory ratio <= 0.70")
+    for r in rows.values():
+        if r["dbsize"] != r["keys"]:
+            print(f"WARNING: {r['server']} holds {r['dbsize']:,} keys, expected {r['keys']:,}")
+
+
+def hitratio_table(path, ours, theirs):
+    rows = {r["server"]: r for r in read_rows(path)}
+    header = ["server", "mode", "policy", "maxmemory", "requests", "hit ratio", "keys held",
+              "used_memory", "evicted", "seconds"]
+    lines = []
+    names = [ours, theirs] + [n for n in rows if n not in (ours, theirs)]
+    for name in names:
+        r = rows.get(name)
+        if not r:
+            continue
+        lines.append([name, r["mode"], str(r["policy"]), f"{r['maxmemory']:,}",
+                      f"{r.get('requests', 0):,}", f"{100 * r.get('hit_ratio', float('nan')):.2f}%",
+                      f"{r['dbsize']:,}", f"{r['used_memory']:,}", f"{r['evicted_keys']:,}",
+                      f"{r.get('seconds', float('nan')):.1f}"])
+    print_table(header, lines, 3)
+    if ours in rows and theirs in rows:
+        diff = 100 * (rows[ours].get("hit_ratio", math.nan) - rows[theirs].get("hit_ratio", math.nan))
+        verdict = "met" if diff >= 5 else "MISSED"
+        print(f"difference {ours} - {theirs}: {diff:+.2f} points (target: >= +5.00, {verdict})")
+        for name in names[2:]:
+            extra = 100 * (rows[name].get("hit_ratio", math.nan)
+                           - rows[theirs].get("hit_ratio", math.nan))
+            print(f"  (for reference: {name} - {theirs}: {extra:+.2f} points)")
+    for r in rows.values():
+        if r.get("rc") != 0:
+            print(f"WARNING: hit_ratio against {r['server']} exited {r.get('rc')} "
+                  f"(wrong={r.get('wrong', '?')} errors={r.get('errors', '?')})")
+        if r["maxmemory"] and r["used_memory"] > 1.05 * r["maxmemory"]:
+            print(f"NOTE: {r['server']} used_memory {r['used_memory']:,} is above maxmemory "
+                  f"{r['maxmemory']:,} by more than 5%: maxmemory not enforced?")
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "free-port":
         print(" ".join(str(p) for p in free_ports(int(argv[1]) if len(argv) > 1 else 1)))
@@ -96,6 +263,16 @@ def main(argv):
         parse_csv(*argv[1:])
     elif len(argv) == 4 and argv[0] == "table":
         table(*argv[1:])
+    elif len(argv) >= 1 and argv[0] == "row":
+        row(argv[1:])
+    elif len(argv) == 4 and argv[0] == "resp-sets":
+        resp_sets(int(argv[1]), argv[2], argv[3])
+    elif len(argv) == 3 and argv[0] == "storm-table":
+        storm_table(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "memory-table":
+        memory_table(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "hitratio-table":
+        hitratio_table(*argv[1:])
     else:
         sys.exit(__doc__)
 
