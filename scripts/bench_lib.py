@@ -2,7 +2,7 @@
 """bench_lib.py: helpers for scripts/bench. Standard library only.
 
   free-port [COUNT]           prints COUNT ports on 127.0.0.1 that are free right now
-  parse-csv CASE SERVER PIPELINE ROUND
+  parse-csv CASE SERVER PIPELINE ROUND [CPU_US REQUESTS]
                               reads `redis-benchmark --csv` output on stdin and prints one
                               results row per test: case, test, pipeline, server, round, rps
                               (tab-separated); fails if a test ran at 0 rps or nothing parsed
@@ -48,7 +48,12 @@ def normalize_test(name):
     return name.split(" (")[0].strip()
 
 
-def parse_csv(case, server, pipeline, round_no):
+def parse_csv(case, server, pipeline, round_no, cpu_us="", requests=""):
+    # cpu_us: the server's CPU time over the run (one test per run), so cpu_us / requests is
+    # the server's CPU cost per request.
+    per_request = ""
+    if cpu_us and requests and int(requests) > 0:
+        per_request = f"{int(cpu_us) / int(requests):.3f}"
     rows = 0
     for record in csv.reader(sys.stdin):
         if not record or record[0] == "test" or len(record) < 2:
@@ -59,7 +64,8 @@ def parse_csv(case, server, pipeline, round_no):
             continue
         if rps <= 0:
             sys.exit(f"bench: {server}: {record[0]} ran at {rps} requests/s")
-        print("\t".join([case, normalize_test(record[0]), pipeline, server, round_no, f"{rps:.2f}"]))
+        print("\t".join([case, normalize_test(record[0]), pipeline, server, round_no, f"{rps:.2f}",
+                         per_request]))
         rows += 1
     if rows == 0:
         sys.exit(f"bench: {server}: no results parsed from redis-benchmark output")
@@ -67,20 +73,25 @@ def parse_csv(case, server, pipeline, round_no):
 
 def table(path, ours, theirs):
     runs = {}  # (case, test, pipeline) -> {server: [rps]}
+    cpu = {}   # (case, test, pipeline) -> {server: [server CPU us per request]}
     order = []
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 6:
+            if len(parts) not in (6, 7):
                 continue
-            case, test, pipeline, server, _, rps = parts
+            case, test, pipeline, server, _, rps = parts[:6]
             key = (case, test, pipeline)
             if key not in runs:
                 runs[key] = {}
+                cpu[key] = {}
                 order.append(key)
             runs[key].setdefault(server, []).append(float(rps))
+            if len(parts) == 7 and parts[6]:
+                cpu[key].setdefault(server, []).append(float(parts[6]))
 
-    header = ["case", "test", "pipeline", f"{ours} rps", f"{theirs} rps", "ratio", "spread"]
+    header = ["case", "test", "pipeline", f"{ours} rps", f"{theirs} rps", "ratio", "spread",
+              f"{ours} cpu us/req", f"{theirs} cpu us/req", "cpu ratio"]
     lines = []
     for key in order:
         a = runs[key].get(ours, [])
@@ -91,8 +102,14 @@ def table(path, ours, theirs):
         # spread: the largest (max - min) / median of either server, a hint of the noise.
         spreads = [(max(v) - min(v)) / statistics.median(v) for v in (a, b) if v]
         spread = f"{100 * max(spreads):.0f}%" if spreads else "-"
+        ca = cpu[key].get(ours, [])
+        cb = cpu[key].get(theirs, [])
+        cpu_a = statistics.median(ca) if ca else float("nan")
+        cpu_b = statistics.median(cb) if cb else float("nan")
+        # cpu ratio = theirs/ours: above 1.00 means flightcache spends less CPU per request.
+        cpu_ratio = cpu_b / cpu_a if ca and cb and cpu_a > 0 else float("nan")
         lines.append([key[0], key[1], f"-P {key[2]}", f"{med_a:,.0f}", f"{med_b:,.0f}",
-                      f"{ratio:.2f}", spread])
+                      f"{ratio:.2f}", spread, f"{cpu_a:.2f}", f"{cpu_b:.2f}", f"{cpu_ratio:.2f}"])
 
     widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
     def fmt(row):
@@ -259,7 +276,7 @@ def hitratio_table(path, ours, theirs):
 def main(argv):
     if len(argv) >= 1 and argv[0] == "free-port":
         print(" ".join(str(p) for p in free_ports(int(argv[1]) if len(argv) > 1 else 1)))
-    elif len(argv) == 5 and argv[0] == "parse-csv":
+    elif len(argv) in (5, 7) and argv[0] == "parse-csv":
         parse_csv(*argv[1:])
     elif len(argv) == 4 and argv[0] == "table":
         table(*argv[1:])
