@@ -47,7 +47,28 @@ void Singleflight::Watch(std::string_view key, bool on) {
   }
 }
 
+void Singleflight::set_policy(const FillPolicy& policy) {
+  std::lock_guard<std::mutex> hold(mutex_);
+  policy_ = policy;
+}
+
+size_t Singleflight::in_flight() const {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return flights_.size();
+}
+
+size_t Singleflight::parked_waiters() const {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return parked_waiters_;
+}
+
+SingleflightStats Singleflight::stats() const {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return stats_;
+}
+
 bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
+  std::lock_guard<std::mutex> hold(mutex_);
   if (negative_.empty()) return false;
   auto it = negative_.find(key);
   if (it == negative_.end()) return false;
@@ -61,28 +82,33 @@ bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
 }
 
 void Singleflight::Join(std::string_view key, const Waiter& waiter) {
-  ++parked_waiters_;
-  auto it = flights_.find(key);
-  if (it != flights_.end()) {
-    it->second->waiters.push_back(waiter);
-    ++stats_.fetches_shared;
-    return;
+  std::string owned_key;
+  {
+    std::lock_guard<std::mutex> hold(mutex_);
+    ++parked_waiters_;
+    auto it = flights_.find(key);
+    if (it != flights_.end()) {
+      it->second->waiters.push_back(waiter);
+      ++stats_.fetches_shared;
+      return;
+    }
+    auto flight = std::make_unique<Flight>();
+    flight->waiters.push_back(waiter);
+    flight->started_us = MonotonicMicros();
+    owned_key.assign(key);
+    flights_.emplace(owned_key, std::move(flight));
+    Watch(key, true);
+    ++stats_.fetches_started;
   }
-  auto flight = std::make_unique<Flight>();
-  flight->waiters.push_back(waiter);
-  flight->started_us = MonotonicMicros();
-  std::string owned_key(key);
-  flights_.emplace(owned_key, std::move(flight));
-  Watch(key, true);
-  ++stats_.fetches_started;
   std::weak_ptr<bool> alive = alive_;
-  origin_->Fetch(key, [this, alive, owned_key](FetchResult result) {
+  origin_->Fetch(owned_key, [this, alive, owned_key](FetchResult result) {
     if (alive.expired()) return;  // the table is gone (shutdown)
     Complete(owned_key, std::move(result));
   });
 }
 
 void Singleflight::Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq) {
+  std::lock_guard<std::mutex> hold(mutex_);
   auto it = flights_.find(key);
   if (it == flights_.end()) return;
   auto& waiters = it->second->waiters;
@@ -95,47 +121,63 @@ void Singleflight::Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_
   parked_waiters_ -= before - waiters.size();
 }
 
-void Singleflight::Complete(const std::string& key, FetchResult result) {
-  auto it = flights_.find(key);
-  if (it == flights_.end()) return;
-  std::unique_ptr<Flight> flight = std::move(it->second);
-  flights_.erase(it);
-  Watch(key, false);
-  RecordLatency(MonotonicMicros() - flight->started_us);
-
+void Singleflight::Complete(const std::string& key, FetchResult fetched) {
+  auto result = std::make_shared<const FetchResult>(std::move(fetched));
+  // Eviction locks shards itself, so room is made before this takes the key's shard lock.
+  const bool value = result->status == FetchStatus::kValue;
+  const bool room = !value || keyspace_->MakeRoom();
   const int64_t now_ms = clock_();
-  switch (result.status) {
-    case FetchStatus::kValue:
-      if (flight->forgotten) {
-        ++stats_.forgotten;
-      } else if (!keyspace_->MakeRoom()) {
-        ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
-      } else {
-        storage::KeyLocation at = keyspace_->Locate(key);
-        int64_t expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
-        at.shard->Set(key, at.hash, result.value, expire_at);
-        keyspace_->MakeRoom();  // values filled from the origin count and evict like any other
-        ++stats_.fills;
+  std::unique_ptr<Flight> flight;
+  {
+    auto locks = keyspace_->LockShards(keyspace_->ShardMaskOf(key));
+    bool fill = false;
+    int64_t expire_at = 0;
+    {
+      std::lock_guard<std::mutex> hold(mutex_);
+      auto it = flights_.find(key);
+      if (it == flights_.end()) return;
+      flight = std::move(it->second);
+      flights_.erase(it);
+      Watch(key, false);
+      RecordLatency(MonotonicMicros() - flight->started_us);
+      switch (result->status) {
+        case FetchStatus::kValue:
+          if (flight->forgotten) {
+            ++stats_.forgotten;
+          } else if (!room) {
+            ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
+          } else {
+            fill = true;
+            expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
+            ++stats_.fills;
+          }
+          break;
+        case FetchStatus::kNotFound:
+          ++stats_.not_found;
+          if (!flight->forgotten && policy_.negative_ttl_ms > 0 &&
+              negative_.size() < kMaxNegativeEntries) {
+            auto [pos, inserted] = negative_.emplace(key, now_ms + policy_.negative_ttl_ms);
+            if (inserted) Watch(key, true);
+          }
+          break;
+        case FetchStatus::kError:
+          ++stats_.errors;
+          if (result->error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
+          break;
       }
-      break;
-    case FetchStatus::kNotFound:
-      ++stats_.not_found;
-      if (!flight->forgotten && policy_.negative_ttl_ms > 0 &&
-          negative_.size() < kMaxNegativeEntries) {
-        auto [pos, inserted] = negative_.emplace(key, now_ms + policy_.negative_ttl_ms);
-        if (inserted) Watch(key, true);
-      }
-      break;
-    case FetchStatus::kError:
-      ++stats_.errors;
-      if (result.error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
-      break;
+      parked_waiters_ -= flight->waiters.size();
+    }
+    if (fill) {
+      storage::KeyLocation at = keyspace_->Locate(key);
+      at.shard->Set(key, at.hash, result->value, expire_at);
+    }
   }
-  parked_waiters_ -= flight->waiters.size();
+  if (value) keyspace_->MakeRoom();  // values filled from the origin evict like any other
   for (const Waiter& w : flight->waiters) deliver_(w, result);
 }
 
 void Singleflight::OnKeyChanged(std::string_view key) {
+  std::lock_guard<std::mutex> hold(mutex_);
   auto it = flights_.find(key);
   if (it != flights_.end()) it->second->forgotten = true;
   auto neg = negative_.find(key);
@@ -146,6 +188,7 @@ void Singleflight::OnKeyChanged(std::string_view key) {
 }
 
 void Singleflight::OnFlush() {
+  std::lock_guard<std::mutex> hold(mutex_);
   for (auto& [key, flight] : flights_) flight->forgotten = true;
   for (auto& [key, expiry] : negative_) Watch(key, false);
   negative_.clear();
@@ -161,6 +204,7 @@ void Singleflight::RecordLatency(int64_t micros) {
 }
 
 double Singleflight::LatencyPercentileMs(double percentile) const {
+  std::lock_guard<std::mutex> hold(mutex_);
   if (latencies_us_.empty()) return 0;
   std::vector<int64_t> sorted = latencies_us_;
   std::sort(sorted.begin(), sorted.end());
@@ -169,6 +213,7 @@ double Singleflight::LatencyPercentileMs(double percentile) const {
 }
 
 void Singleflight::ResetStats() {
+  std::lock_guard<std::mutex> hold(mutex_);
   stats_ = SingleflightStats{};
   latencies_us_.clear();
   latency_next_ = 0;

@@ -8,11 +8,14 @@
 //               does not fill the store. Shards report changes through storage::KeyWatcher.
 // Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
 // close while parked; Cancel() takes it off the flight. Errors are never stored.
+// Thread-safe: workers join from their threads (holding the key's shard lock, as commands do);
+// fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,7 +29,8 @@ namespace flightcache::origin {
 struct Waiter {
   uint64_t conn_id;
   uint64_t slot_seq;
-  uint32_t part;  // index in an MGET reply; 0 for GET
+  uint32_t part;        // index in an MGET reply; 0 for GET
+  uint32_t worker = 0;  // the worker (loop) that owns the connection
 };
 
 struct SingleflightStats {
@@ -48,14 +52,15 @@ struct FillPolicy {
 
 class Singleflight : public storage::KeyWatcher {
  public:
-  using DeliverFn = std::function<void(const Waiter&, const FetchResult&)>;
+  // Called once per waiter, on the thread where the fetch completed; the result is shared
+  // by every waiter of the flight and may be handed to other threads.
+  using DeliverFn = std::function<void(const Waiter&, std::shared_ptr<const FetchResult>)>;
   using ClockFn = std::function<int64_t()>;  // wall-clock unix ms
 
   Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverFn deliver, ClockFn clock);
   ~Singleflight() override;
 
-  void set_policy(const FillPolicy& policy) { policy_ = policy; }
-  const FillPolicy& policy() const { return policy_; }
+  void set_policy(const FillPolicy& policy);
 
   // True when a recent "not found" for key is still remembered (negative-ttl).
   bool KnownMissing(std::string_view key, int64_t now_ms);
@@ -64,9 +69,9 @@ class Singleflight : public storage::KeyWatcher {
   // Takes one waiter off key's flight (its connection closed). The fetch goes on.
   void Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq);
 
-  size_t in_flight() const { return flights_.size(); }
-  size_t parked_waiters() const { return parked_waiters_; }
-  const SingleflightStats& stats() const { return stats_; }
+  size_t in_flight() const;
+  size_t parked_waiters() const;
+  SingleflightStats stats() const;
   void ResetStats();
   // Fetch latency percentile (0..100) over recent fetches, in ms.
   double LatencyPercentileMs(double percentile) const;
@@ -104,6 +109,9 @@ class Singleflight : public storage::KeyWatcher {
   std::vector<int64_t> latencies_us_;  // ring of recent fetch latencies
   size_t latency_next_ = 0;
   std::shared_ptr<bool> alive_;  // fetch callbacks check it: the table may be gone
+  // Guards everything above. Lock order: the key's shard lock (held by the command or by
+  // Complete) first, then this; never the reverse.
+  mutable std::mutex mutex_;
 };
 
 }  // namespace flightcache::origin

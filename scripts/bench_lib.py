@@ -21,6 +21,10 @@
   memory-table ROWS.jsonl A B the memory table: bytes per key of A and B, and the ratio A/B
   hitratio-table ROWS.jsonl A B
                               the hit-ratio table: A's and B's hit ratios and the difference
+  threads-table RESULTS.tsv REDIS
+                              the scaling table: per test and pipeline, each server's median
+                              rps, its ratio to REDIS and to flightcache/t1, the spread and
+                              server CPU per request; then the issue-5 targets
 """
 import csv
 import json
@@ -273,6 +277,80 @@ def hitratio_table(path, ours, theirs):
                   f"{r['maxmemory']:,} by more than 5%: maxmemory not enforced?")
 
 
+def threads_table(path, redis):
+    """Servers are named flightcache/t<N> (N = --threads) and REDIS."""
+    runs, order, servers = {}, [], []
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) not in (6, 7):
+                continue
+            _, test, pipeline, server, _, rps = parts[:6]
+            key = (test, int(pipeline))
+            if key not in runs:
+                runs[key] = {}
+                order.append(key)
+            if server not in servers:
+                servers.append(server)
+            entry = runs[key].setdefault(server, {"rps": [], "cpu": []})
+            entry["rps"].append(float(rps))
+            if len(parts) == 7 and parts[6]:
+                entry["cpu"].append(float(parts[6]))
+
+    def threads_of(server):
+        return int(server.rsplit("/t", 1)[1]) if "/t" in server else None
+
+    # flightcache by --threads, then redis.
+    servers.sort(key=lambda s: (threads_of(s) is None, threads_of(s) or 0, s))
+    base = next((s for s in servers if threads_of(s) == 1), None)
+    header = ["threads", "test", "pipeline", "rps", f"vs {redis}", "vs t1", "spread",
+              "cpu us/req", "rounds"]
+    lines, medians = [], {}
+    for key in sorted(order, key=lambda k: (k[1], k[0])):
+        for server in servers:
+            entry = runs[key].get(server)
+            if not entry:
+                continue
+            rps = entry["rps"]
+            med = statistics.median(rps)
+            medians[(key, server)] = med
+        for server in servers:
+            entry = runs[key].get(server)
+            if not entry:
+                continue
+            med = medians[(key, server)]
+            spread = (max(entry["rps"]) - min(entry["rps"])) / med if med > 0 else float("nan")
+            vs_redis = medians.get((key, redis))
+            vs_t1 = medians.get((key, base)) if base else None
+            t = threads_of(server)
+            cpu = statistics.median(entry["cpu"]) if entry["cpu"] else float("nan")
+            lines.append([str(t) if t is not None else server, key[0], f"-P {key[1]}",
+                          f"{med:,.0f}",
+                          f"{med / vs_redis:.2f}" if vs_redis else "-",
+                          f"{med / vs_t1:.2f}" if vs_t1 and t is not None else "-",
+                          f"{100 * spread:.0f}%", f"{cpu:.2f}", str(len(rps))])
+    print_table(header, lines, 3)
+    print(f"rps = median over the rounds; vs = ratio of medians; spread = (max-min)/median; "
+          "cpu us/req = server user+sys CPU")
+    print("per request from /proc (a threaded server's is summed over all its threads)")
+
+    # Issue 5 targets: --threads 2 no slower than --threads 1 (2-core machine); GET and SET at
+    # -P 16 with 8 workers at least 4x redis-server (16-core machine).
+    for key in sorted(order, key=lambda k: (k[1], k[0])):
+        t1 = medians.get((key, base)) if base else None
+        t2 = next((m for (k, s), m in medians.items() if k == key and threads_of(s) == 2), None)
+        if t1 and t2:
+            verdict = "met" if t2 >= t1 else "MISSED"
+            print(f"target {key[0]} -P {key[1]}: --threads 2 >= --threads 1: "
+                  f"{t2 / t1:.2f}x, {verdict}")
+    for key in sorted(order, key=lambda k: (k[1], k[0])):
+        r = medians.get((key, redis))
+        t8 = next((m for (k, s), m in medians.items() if k == key and threads_of(s) == 8), None)
+        if key[1] == 16 and key[0] in ("GET", "SET") and r and t8:
+            verdict = "met" if t8 >= 4 * r else "MISSED"
+            print(f"target {key[0]} -P 16: --threads 8 >= 4x {redis}: {t8 / r:.2f}x, {verdict}")
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "free-port":
         print(" ".join(str(p) for p in free_ports(int(argv[1]) if len(argv) > 1 else 1)))
@@ -288,6 +366,8 @@ def main(argv):
         storm_table(*argv[1:])
     elif len(argv) == 4 and argv[0] == "memory-table":
         memory_table(*argv[1:])
+    elif len(argv) == 3 and argv[0] == "threads-table":
+        threads_table(*argv[1:])
     elif len(argv) == 4 and argv[0] == "hitratio-table":
         hitratio_table(*argv[1:])
     else:

@@ -26,6 +26,7 @@ bool FoldedEquals(std::string_view name, const std::string& lower) {
 }  // namespace
 
 void CommandTable::Add(CommandSpec spec) {
+  spec.index = commands_.size();
   commands_.push_back(std::make_unique<CommandSpec>(std::move(spec)));
   Rebuild();
 }
@@ -49,10 +50,6 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
     if (!c) return nullptr;
     if (FoldedEquals(name, c->name)) return c;
   }
-}
-
-void CommandTable::ResetStats() const {
-  for (const auto& c : commands_) c->stats = CommandStats{};
 }
 
 CommandTable BuildCommandTable() {

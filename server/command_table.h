@@ -16,10 +16,12 @@
 namespace flightcache::server {
 
 class Server;
+class Worker;
 class Connection;
 
 struct CommandContext {
-  Server& server;
+  Server& server;  // what all workers share: keyspace, commands, origin
+  Worker& worker;  // the loop running this command: its config copy, stats, connections
   Connection& conn;
   const std::vector<std::string_view>& args;
   protocol::ReplyWriter& reply;
@@ -38,13 +40,7 @@ enum CommandFlag : uint32_t {
   kStale = 1 << 6,
   kDenyOom = 1 << 7,
   kReadThrough = 1 << 8,  // may park on an origin fetch
-};
-
-struct CommandStats {
-  uint64_t calls = 0;
-  uint64_t usec = 0;
-  uint64_t rejected_calls = 0;
-  uint64_t failed_calls = 0;
+  kAllShards = 1 << 9,    // touches the whole keyspace: runs with every shard locked
 };
 
 struct SubcommandSpec {
@@ -65,7 +61,7 @@ struct CommandSpec {
   std::string summary;
   std::string since;
   std::vector<SubcommandSpec> subcommands;
-  mutable CommandStats stats;
+  size_t index = 0;  // position in the table: per-worker command stats are indexed by it
 };
 
 class CommandTable {
@@ -74,7 +70,6 @@ class CommandTable {
   // Finds a command by name, any case; nullptr when unknown.
   const CommandSpec* Find(std::string_view name) const;
   const std::vector<std::unique_ptr<CommandSpec>>& all() const { return commands_; }
-  void ResetStats() const;
 
  private:
   void Rebuild();

@@ -216,6 +216,24 @@ std::vector<ConfigOption> BuildOptions() {
   o.push_back(IntOption(
       "negative-ttl", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.negative_ttl_s; },
       "seconds a 'not found' from the origin is remembered (0 = never)"));
+  o.push_back(SmallIntOption(
+      "threads", false, 1, 64, [](Config& c) -> int& { return c.threads; },
+      "worker threads, each with its own event loop and clients (default 1)"));
+  {
+    auto getter = [](const Config& c) { return c.accept_mode; };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      if (v != "reuseport" && v != "acceptor") {
+        *error = "argument(s) must be one of the following: reuseport, acceptor";
+        return false;
+      }
+      c.accept_mode = v;
+      return true;
+    };
+    o.push_back(ConfigOption{"accept-mode", false, setter, getter,
+                             "with threads > 1: reuseport (a listener per worker, the kernel "
+                             "spreads connections) or acceptor (worker 0 accepts and hands out)"});
+  }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));

@@ -38,6 +38,9 @@ struct Config {
   int64_t origin_timeout_ms = 1000;
   int64_t cache_ttl_s = 0;
   int64_t negative_ttl_s = 0;
+  // Worker threads, each with its own loop (see server/worker.h).
+  int threads = 1;
+  std::string accept_mode = "reuseport";  // "reuseport" or "acceptor" (with threads > 1)
 };
 
 struct ConfigOption {

@@ -5,8 +5,12 @@
 // head of the queue in one write: uv_try_write first, uv_write for what is left.
 #include "server/connection.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "origin/singleflight.h"
 #include "server/server.h"
+#include "server/worker.h"
 
 namespace flightcache::server {
 namespace {
@@ -18,17 +22,17 @@ constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 
 }  // namespace
 
-Connection::Connection(Server* server, uint64_t id, bool is_unix)
-    : server_(server), id_(id), is_unix_(is_unix), parser_(&limits_) {
+Connection::Connection(Worker* worker, uint64_t id, bool is_unix)
+    : worker_(worker), id_(id), is_unix_(is_unix), parser_(&limits_) {
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
   UpdateLimits();
-  created_ms = server->now_ms();
+  created_ms = worker->now_ms();
   last_interaction_ms = created_ms;
 }
 
 void Connection::UpdateLimits() {
-  const Config& cfg = server_->config();
+  const Config& cfg = worker_->config();
   limits_.max_bulk_len = cfg.proto_max_bulk_len;
   limits_.unauthenticated = !cfg.requirepass.empty() && !authenticated;
 }
@@ -38,7 +42,7 @@ void Connection::Start() {
       stream(),
       [](uv_handle_t* handle, size_t, uv_buf_t* buf) {
         auto* conn = static_cast<Connection*>(handle->data);
-        *buf = conn->server_->ReadBuffer();
+        *buf = conn->worker_->ReadBuffer();
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         auto* conn = static_cast<Connection*>(s->data);
@@ -51,9 +55,9 @@ void Connection::Start() {
 }
 
 void Connection::OnBytes(const char* data, size_t len) {
-  server_->RefreshClock();
-  last_interaction_ms = server_->now_ms();
-  server_->stats().total_net_input_bytes += len;
+  worker_->RefreshClock();
+  last_interaction_ms = worker_->now_ms();
+  worker_->stats().total_net_input_bytes += len;
   if (state_ == ConnectionState::kPaused) {
     backlog_.append(data, len);
     return;
@@ -69,10 +73,10 @@ void Connection::ProcessInput(const char* data, size_t len) {
     switch (r.status) {
       case protocol::ParseStatus::kNeedMore:
         if (parser_.PendingBytes() >
-            static_cast<size_t>(server_->config().client_query_buffer_limit)) {
-          server_->Log(LogLevel::kWarning,
-                       "Closing client that reached max query buffer length (id=" +
-                           std::to_string(id_) + ")");
+            static_cast<size_t>(worker_->config().client_query_buffer_limit)) {
+          worker_->server().Log(LogLevel::kWarning,
+                                "Closing client that reached max query buffer length (id=" +
+                                    std::to_string(id_) + ")");
           Close();
           return;
         }
@@ -80,7 +84,7 @@ void Connection::ProcessInput(const char* data, size_t len) {
       case protocol::ParseStatus::kEmpty:
         break;
       case protocol::ParseStatus::kCommandReady:
-        server_->Execute(*this, parser_.args());
+        worker_->Execute(*this, parser_.args());
         parser_.Reset();
         if (state_ == ConnectionState::kReading &&
             (parked_slots_ >= kMaxParkedSlots || PendingOutputBytes() > kMaxPendingOutput)) {
@@ -96,7 +100,7 @@ void Connection::ProcessInput(const char* data, size_t len) {
         break;
     }
   }
-  if (state_ != ConnectionState::kClosing) server_->QueueWrite(this);
+  if (state_ != ConnectionState::kClosing) worker_->QueueWrite(this);
 }
 
 void Connection::Pause() {
@@ -118,10 +122,14 @@ void Connection::ResumeIfDrained() {
 void Connection::Close() {
   if (state_ == ConnectionState::kClosing) return;
   state_ = ConnectionState::kClosing;
+  if (parked_slots_ > 0) {
+    worker_->stats().blocked_clients.set(worker_->stats().blocked_clients.get() - 1);
+  }
   // Take this client off every flight it is parked on; other waiters keep theirs.
-  if (parked_slots_ > 0 && server_->singleflight()) {
+  if (parked_slots_ > 0 && worker_->server().singleflight()) {
     for (const ReplySlot& slot : slots_) {
-      for (const std::string& key : slot.keys) server_->singleflight()->Cancel(key, id_, slot.seq);
+      for (const std::string& key : slot.keys)
+        worker_->server().singleflight()->Cancel(key, id_, slot.seq);
     }
   }
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
@@ -129,7 +137,7 @@ void Connection::Close() {
 
 void Connection::OnClosedCallback(uv_handle_t* handle) {
   auto* conn = static_cast<Connection*>(handle->data);
-  conn->server_->ForgetConnection(conn);
+  conn->worker_->ForgetConnection(conn);
   delete conn;
 }
 
@@ -140,7 +148,7 @@ uint64_t Connection::ParkSlot(std::vector<std::string> keys, std::unique_ptr<Pen
   parked.waiting = static_cast<uint32_t>(keys.size());
   parked.keys = std::move(keys);
   parked.array = std::move(array);
-  ++parked_slots_;
+  if (parked_slots_++ == 0) ++worker_->stats().blocked_clients;
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
   return parked.seq;
@@ -185,17 +193,82 @@ void Connection::ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchRes
     w.set_output(&slot->bytes);
     WriteFetchResult(w, result);
   }
-  server_->stats().total_error_replies += w.error_count();
+  worker_->stats().total_error_replies += w.error_count();
   if (--slot->waiting > 0) return;
-  --parked_slots_;
+  FinishSlot(slot);
+}
+
+uint64_t Connection::ParkGather(std::unique_ptr<PendingArray> parts) {
+  const size_t n = parts->elements.size();
+  uint64_t seq = ParkSlot({}, std::move(parts));
+  slots_[slots_.size() - 2].waiting = static_cast<uint32_t>(n);  // behind it: the new tail
+  return seq;
+}
+
+void Connection::ResolveSlotText(uint64_t seq, uint32_t part, std::string text) {
+  ReplySlot* slot = FindSlot(seq);
+  if (!slot || !slot->array || part >= slot->array->elements.size()) return;
+  slot->array->elements[part] = std::move(text);
+  if (--slot->waiting > 0) return;
+  FinishSlot(slot);
+}
+
+namespace {
+
+uint64_t ClientIdOfLine(const std::string& line) {
+  return std::strtoull(line.c_str() + (line.rfind("id=", 0) == 0 ? 3 : 0), nullptr, 10);
+}
+
+}  // namespace
+
+void Connection::FinishSlot(ReplySlot* slot) {
+  if (--parked_slots_ == 0) {
+    worker_->stats().blocked_clients.set(worker_->stats().blocked_clients.get() - 1);
+  }
   slot->keys.clear();
   if (slot->array) {
-    w.set_output(&slot->bytes);
-    w.ArrayHeader(slot->array->elements.size());
-    for (const std::string& element : slot->array->elements) slot->bytes.append(element);
+    protocol::ReplyWriter w(&slot->bytes);
+    w.set_resp3(resp == 3);
+    const auto& parts = slot->array->elements;
+    switch (slot->array->combine) {
+      case PendingArray::Combine::kArray:
+        w.ArrayHeader(parts.size());
+        for (const std::string& element : parts) slot->bytes.append(element);
+        break;
+      case PendingArray::Combine::kVerbatimText: {
+        std::vector<std::string> lines;
+        for (const std::string& part : parts) {
+          size_t start = 0;
+          for (size_t nl; (nl = part.find('\n', start)) != std::string::npos; start = nl + 1) {
+            lines.push_back(part.substr(start, nl - start + 1));
+          }
+        }
+        std::sort(lines.begin(), lines.end(), [](const std::string& a, const std::string& b) {
+          return ClientIdOfLine(a) < ClientIdOfLine(b);
+        });
+        std::string text;
+        for (const std::string& line : lines) text += line;
+        w.Verbatim(text);
+        break;
+      }
+      case PendingArray::Combine::kIntegerSum:
+      case PendingArray::Combine::kKillByAddr: {
+        int64_t sum = 0;
+        for (const std::string& part : parts) sum += std::strtoll(part.c_str(), nullptr, 10);
+        if (slot->array->combine == PendingArray::Combine::kIntegerSum) {
+          w.Integer(sum);
+        } else if (sum > 0) {
+          w.Ok();
+        } else {
+          w.Error("ERR No such client");
+        }
+        break;
+      }
+    }
+    worker_->stats().total_error_replies += w.error_count();
     slot->array.reset();
   }
-  server_->QueueWrite(this);
+  worker_->QueueWrite(this);
 }
 
 bool Connection::HasOutput() const {
@@ -231,7 +304,7 @@ void Connection::Flush() {
     AfterWrite();
     return;
   }
-  server_->stats().total_net_output_bytes += writing_.size();
+  worker_->stats().total_net_output_bytes += writing_.size();
   uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
   int n = uv_try_write(stream(), &buf, 1);
   if (n == static_cast<int>(writing_.size())) {
@@ -265,7 +338,7 @@ void Connection::OnWriteDone(int status) {
     return;
   }
   if (HasOutput()) {
-    server_->QueueWrite(this);
+    worker_->QueueWrite(this);
     return;
   }
   AfterWrite();
@@ -277,7 +350,7 @@ void Connection::AfterWrite() {
     Close();
     return;
   }
-  if (state_ == ConnectionState::kPaused) server_->QueueResume(id_);
+  if (state_ == ConnectionState::kPaused) worker_->QueueResume(id_);
 }
 
 }  // namespace flightcache::server

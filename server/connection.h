@@ -24,12 +24,20 @@
 
 namespace flightcache::server {
 
-class Server;
+class Worker;
 
 enum class ConnectionState : uint8_t { kReading, kPaused, kClosing };
 
-// MGET with keys still being fetched: each element's encoded reply, sent once all are in.
+// A reply assembled from parts that arrive later: MGET elements being fetched, or the
+// answers of every worker to CLIENT LIST / CLIENT KILL. Sent once every part is in.
 struct PendingArray {
+  enum class Combine : uint8_t {
+    kArray,         // an array of the parts (each an encoded reply): MGET
+    kVerbatimText,  // the parts' text joined, lines ordered by client id: CLIENT LIST
+    kIntegerSum,    // the parts are decimal counts; reply their sum: CLIENT KILL filters
+    kKillByAddr,    // like kIntegerSum, but +OK when non-zero, else "No such client"
+  };
+  Combine combine = Combine::kArray;
   std::vector<std::string> elements;
 };
 
@@ -43,7 +51,7 @@ struct ReplySlot {
 
 class Connection {
  public:
-  Connection(Server* server, uint64_t id, bool is_unix);
+  Connection(Worker* worker, uint64_t id, bool is_unix);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -71,6 +79,10 @@ class Connection {
   // Parks the current command: opens a slot that waits for one result per key and returns
   // its sequence number. Replies of later commands queue behind it.
   uint64_t ParkSlot(std::vector<std::string> keys, std::unique_ptr<PendingArray> array);
+  // Parks the current command on `parts` answers from other workers (ResolveSlotText).
+  uint64_t ParkGather(std::unique_ptr<PendingArray> parts);
+  // Delivers one worker's answer to a gathering slot.
+  void ResolveSlotText(uint64_t seq, uint32_t part, std::string text);
   // Delivers one fetch result to a parked slot; part is the MGET index (0 for GET).
   void ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchResult& result);
   size_t parked_slots() const { return parked_slots_; }
@@ -94,7 +106,7 @@ class Connection {
   int resp = 2;
 
  private:
-  friend class Server;
+  friend class Worker;
   void ProcessInput(const char* data, size_t len);
   void Pause();
   // Resumes a paused connection whose slots and output drained; runs its backlog.
@@ -104,9 +116,11 @@ class Connection {
   void OnWriteDone(int status);
   void AfterWrite();
   ReplySlot* FindSlot(uint64_t seq);
+  // Renders a slot whose every part is in, and queues the write.
+  void FinishSlot(ReplySlot* slot);
   void OpenTailSlot();
 
-  Server* server_;
+  Worker* worker_;
   uint64_t id_;
   bool is_unix_;
   union {

@@ -3,7 +3,9 @@
 // These touch only the calling connection (and, for CLIENT LIST/KILL, the registry of
 // connections). Replies and error texts follow Redis 7.
 #include <algorithm>
+#include <functional>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "server/command_table.h"
@@ -11,6 +13,7 @@
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
+#include "server/worker.h"
 
 namespace flightcache::server {
 namespace {
@@ -38,7 +41,7 @@ void ResetCommand(CommandContext& ctx) {
   ctx.conn.name.clear();
   ctx.conn.resp = 2;
   ctx.reply.set_resp3(false);
-  ctx.conn.authenticated = ctx.server.config().requirepass.empty();
+  ctx.conn.authenticated = ctx.worker.config().requirepass.empty();
   ctx.conn.UpdateLimits();
   ctx.reply.Simple("RESET");
 }
@@ -58,7 +61,7 @@ void SelectCommand(CommandContext& ctx) {
 
 // Checks a username/password pair against requirepass; only the "default" user exists.
 bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
-  const std::string& required = ctx.server.config().requirepass;
+  const std::string& required = ctx.worker.config().requirepass;
   return user == "default" && !required.empty() && pass == required;
 }
 
@@ -67,7 +70,7 @@ void AuthCommand(CommandContext& ctx) {
     ctx.reply.Error(kErrSyntax);
     return;
   }
-  if (ctx.server.config().requirepass.empty() && ctx.args.size() == 2) {
+  if (ctx.worker.config().requirepass.empty() && ctx.args.size() == 2) {
     ctx.reply.Error(
         "ERR AUTH <password> called without any password configured for the default user. "
         "Are you sure your configuration is correct?");
@@ -75,7 +78,7 @@ void AuthCommand(CommandContext& ctx) {
   }
   std::string_view user = ctx.args.size() == 3 ? ctx.args[1] : std::string_view("default");
   std::string_view pass = ctx.args.back();
-  if (ctx.server.config().requirepass.empty() && user == "default") {
+  if (ctx.worker.config().requirepass.empty() && user == "default") {
     ctx.conn.authenticated = true;  // nopass default user: any password is accepted
     ctx.reply.Ok();
     return;
@@ -116,7 +119,7 @@ void HelloCommand(CommandContext& ctx) {
     const bool more = i + 1 < ctx.args.size();
     if (EqualsIgnoreCase(ctx.args[i], "auth") && i + 2 < ctx.args.size()) {
       if (!CheckPassword(ctx, ctx.args[i + 1], ctx.args[i + 2]) &&
-          !(ctx.server.config().requirepass.empty() && ctx.args[i + 1] == "default")) {
+          !(ctx.worker.config().requirepass.empty() && ctx.args[i + 1] == "default")) {
         ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
         return;
       }
@@ -132,7 +135,7 @@ void HelloCommand(CommandContext& ctx) {
       return;
     }
   }
-  if (!ctx.conn.authenticated && !ctx.server.config().requirepass.empty()) {
+  if (!ctx.conn.authenticated && !ctx.worker.config().requirepass.empty()) {
     ctx.reply.Error(
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
         "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
@@ -165,6 +168,51 @@ void HelloCommand(CommandContext& ctx) {
   ctx.reply.ArrayHeader(0);
 }
 
+// Parks the command and asks every worker (this one included) for its part of the answer;
+// `work` runs on each worker's own thread with its connections, and the parts are combined
+// into one reply when all are in. Other workers' connections are never touched from here.
+void Gather(CommandContext& ctx, PendingArray::Combine combine,
+            std::function<std::string(Worker&, uint64_t requester)> work) {
+  const size_t n = ctx.server.worker_count();
+  auto parts = std::make_unique<PendingArray>();
+  parts->combine = combine;
+  parts->elements.resize(n);
+  const uint64_t seq = ctx.conn.ParkGather(std::move(parts));
+  Worker* home = &ctx.worker;
+  const uint64_t requester = ctx.conn.id();
+  auto shared_work = std::make_shared<decltype(work)>(std::move(work));
+  for (size_t i = 0; i < n; ++i) {
+    Worker* target = &ctx.server.worker(i);
+    target->Post([target, home, requester, seq, i, shared_work]() {
+      std::string text = (*shared_work)(*target, requester);
+      home->Post([home, requester, seq, i, text = std::move(text)]() mutable {
+        if (Connection* c = home->FindConnection(requester)) {
+          c->ResolveSlotText(seq, static_cast<uint32_t>(i), std::move(text));
+        }
+      });
+    });
+  }
+}
+
+// Closes this worker's connections that match; the requester, if it matches, closes after
+// its reply. Returns how many matched.
+int64_t KillMatching(Worker& worker, uint64_t requester,
+                     const std::function<bool(const Connection&)>& match) {
+  std::vector<Connection*> victims;
+  for (const auto& [id, conn] : worker.connections()) {
+    if (conn->state() == ConnectionState::kClosing || !match(*conn)) continue;
+    victims.push_back(conn);
+  }
+  for (Connection* conn : victims) {
+    if (conn->id() == requester) {
+      conn->CloseAfterReply();
+    } else {
+      conn->Close();
+    }
+  }
+  return static_cast<int64_t>(victims.size());
+}
+
 void ClientList(CommandContext& ctx) {
   std::vector<uint64_t> only_ids;
   for (size_t i = 2; i < ctx.args.size(); ++i) {
@@ -193,37 +241,27 @@ void ClientList(CommandContext& ctx) {
       return;
     }
   }
-  std::string out;
-  std::vector<Connection*> sorted;
-  for (const auto& [id, conn] : ctx.server.connections()) sorted.push_back(conn);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Connection* a, const Connection* b) { return a->id() < b->id(); });
-  for (Connection* conn : sorted) {
-    if (!only_ids.empty() &&
-        std::find(only_ids.begin(), only_ids.end(), conn->id()) == only_ids.end()) {
-      continue;
+  Gather(ctx, PendingArray::Combine::kVerbatimText, [only_ids](Worker& worker, uint64_t) {
+    std::string out;
+    for (const auto& [id, conn] : worker.connections()) {
+      if (!only_ids.empty() && std::find(only_ids.begin(), only_ids.end(), id) == only_ids.end()) {
+        continue;
+      }
+      out += ClientInfoLine(worker, *conn);
+      out += '\n';
     }
-    out += ClientInfoLine(ctx.server, *conn);
-    out += '\n';
-  }
-  ctx.reply.Verbatim(out);
+    return out;
+  });
 }
 
 void ClientKill(CommandContext& ctx) {
   // Old form: CLIENT KILL addr:port.
   if (ctx.args.size() == 3) {
-    for (const auto& [id, conn] : ctx.server.connections()) {
-      if (conn->peer_addr == ctx.args[2]) {
-        if (conn == &ctx.conn) {
-          ctx.conn.CloseAfterReply();
-        } else {
-          conn->Close();
-        }
-        ctx.reply.Ok();
-        return;
-      }
-    }
-    ctx.reply.Error("ERR No such client");
+    Gather(ctx, PendingArray::Combine::kKillByAddr,
+           [addr = std::string(ctx.args[2])](Worker& worker, uint64_t requester) {
+             return std::to_string(KillMatching(
+                 worker, requester, [&](const Connection& c) { return c.peer_addr == addr; }));
+           });
     return;
   }
   uint64_t id_filter = 0;
@@ -267,23 +305,14 @@ void ClientKill(CommandContext& ctx) {
       return;
     }
   }
-  std::vector<Connection*> victims;
-  for (const auto& [id, conn] : ctx.server.connections()) {
-    if (id_filter && conn->id() != id_filter) continue;
-    if (!addr_filter.empty() && conn->peer_addr != addr_filter) continue;
-    if (!laddr_filter.empty() && conn->local_addr != laddr_filter) continue;
-    if (skipme && conn == &ctx.conn) continue;
-    if (conn->state() == ConnectionState::kClosing) continue;
-    victims.push_back(conn);
-  }
-  for (Connection* conn : victims) {
-    if (conn == &ctx.conn) {
-      ctx.conn.CloseAfterReply();
-    } else {
-      conn->Close();
-    }
-  }
-  ctx.reply.Integer(static_cast<int64_t>(victims.size()));
+  Gather(ctx, PendingArray::Combine::kIntegerSum, [=](Worker& worker, uint64_t requester) {
+    return std::to_string(KillMatching(worker, requester, [&](const Connection& c) {
+      if (id_filter && c.id() != id_filter) return false;
+      if (!addr_filter.empty() && c.peer_addr != addr_filter) return false;
+      if (!laddr_filter.empty() && c.local_addr != laddr_filter) return false;
+      return !(skipme && c.id() == requester);
+    }));
+  });
 }
 
 void ClientCommand(CommandContext& ctx) {
@@ -322,7 +351,7 @@ void ClientCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "list")) {
     ClientList(ctx);
   } else if (EqualsIgnoreCase(sub, "info") && argc == 2) {
-    ctx.reply.Verbatim(ClientInfoLine(ctx.server, ctx.conn) + "\n");
+    ctx.reply.Verbatim(ClientInfoLine(ctx.worker, ctx.conn) + "\n");
   } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
     ClientKill(ctx);
   } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {

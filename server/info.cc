@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -32,11 +33,12 @@
 #include "server/command_util.h"
 #include "server/connection.h"
 #include "server/server.h"
+#include "server/worker.h"
 
 namespace flightcache::server {
 namespace {
 
-uint64_t peak_memory = 0;
+std::atomic<uint64_t> peak_memory{0};
 
 void Field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(":").append(value).append("\r\n");
@@ -52,7 +54,8 @@ std::string FormatFixed(double v, int digits) {
   return buf;
 }
 
-void ServerSection(Server& s, std::string& out) {
+void ServerSection(Worker& w, std::string& out) {
+  Server& s = w.server();
   out += "# Server\r\n";
   Field(out, "redis_version", kRedisVersion);
   Field(out, "flightcache_version", kFlightcacheVersion);
@@ -67,44 +70,54 @@ void ServerSection(Server& s, std::string& out) {
   Field(out, "process_id", static_cast<uint64_t>(getpid()));
   Field(out, "run_id", s.run_id());
   Field(out, "tcp_port", static_cast<uint64_t>(s.tcp_port()));
-  const int64_t uptime_ms = s.now_ms() - s.start_time_ms();
-  Field(out, "server_time_usec", static_cast<uint64_t>(s.now_ms()) * 1000);
+  const int64_t uptime_ms = w.now_ms() - s.start_time_ms();
+  Field(out, "server_time_usec", static_cast<uint64_t>(w.now_ms()) * 1000);
   Field(out, "uptime_in_seconds", static_cast<uint64_t>(uptime_ms / 1000));
   Field(out, "uptime_in_days", static_cast<uint64_t>(uptime_ms / 86400000));
-  Field(out, "hz", static_cast<uint64_t>(s.config().hz));
-  Field(out, "configured_hz", static_cast<uint64_t>(s.config().hz));
+  Field(out, "hz", static_cast<uint64_t>(w.config().hz));
+  Field(out, "configured_hz", static_cast<uint64_t>(w.config().hz));
+  Field(out, "io_threads_active", s.worker_count() > 1 ? "1" : "0");
+  Field(out, "worker_threads", static_cast<uint64_t>(s.worker_count()));
   Field(out, "executable", "flightcache");
   Field(out, "config_file", "");
 }
 
-void ClientsSection(Server& s, std::string& out) {
+// Sums one counter over every worker (each worker writes only its own).
+uint64_t SumOverWorkers(Server& s, Counter WorkerStats::*field) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < s.worker_count(); ++i) total += (s.worker(i).stats().*field).get();
+  return total;
+}
+
+void ClientsSection(Worker& w, std::string& out) {
+  Server& s = w.server();
   out += "# Clients\r\n";
-  size_t parked = 0;
-  for (const auto& [id, conn] : s.connections()) {
-    if (conn->parked_slots() > 0) ++parked;
-  }
-  Field(out, "connected_clients", s.connected_clients());
-  Field(out, "maxclients", static_cast<uint64_t>(s.config().maxclients));
-  Field(out, "blocked_clients", parked);
+  Field(out, "connected_clients", static_cast<uint64_t>(s.client_count().load()));
+  Field(out, "maxclients", static_cast<uint64_t>(w.config().maxclients));
+  Field(out, "blocked_clients", SumOverWorkers(s, &WorkerStats::blocked_clients));
   Field(out, "tracking_clients", uint64_t{0});
   Field(out, "clients_in_timeout_table", uint64_t{0});
 }
 
-void MemorySection(Server& s, std::string& out) {
+void MemorySection(Worker& w, std::string& out) {
+  Server& s = w.server();
   const uint64_t used = UsedMemoryBytes();
   const uint64_t rss = ResidentSetBytes();
-  peak_memory = std::max(peak_memory, used);
+  uint64_t peak = peak_memory.load();
+  while (used > peak && !peak_memory.compare_exchange_weak(peak, used)) {
+  }
+  peak = std::max(peak, used);
   out += "# Memory\r\n";
   Field(out, "used_memory", used);
   Field(out, "used_memory_human", HumanBytes(used));
   Field(out, "used_memory_rss", rss);
   Field(out, "used_memory_rss_human", HumanBytes(rss));
-  Field(out, "used_memory_peak", peak_memory);
-  Field(out, "used_memory_peak_human", HumanBytes(peak_memory));
+  Field(out, "used_memory_peak", peak);
+  Field(out, "used_memory_peak_human", HumanBytes(peak));
   Field(out, "used_memory_dataset", static_cast<uint64_t>(s.keyspace().memory_bytes()));
-  Field(out, "maxmemory", static_cast<uint64_t>(s.config().maxmemory));
-  Field(out, "maxmemory_human", HumanBytes(static_cast<uint64_t>(s.config().maxmemory)));
-  Field(out, "maxmemory_policy", s.config().maxmemory_policy);
+  Field(out, "maxmemory", static_cast<uint64_t>(w.config().maxmemory));
+  Field(out, "maxmemory_human", HumanBytes(static_cast<uint64_t>(w.config().maxmemory)));
+  Field(out, "maxmemory_policy", w.config().maxmemory_policy);
   Field(out, "mem_fragmentation_ratio",
         FormatFixed(used ? static_cast<double>(rss) / static_cast<double>(used) : 0, 2));
   Field(out, "mem_allocator", FLIGHTCACHE_SANITIZER_ALLOCATOR ? "sanitizer" : "libc");
@@ -121,21 +134,21 @@ void PersistenceSection(std::string& out) {
 }
 
 void StatsSection(Server& s, std::string& out) {
-  const ServerStats& st = s.stats();
+  auto sum = [&](Counter WorkerStats::*field) { return SumOverWorkers(s, field); };
   out += "# Stats\r\n";
-  Field(out, "total_connections_received", st.total_connections_received);
-  Field(out, "total_commands_processed", st.total_commands_processed);
+  Field(out, "total_connections_received", sum(&WorkerStats::total_connections_received));
+  Field(out, "total_commands_processed", sum(&WorkerStats::total_commands_processed));
   Field(out, "instantaneous_ops_per_sec", "0");
-  Field(out, "total_net_input_bytes", st.total_net_input_bytes);
-  Field(out, "total_net_output_bytes", st.total_net_output_bytes);
-  Field(out, "rejected_connections", st.rejected_connections);
-  Field(out, "expired_keys", s.keyspace().expired_keys() - st.expired_keys_base);
-  Field(out, "evicted_keys", s.keyspace().evicted_keys() - st.evicted_keys_base);
-  Field(out, "keyspace_hits", st.keyspace_hits);
-  Field(out, "keyspace_misses", st.keyspace_misses);
+  Field(out, "total_net_input_bytes", sum(&WorkerStats::total_net_input_bytes));
+  Field(out, "total_net_output_bytes", sum(&WorkerStats::total_net_output_bytes));
+  Field(out, "rejected_connections", sum(&WorkerStats::rejected_connections));
+  Field(out, "expired_keys", s.keyspace().expired_keys() - s.expired_keys_base.load());
+  Field(out, "evicted_keys", s.keyspace().evicted_keys() - s.evicted_keys_base.load());
+  Field(out, "keyspace_hits", sum(&WorkerStats::keyspace_hits));
+  Field(out, "keyspace_misses", sum(&WorkerStats::keyspace_misses));
   Field(out, "pubsub_channels", "0");
   Field(out, "pubsub_patterns", "0");
-  Field(out, "total_error_replies", st.total_error_replies);
+  Field(out, "total_error_replies", sum(&WorkerStats::total_error_replies));
 }
 
 void ReplicationSection(std::string& out) {
@@ -165,18 +178,25 @@ void KeyspaceSection(Server& s, std::string& out) {
 void CommandstatsSection(Server& s, std::string& out) {
   out += "# Commandstats\r\n";
   for (const auto& cmd : s.commands().all()) {
-    const CommandStats& st = cmd->stats;
-    if (st.calls == 0 && st.rejected_calls == 0 && st.failed_calls == 0) continue;
-    double per_call = st.calls ? static_cast<double>(st.usec) / static_cast<double>(st.calls) : 0;
+    uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
+    for (size_t i = 0; i < s.worker_count(); ++i) {
+      const CommandStats& st = s.worker(i).command_stats()[cmd->index];
+      calls += st.calls;
+      usec += st.usec;
+      rejected += st.rejected_calls;
+      failed += st.failed_calls;
+    }
+    if (calls == 0 && rejected == 0 && failed == 0) continue;
+    double per_call = calls ? static_cast<double>(usec) / static_cast<double>(calls) : 0;
     Field(out, "cmdstat_" + cmd->name,
-          "calls=" + std::to_string(st.calls) + ",usec=" + std::to_string(st.usec) +
-              ",usec_per_call=" + FormatFixed(per_call, 2) +
-              ",rejected_calls=" + std::to_string(st.rejected_calls) +
-              ",failed_calls=" + std::to_string(st.failed_calls));
+          "calls=" + std::to_string(calls) + ",usec=" + std::to_string(usec) + ",usec_per_call=" +
+              FormatFixed(per_call, 2) + ",rejected_calls=" + std::to_string(rejected) +
+              ",failed_calls=" + std::to_string(failed));
   }
 }
 
-void OriginSection(Server& s, std::string& out) {
+void OriginSection(Worker& w, std::string& out) {
+  Server& s = w.server();
   out += "# Origin\r\n";
   origin::Origin* o = s.origin();
   origin::Singleflight* f = s.singleflight();
@@ -184,9 +204,9 @@ void OriginSection(Server& s, std::string& out) {
   if (!o || !f) return;
   const origin::SingleflightStats& st = f->stats();
   Field(out, "origin_url", o->Describe());
-  Field(out, "origin_connections", static_cast<uint64_t>(s.config().origin_connections));
+  Field(out, "origin_connections", static_cast<uint64_t>(w.config().origin_connections));
   Field(out, "origin_connected", static_cast<uint64_t>(o->ConnectedCount()));
-  Field(out, "origin_timeout_ms", static_cast<uint64_t>(s.config().origin_timeout_ms));
+  Field(out, "origin_timeout_ms", static_cast<uint64_t>(w.config().origin_timeout_ms));
   Field(out, "origin_fetches_started", st.fetches_started);
   Field(out, "origin_fetches_shared", st.fetches_shared);
   Field(out, "origin_fills", st.fills);
@@ -232,7 +252,8 @@ std::string HumanBytes(uint64_t bytes) {
   return FormatFixed(v, 2) + units[unit];
 }
 
-std::string RenderInfo(Server& s, const std::vector<std::string>& requested) {
+std::string RenderInfo(Worker& w, const std::vector<std::string>& requested) {
+  Server& s = w.server();
   std::set<std::string> want;
   bool all = false;
   for (const std::string& r : requested) {
@@ -256,21 +277,21 @@ std::string RenderInfo(Server& s, const std::vector<std::string>& requested) {
     if (!out.empty()) out += "\r\n";
     render();
   };
-  section("server", [&] { ServerSection(s, out); });
-  section("clients", [&] { ClientsSection(s, out); });
-  section("memory", [&] { MemorySection(s, out); });
+  section("server", [&] { ServerSection(w, out); });
+  section("clients", [&] { ClientsSection(w, out); });
+  section("memory", [&] { MemorySection(w, out); });
   section("persistence", [&] { PersistenceSection(out); });
   section("stats", [&] { StatsSection(s, out); });
   section("replication", [&] { ReplicationSection(out); });
   section("cpu", [&] { CpuSection(out); });
-  section("origin", [&] { OriginSection(s, out); });
+  section("origin", [&] { OriginSection(w, out); });
   section("commandstats", [&] { CommandstatsSection(s, out); });
   section("keyspace", [&] { KeyspaceSection(s, out); });
   return out;
 }
 
-std::string ClientInfoLine(Server& s, const Connection& c) {
-  const int64_t now = s.now_ms();
+std::string ClientInfoLine(Worker& w, const Connection& c) {
+  const int64_t now = w.now_ms();
   std::string line;
   line += "id=" + std::to_string(c.id());
   line += " addr=" + c.peer_addr;

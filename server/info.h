@@ -12,7 +12,7 @@
 
 namespace flightcache::server {
 
-class Server;
+class Worker;
 class Connection;
 
 // The Redis version this server answers as (HELLO, INFO redis_version).
@@ -20,9 +20,9 @@ inline constexpr const char* kRedisVersion = "7.0.0";
 inline constexpr const char* kFlightcacheVersion = "0.1.0";
 
 // INFO text for the requested sections (empty: the default set).
-std::string RenderInfo(Server& server, const std::vector<std::string>& sections);
+std::string RenderInfo(Worker& worker, const std::vector<std::string>& sections);
 // One CLIENT LIST / CLIENT INFO line, without its newline.
-std::string ClientInfoLine(Server& server, const Connection& conn);
+std::string ClientInfoLine(Worker& worker, const Connection& conn);
 // Bytes the allocator has handed out (used_memory) and the process's resident set.
 uint64_t UsedMemoryBytes();
 uint64_t ResidentSetBytes();

@@ -7,6 +7,7 @@
 #include "server/command_util.h"
 #include "server/connection.h"
 #include "server/server.h"
+#include "server/worker.h"
 #include "storage/eviction.h"
 
 namespace flightcache::server {
@@ -153,9 +154,9 @@ void RegisterIntrospectionCommands(CommandTable& t) {
   CommandSpec memory{"memory",
                      -2,
                      kReadOnly,
-                     0,
-                     0,
-                     0,
+                     2,
+                     2,
+                     1,
                      MemoryCommand,
                      "server",
                      "A container for memory diagnostics commands.",

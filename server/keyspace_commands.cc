@@ -7,6 +7,7 @@
 #include "server/command_util.h"
 #include "server/connection.h"
 #include "server/server.h"
+#include "server/worker.h"
 #include "storage/glob.h"
 
 namespace flightcache::server {
@@ -236,7 +237,7 @@ void ScanCommand(CommandContext& ctx) {
 }
 
 void RandomkeyCommand(CommandContext& ctx) {
-  Entry* e = ctx.server.keyspace().RandomEntry(ctx.now_ms, ctx.server.RandomU64());
+  Entry* e = ctx.server.keyspace().RandomEntry(ctx.now_ms, ctx.worker.RandomU64());
   if (e)
     ctx.reply.Bulk(EntryKey(e));
   else
@@ -367,11 +368,11 @@ void RegisterKeyspaceCommands(CommandTable& t) {
          "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"});
   t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, PersistCommand, "generic",
          "Removes the expiration time of a key.", "2.2.0"});
-  t.Add({"keys", 2, kReadOnly, 0, 0, 0, KeysCommand, "generic",
+  t.Add({"keys", 2, kReadOnly | kAllShards, 0, 0, 0, KeysCommand, "generic",
          "Returns all key names that match a pattern.", "1.0.0"});
-  t.Add({"scan", -2, kReadOnly, 0, 0, 0, ScanCommand, "generic",
+  t.Add({"scan", -2, kReadOnly | kAllShards, 0, 0, 0, ScanCommand, "generic",
          "Iterates over the key names in the database.", "2.8.0"});
-  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomkeyCommand, "generic",
+  t.Add({"randomkey", 1, kReadOnly | kAllShards, 0, 0, 0, RandomkeyCommand, "generic",
          "Returns a random key name from the database.", "1.0.0"});
   t.Add({"rename", 3, kWrite, 1, 2, 1, RenameCommand, "generic",
          "Renames a key and overwrites the destination.", "1.0.0"});
@@ -381,9 +382,9 @@ void RegisterKeyspaceCommands(CommandTable& t) {
          "Copies the value of a key to a new key.", "6.2.0"});
   t.Add({"dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbsizeCommand, "server",
          "Returns the number of keys in the database.", "1.0.0"});
-  t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushCommand, "server",
+  t.Add({"flushdb", -1, kWrite | kAllShards, 0, 0, 0, FlushCommand, "server",
          "Remove all keys from the current database.", "1.0.0"});
-  t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushCommand, "server",
+  t.Add({"flushall", -1, kWrite | kAllShards, 0, 0, 0, FlushCommand, "server",
          "Removes all keys from all databases.", "1.0.0"});
 }
 

@@ -12,6 +12,7 @@
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
+#include "server/worker.h"
 #include "storage/glob.h"
 
 namespace flightcache::server {
@@ -19,7 +20,7 @@ namespace {
 
 void InfoCommand(CommandContext& ctx) {
   std::vector<std::string> sections(ctx.args.begin() + 1, ctx.args.end());
-  ctx.reply.Verbatim(RenderInfo(ctx.server, sections));
+  ctx.reply.Verbatim(RenderInfo(ctx.worker, sections));
 }
 
 void TimeCommand(CommandContext& ctx) {
@@ -43,7 +44,7 @@ void ConfigGet(CommandContext& ctx) {
   ctx.reply.MapHeader(matched.size());
   for (const ConfigOption* opt : matched) {
     ctx.reply.Bulk(opt->name);
-    ctx.reply.Bulk(opt->get(ctx.server.config()));
+    ctx.reply.Bulk(opt->get(ctx.worker.config()));
   }
 }
 
@@ -53,7 +54,7 @@ void ConfigSet(CommandContext& ctx) {
     return;
   }
   // Validate everything on a copy first: CONFIG SET with several options is all or nothing.
-  Config updated = ctx.server.config();
+  Config updated = ctx.worker.config();
   std::vector<std::string> changed;
   for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
     const ConfigOption* opt = FindConfigOption(ctx.args[i]);
@@ -76,8 +77,7 @@ void ConfigSet(CommandContext& ctx) {
     }
     changed.push_back(opt->name);
   }
-  ctx.server.config() = updated;
-  for (const std::string& name : changed) ctx.server.ApplyConfig(name);
+  ctx.server.UpdateConfig(ctx.worker, updated, changed);
   ctx.reply.Ok();
 }
 
@@ -88,13 +88,13 @@ void ConfigCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "set") && ctx.args.size() >= 4) {
     ConfigSet(ctx);
   } else if (EqualsIgnoreCase(sub, "resetstat") && ctx.args.size() == 2) {
-    ServerStats& st = ctx.server.stats();
-    uint64_t expired_now = ctx.server.keyspace().expired_keys();
-    uint64_t evicted_now = ctx.server.keyspace().evicted_keys();
-    st = ServerStats{};
-    st.expired_keys_base = expired_now;
-    st.evicted_keys_base = evicted_now;
-    ctx.server.commands().ResetStats();
+    // Counters are relaxed atomics, so other workers' can be zeroed from here.
+    for (size_t i = 0; i < ctx.server.worker_count(); ++i) {
+      ctx.server.worker(i).stats().Reset();
+      ctx.server.worker(i).ResetCommandStats();
+    }
+    ctx.server.expired_keys_base = ctx.server.keyspace().expired_keys();
+    ctx.server.evicted_keys_base = ctx.server.keyspace().evicted_keys();
     if (ctx.server.singleflight()) ctx.server.singleflight()->ResetStats();
     ctx.reply.Ok();
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {

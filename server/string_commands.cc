@@ -11,6 +11,7 @@
 #include "server/command_util.h"
 #include "server/connection.h"
 #include "server/server.h"
+#include "server/worker.h"
 
 namespace flightcache::server {
 namespace {
@@ -31,9 +32,9 @@ Entry* Lookup(CommandContext& ctx, std::string_view key, KeyLocation* at) {
 Entry* LookupRead(CommandContext& ctx, std::string_view key, KeyLocation* at) {
   Entry* e = Lookup(ctx, key, at);
   if (e) {
-    ++ctx.server.stats().keyspace_hits;
+    ++ctx.worker.stats().keyspace_hits;
   } else {
-    ++ctx.server.stats().keyspace_misses;
+    ++ctx.worker.stats().keyspace_misses;
   }
   return e;
 }
@@ -47,7 +48,8 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
 // Parks the command on key's flight; the reply is written when the fetch completes.
 void ParkOnFetch(CommandContext& ctx, std::string_view key) {
   uint64_t seq = ctx.conn.ParkSlot({std::string(key)}, nullptr);
-  ctx.server.singleflight()->Join(key, origin::Waiter{ctx.conn.id(), seq, 0});
+  ctx.server.singleflight()->Join(
+      key, origin::Waiter{ctx.conn.id(), seq, 0, static_cast<uint32_t>(ctx.worker.index())});
 }
 
 void GetCommand(CommandContext& ctx) {
@@ -102,7 +104,8 @@ void MgetCommand(CommandContext& ctx) {
   uint64_t seq = ctx.conn.ParkSlot(missing_keys, std::move(pending));
   for (size_t k = 0; k < missing_keys.size(); ++k) {
     ctx.server.singleflight()->Join(missing_keys[k],
-                                    origin::Waiter{ctx.conn.id(), seq, missing_parts[k]});
+                                    origin::Waiter{ctx.conn.id(), seq, missing_parts[k],
+                                                   static_cast<uint32_t>(ctx.worker.index())});
   }
 }
 
@@ -277,7 +280,7 @@ void MsetnxCommand(CommandContext& ctx) {
 }
 
 bool CheckStringLength(CommandContext& ctx, int64_t size) {
-  if (size > kMaxStringLength || size > ctx.server.config().proto_max_bulk_len) {
+  if (size > kMaxStringLength || size > ctx.worker.config().proto_max_bulk_len) {
     ctx.reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     return false;
   }

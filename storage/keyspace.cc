@@ -9,6 +9,11 @@ Keyspace::Keyspace() {
   for (auto& s : shards_) s = std::make_unique<Shard>(&now_ms_);
 }
 
+void Keyspace::SetThreadSafe(bool on) {
+  thread_safe_ = on;
+  if (s3fifo_storage_) s3fifo_storage_->thread_safe = on;
+}
+
 size_t Keyspace::size() const {
   size_t n = 0;
   for (const auto& s : shards_) n += s->size();
@@ -22,7 +27,8 @@ size_t Keyspace::volatile_count() const {
 }
 
 size_t Keyspace::memory_bytes() const {
-  size_t n = s3fifo_ ? s3fifo_->queues.memory_bytes() : 0;
+  const S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed);
+  size_t n = s3 ? s3->queues.memory_bytes() : 0;
   for (const auto& s : shards_) n += s->memory_bytes();
   return n;
 }
@@ -35,9 +41,10 @@ uint64_t Keyspace::expired_keys() const {
 
 void Keyspace::Flush() {
   for (auto& s : shards_) s->Flush();
-  if (s3fifo_) {
-    s3fifo_->queues.Clear();
-    s3fifo_->small_count = 0;
+  if (S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed)) {
+    MaybeLock lock(s3->mutex, thread_safe_);
+    s3->queues.Clear();
+    s3->small_count = 0;
   }
 }
 
@@ -85,14 +92,20 @@ size_t Keyspace::ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool
   size_t expired = 0;
   size_t seen = 0;
   for (auto& s : shards_) {
-    if (s->volatile_count() > 0) seen += s->ActiveExpireStep(now_ms, buckets_per_shard, &expired);
+    if (s->volatile_count() == 0) continue;  // lock-free check: most shards are skipped cheaply
+    MaybeLock lock(s->mutex(), thread_safe_);
+    seen += s->ActiveExpireStep(now_ms, buckets_per_shard, &expired);
   }
   *more = seen > 0 && expired * 10 >= seen;
   return expired;
 }
 
 void Keyspace::ShrinkTables() {
-  for (auto& s : shards_) s->MaybeShrink();
+  for (auto& s : shards_) {
+    if (!s->WantsShrink()) continue;
+    MaybeLock lock(s->mutex(), thread_safe_);
+    s->MaybeShrink();
+  }
 }
 
 namespace {
@@ -106,17 +119,35 @@ constexpr size_t kMaxEvictionsPerCall = 10000;
 }  // namespace
 
 void Keyspace::ConfigureEviction(EvictionPolicy policy, int64_t maxmemory) {
-  policy_ = policy;
-  maxmemory_ = maxmemory;
+  MaybeLock evict_lock(evict_mutex_, thread_safe_);
+  ShardLocks shard_locks = LockAllShards();
+  policy_.store(policy, std::memory_order_relaxed);
+  maxmemory_.store(maxmemory, std::memory_order_relaxed);
   pool_.clear();
   const bool queues = policy == EvictionPolicy::kAllKeysS3Fifo && maxmemory > 0;
-  if (queues && !s3fifo_) {
-    s3fifo_ = std::make_unique<S3Fifo>();
-    for (auto& s : shards_) s->ConfigureEviction(policy, s3fifo_.get());
-    s3fifo_->queues.SizeGhostFor(size());
+  S3Fifo* active = s3fifo_.load(std::memory_order_relaxed);
+  if (queues && !active) {
+    if (!s3fifo_storage_) {
+      s3fifo_storage_ = std::make_unique<S3Fifo>();
+      s3fifo_storage_->thread_safe = thread_safe_;
+    }
+    active = s3fifo_storage_.get();
+    for (auto& s : shards_) s->ConfigureEviction(policy, active);
+    {
+      MaybeLock lock(active->mutex, thread_safe_);
+      active->queues.SizeGhostFor(size());
+    }
+    s3fifo_.store(active, std::memory_order_relaxed);
   } else {
-    for (auto& s : shards_) s->ConfigureEviction(policy, queues ? s3fifo_.get() : nullptr);
-    if (!queues) s3fifo_.reset();
+    for (auto& s : shards_) s->ConfigureEviction(policy, queues ? active : nullptr);
+    if (!queues && active) {
+      // Detached from every shard: empty the queues (their memory goes back) but keep the
+      // object, which a lock-free memory_bytes() may still be reading.
+      s3fifo_.store(nullptr, std::memory_order_relaxed);
+      MaybeLock lock(active->mutex, thread_safe_);
+      active->queues.Clear();
+      active->small_count = 0;
+    }
   }
 }
 
@@ -134,15 +165,20 @@ uint64_t Keyspace::NextRandom() {
 }
 
 bool Keyspace::MakeRoom() {
-  if (maxmemory_ <= 0) return true;
-  for (size_t evicted = 0; UsedMemoryEstimate() > maxmemory_; ++evicted) {
-    if (evicted >= kMaxEvictionsPerCall || !EvictOne()) return false;
+  if (maxmemory() <= 0 || !OverMemoryLimit()) return true;  // lock-free fast path
+  MaybeLock evict_lock(evict_mutex_, thread_safe_);
+  // Under the eviction mutex ConfigureEviction cannot run: the policy and limit stay put.
+  const int64_t limit = maxmemory();
+  const EvictionPolicy policy = this->policy();
+  if (limit <= 0) return true;
+  for (size_t evicted = 0; UsedMemoryEstimate() > limit; ++evicted) {
+    if (evicted >= kMaxEvictionsPerCall || !EvictOne(policy)) return false;
   }
   return true;
 }
 
-bool Keyspace::EvictOne() {
-  switch (policy_) {
+bool Keyspace::EvictOne(EvictionPolicy policy) {
+  switch (policy) {
     case EvictionPolicy::kNoEviction:
       return false;
     case EvictionPolicy::kAllKeysS3Fifo:
@@ -152,7 +188,7 @@ bool Keyspace::EvictOne() {
     case EvictionPolicy::kVolatileRandom:
       return EvictRandom(true);
     default:
-      return EvictSampled();
+      return EvictSampled(policy);
   }
 }
 
@@ -160,9 +196,10 @@ bool Keyspace::EvictRandom(bool volatile_only) {
   for (size_t i = 0; i < kShardCount; ++i) {
     Shard& s = *shards_[evict_cursor_];
     evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
-    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
-    Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms_, NextRandom())
-                             : s.RandomEntry(now_ms_, NextRandom());
+    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;  // lock-free hint
+    MaybeLock lock(s.mutex(), thread_safe_);
+    Entry* e = volatile_only ? s.RandomVolatileEntry(Now(), NextRandom())
+                             : s.RandomEntry(Now(), NextRandom());
     if (!e) continue;
     std::string_view key = EntryKey(e);
     return s.Evict(key, HashKey(key));
@@ -171,44 +208,18 @@ bool Keyspace::EvictRandom(bool volatile_only) {
 }
 
 // Redis's approximated LRU/LFU/TTL: sample a few keys of a shard into a pool of the best
-// candidates seen, then evict the best candidate that still exists.
-bool Keyspace::EvictSampled() {
-  const bool volatile_only = PolicyIsVolatileOnly(policy_);
+// candidates seen, then evict the best candidate that still exists. The pool holds key copies,
+// so it outlives the shard lock it was filled under.
+bool Keyspace::EvictSampled(EvictionPolicy policy) {
+  const bool volatile_only = PolicyIsVolatileOnly(policy);
+  const int64_t now_ms = Now();
   for (size_t round = 0; round < kShardCount; ++round) {
     Shard& s = *shards_[evict_cursor_];
     evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
-    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;
-    for (size_t i = 0; i < kSamplesPerRound * 4 && i < s.size() * 4; ++i) {
-      Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms_, NextRandom())
-                               : s.RandomEntry(now_ms_, NextRandom());
-      if (!e) break;
-      uint64_t score = 0;
-      switch (policy_) {
-        case EvictionPolicy::kAllKeysLfu:
-        case EvictionPolicy::kVolatileLfu:
-          score = 255 - LfuCounter(e->access, now_ms_);
-          break;
-        case EvictionPolicy::kVolatileTtl:
-          score = UINT64_MAX - static_cast<uint64_t>(EntryExpireAt(e));
-          break;
-        default:
-          score = LruIdleMs(e->access, now_ms_);
-          break;
-      }
-      std::string_view key = EntryKey(e);
-      auto same = std::find_if(pool_.begin(), pool_.end(),
-                               [&](const Candidate& c) { return c.key == key; });
-      if (same != pool_.end()) {
-        same->score = score;
-      } else if (pool_.size() < kPoolSize) {
-        pool_.push_back(Candidate{std::string(key), score});
-      } else {
-        auto worst = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
-          return a.score < b.score;
-        });
-        if (worst->score < score) *worst = Candidate{std::string(key), score};
-      }
-      if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;
+    if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;  // lock-free hint
+    {
+      MaybeLock lock(s.mutex(), thread_safe_);
+      SampleInto(s, policy, volatile_only, now_ms);
     }
     while (!pool_.empty()) {
       auto best = std::max_element(pool_.begin(), pool_.end(),
@@ -216,7 +227,8 @@ bool Keyspace::EvictSampled() {
       std::string key = std::move(best->key);
       pool_.erase(best);
       KeyLocation at = Locate(key);
-      Entry* e = at.shard->Find(key, at.hash, now_ms_, false);
+      MaybeLock lock(at.shard->mutex(), thread_safe_);
+      Entry* e = at.shard->Find(key, at.hash, now_ms, false);
       if (!e || (volatile_only && !(e->flags & kHasExpire))) continue;  // gone or changed
       return at.shard->Evict(key, at.hash);
     }
@@ -224,44 +236,96 @@ bool Keyspace::EvictSampled() {
   return false;
 }
 
+// Adds a few random keys of s to the pool, scored by the policy. Holds s's lock.
+void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, int64_t now_ms) {
+  for (size_t i = 0; i < kSamplesPerRound * 4 && i < s.size() * 4; ++i) {
+    Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms, NextRandom())
+                             : s.RandomEntry(now_ms, NextRandom());
+    if (!e) break;
+    uint64_t score = 0;
+    switch (policy) {
+      case EvictionPolicy::kAllKeysLfu:
+      case EvictionPolicy::kVolatileLfu:
+        score = 255 - LfuCounter(e->access, now_ms);
+        break;
+      case EvictionPolicy::kVolatileTtl:
+        score = UINT64_MAX - static_cast<uint64_t>(EntryExpireAt(e));
+        break;
+      default:
+        score = LruIdleMs(e->access, now_ms);
+        break;
+    }
+    std::string_view key = EntryKey(e);
+    auto same = std::find_if(pool_.begin(), pool_.end(),
+                             [&](const Candidate& c) { return c.key == key; });
+    if (same != pool_.end()) {
+      same->score = score;
+    } else if (pool_.size() < kPoolSize) {
+      pool_.push_back(Candidate{std::string(key), score});
+    } else {
+      auto worst = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
+        return a.score < b.score;
+      });
+      if (worst->score < score) *worst = Candidate{std::string(key), score};
+    }
+    if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;
+  }
+}
+
 // S3-FIFO's eviction (Algorithm 1 of the paper) over the keyspace-wide queues. The queues hold
 // key hashes; a hash whose key is gone, or is in the other queue now, is stale and skipped.
+// Locking: a hash is popped under the queue mutex, which is released before the victim's shard
+// is locked (order: shard, then queue); pushes back happen with the shard lock held. Evictors
+// are serialized by the eviction mutex, so a popped hash is never handled twice.
 bool Keyspace::EvictS3Fifo() {
-  if (!s3fifo_) return false;
-  S3FifoQueues& q = s3fifo_->queues;
-  size_t& small = s3fifo_->small_count;
+  S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed);
+  if (!s3) return false;
+  S3FifoQueues& q = s3->queues;
   const size_t keys = size();
   if (keys == 0) return false;
-  if ((keys & 1023) == 0) q.SizeGhostFor(keys);
   // Each step evicts, drops a stale hash, or moves a key and lowers its frequency, so the
   // loop ends; the bound only guards against a logic error.
-  const size_t max_steps = 4 * (q.small_slots() + q.main_slots()) + 16;
+  size_t max_steps;
+  {
+    MaybeLock lock(s3->mutex, thread_safe_);
+    if ((keys & 1023) == 0) q.SizeGhostFor(keys);
+    max_steps = 4 * (q.small_slots() + q.main_slots()) + 16;
+  }
   for (size_t step = 0; step < max_steps; ++step) {
-    const bool from_small = small > 0 && (small * 10 >= keys || q.main_slots() == 0);
     uint64_t hash;
-    if (!(from_small ? q.PopSmall(&hash) : q.PopMain(&hash))) {
-      if (from_small) small = 0;  // the count and the queue disagree: trust the queue
-      if (!from_small && small == 0) return false;
-      continue;
+    bool from_small;
+    {
+      MaybeLock lock(s3->mutex, thread_safe_);
+      const size_t small = s3->small_count;
+      from_small = small > 0 && (small * 10 >= keys || q.main_slots() == 0);
+      if (!(from_small ? q.PopSmall(&hash) : q.PopMain(&hash))) {
+        if (from_small) s3->small_count = 0;  // the count and the queue disagree: trust the queue
+        if (!from_small && small == 0) return false;
+        continue;
+      }
     }
-    Shard& shard = *shards_[hash >> (64 - kShardBits)];
+    Shard& shard = *shards_[ShardIndex(hash)];
+    MaybeLock shard_lock(shard.mutex(), thread_safe_);
     Entry* e = shard.FindByHash(hash, !from_small);
     if (!e) continue;
     const unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
     if (from_small) {
       if (freq > 0) {  // read while in S: promote to M, keeping its frequency
         e->flags |= kInMainQueue;
-        --small;
+        MaybeLock lock(s3->mutex, thread_safe_);
+        --s3->small_count;
         q.PushMain(hash);
         continue;
       }
+      MaybeLock lock(s3->mutex, thread_safe_);
       q.RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
     } else if (freq > 0) {    // read since it last passed the tail: one more round
       e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
+      MaybeLock lock(s3->mutex, thread_safe_);
       q.PushMain(hash);
       continue;
     }
-    shard.EvictByHash(hash, !from_small);
+    shard.EvictByHash(hash, !from_small);  // takes the queue mutex itself (small_count)
     return true;
   }
   return false;

@@ -2,21 +2,42 @@
 //
 // Commands locate a key's shard with Locate() and work against that shard; keyspace-wide
 // operations (DBSIZE, FLUSHALL, SCAN, RANDOMKEY, the expiry cycle) visit every shard.
-// SCAN cursors carry the shard index in their low 4 bits and the shard's reverse-binary
-// bucket cursor above it.
+// SCAN cursors carry the shard index in their low kShardBits (6) bits and the shard's
+// reverse-binary bucket cursor above it.
+//
+// Threads. SetThreadSafe(true), before any other thread uses the keyspace, turns locking on;
+// while it is off (the default, one worker) no method takes or checks a lock beyond one branch.
+// Lock order, everywhere: eviction mutex -> shard locks (ascending index) -> S3-FIFO queue
+// mutex -> a KeyWatcher's own lock (the singleflight table). Never the reverse; none of them is
+// recursive, so a thread holding shard locks must not call LockShards again.
+// 1. Caller holds the shard lock(s) of the keys it names (LockShards(mask), or LockAllShards()
+//    for whole-keyspace commands): Locate()'s Shard::* methods, Find, Delete, and with ALL shard
+//    locks: Scan, RandomEntry, Flush. None of these locks a shard.
+// 2. Caller holds NO shard lock; the method locks internally, one shard at a time (or all, in
+//    ascending order, for ConfigureEviction): MakeRoom, ActiveExpirePass, ShrinkTables,
+//    ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
+// 3. Lock-free, from any thread: size, volatile_count, memory_bytes, expired_keys,
+//    evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy, maxmemory, SetClock,
+//    set_memory_baseline, ShardIndex, ShardMaskOf, LockShards, LockAllShards. Counters are
+//    relaxed atomics: each is a recent value, sums over shards are not a consistent snapshot.
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/eviction.h"
 #include "storage/shard.h"
+#include "storage/sync.h"
 
 namespace flightcache::storage {
 
@@ -25,19 +46,81 @@ struct KeyLocation {
   uint64_t hash;
 };
 
+class Keyspace;
+
+// The shard locks a thread holds: released when this goes out of scope (or by Unlock()).
+// Movable, not copyable. Empty (holds nothing) when the keyspace is not thread-safe.
+class ShardLocks {
+ public:
+  ShardLocks() = default;
+  ShardLocks(ShardLocks&& other) noexcept
+      : keyspace_(other.keyspace_), mask_(std::exchange(other.mask_, 0)) {}
+  ShardLocks& operator=(ShardLocks&& other) noexcept {
+    if (this != &other) {
+      Unlock();
+      keyspace_ = other.keyspace_;
+      mask_ = std::exchange(other.mask_, 0);
+    }
+    return *this;
+  }
+  ShardLocks(const ShardLocks&) = delete;
+  ShardLocks& operator=(const ShardLocks&) = delete;
+  ~ShardLocks() { Unlock(); }
+
+  // Releases every lock held now; later calls do nothing.
+  inline void Unlock();
+  // The shards held (bit i: shard i); 0 when nothing is held.
+  uint64_t mask() const { return mask_; }
+
+ private:
+  friend class Keyspace;
+  ShardLocks(Keyspace* keyspace, uint64_t mask) : keyspace_(keyspace), mask_(mask) {}
+
+  Keyspace* keyspace_ = nullptr;
+  uint64_t mask_ = 0;
+};
+
 class Keyspace {
  public:
-  static constexpr size_t kShardBits = 4;
+  static constexpr size_t kShardBits = 6;
   static constexpr size_t kShardCount = size_t{1} << kShardBits;
+  static_assert(kShardCount <= 64, "a shard mask is a uint64_t");
+  static constexpr uint64_t kAllShards =
+      kShardCount == 64 ? ~uint64_t{0} : (uint64_t{1} << kShardCount) - 1;
 
   Keyspace();
 
-  // The cached "now" (unix ms) that stamps access state; the server refreshes it per batch.
-  void SetClock(int64_t now_ms) { now_ms_ = now_ms; }
+  // Turns shard and eviction locking on or off. Call before any other thread uses the keyspace.
+  void SetThreadSafe(bool on);
+  bool thread_safe() const { return thread_safe_; }
+
+  // The shard a key hash belongs to, and the lock mask of a key's shard (OR masks together for
+  // a multi-key command).
+  static constexpr size_t ShardIndex(uint64_t hash) { return hash >> (64 - kShardBits); }
+  static uint64_t ShardMaskOf(std::string_view key) {
+    return uint64_t{1} << ShardIndex(HashKey(key));
+  }
+  // Locks the shards of mask in ascending index order (deadlock-free against any other caller)
+  // and returns the guard that unlocks them. A no-op returning an empty guard when the keyspace
+  // is not thread-safe. The caller must hold no shard lock already.
+  ShardLocks LockShards(uint64_t mask) {
+    if (!thread_safe_ || mask == 0) return ShardLocks();
+    for (uint64_t m = mask; m != 0; m &= m - 1) shards_[std::countr_zero(m)]->mutex().lock();
+    return ShardLocks(this, mask);
+  }
+  ShardLocks LockAllShards() { return LockShards(kAllShards); }
+
+  // The cached "now" (unix ms) that stamps access state; each worker refreshes it per batch.
+  void SetClock(int64_t now_ms) {
+    // Skip the store when unchanged: several workers share this cache line.
+    if (now_ms_.load(std::memory_order_relaxed) != now_ms) {
+      now_ms_.store(now_ms, std::memory_order_relaxed);
+    }
+  }
 
   KeyLocation Locate(std::string_view key) {
     uint64_t hash = HashKey(key);
-    return {shards_[hash >> (64 - kShardBits)].get(), hash};
+    return {shards_[ShardIndex(hash)].get(), hash};
   }
   Shard& shard(size_t index) { return *shards_[index]; }
   const Shard& shard(size_t index) const { return *shards_[index]; }
@@ -67,22 +150,31 @@ class Keyspace {
   // One pass of the active expiry cycle: visits buckets_per_shard buckets of every shard and
   // removes the expired keys there. Returns how many it removed; *more is set when at least
   // 10% of the volatile keys seen had expired (Redis's rule for running another pass).
+  // Call with no shard lock held: locks each shard with volatile keys in turn.
   size_t ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool* more);
-  // Shrinks sparse shard tables.
+  // Shrinks sparse shard tables. Call with no shard lock held: locks each sparse shard in turn.
   void ShrinkTables();
 
   // ---- memory budget and eviction ----
-  // maxmemory 0 means no limit. The S3-FIFO queues exist only while they can be used.
+  // maxmemory 0 means no limit. The S3-FIFO queues are in use only while they can be used.
+  // Call with no shard lock held: takes the eviction mutex, then every shard lock.
   void ConfigureEviction(EvictionPolicy policy, int64_t maxmemory);
-  EvictionPolicy policy() const { return policy_; }
-  int64_t maxmemory() const { return maxmemory_; }
+  EvictionPolicy policy() const { return policy_.load(std::memory_order_relaxed); }
+  int64_t maxmemory() const { return maxmemory_.load(std::memory_order_relaxed); }
   // Bytes the process holds outside the keyspace (buffers, tables): measured by the server
   // from the allocator now and then, so that keyspace bytes + baseline tracks used_memory.
-  void set_memory_baseline(int64_t bytes) { baseline_ = bytes; }
-  int64_t UsedMemoryEstimate() const { return baseline_ + static_cast<int64_t>(memory_bytes()); }
-  bool OverMemoryLimit() const { return maxmemory_ > 0 && UsedMemoryEstimate() > maxmemory_; }
+  void set_memory_baseline(int64_t bytes) { baseline_.store(bytes, std::memory_order_relaxed); }
+  int64_t UsedMemoryEstimate() const {
+    return baseline_.load(std::memory_order_relaxed) + static_cast<int64_t>(memory_bytes());
+  }
+  bool OverMemoryLimit() const {
+    const int64_t limit = maxmemory();
+    return limit > 0 && UsedMemoryEstimate() > limit;
+  }
   // Evicts keys by the policy until the estimate is within maxmemory. Returns false when it
-  // is still over (noeviction, or no key the policy may evict).
+  // is still over (noeviction, or no key the policy may evict). Call with no shard lock held:
+  // takes the eviction mutex, then one shard lock at a time. Under threads, other workers'
+  // writes may use memory while it works: the bound is as exact as the callers' timing.
   bool MakeRoom();
   uint64_t evicted_keys() const;
 
@@ -91,21 +183,39 @@ class Keyspace {
     std::string key;
     uint64_t score;  // higher: evict sooner
   };
-  bool EvictOne();
+  friend class ShardLocks;
+  // The evictors run with the eviction mutex held (when thread-safe) and lock shards inside.
+  bool EvictOne(EvictionPolicy policy);
   bool EvictS3Fifo();
   bool EvictRandom(bool volatile_only);
-  bool EvictSampled();
+  bool EvictSampled(EvictionPolicy policy);
+  void SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, int64_t now_ms);
   uint64_t NextRandom();
+  int64_t Now() const { return now_ms_.load(std::memory_order_relaxed); }
 
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
-  int64_t now_ms_ = 0;
-  EvictionPolicy policy_ = EvictionPolicy::kNoEviction;
-  int64_t maxmemory_ = 0;
-  int64_t baseline_ = 0;
+  bool thread_safe_ = false;
+  std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
+  std::atomic<int64_t> maxmemory_{0};
+  std::atomic<int64_t> baseline_{0};
+  // The S3-FIFO state while S3-FIFO evicts under a limit, else nullptr. The object itself
+  // (s3fifo_storage_) lives as long as the keyspace, so a lock-free reader never sees it freed.
+  std::atomic<S3Fifo*> s3fifo_{nullptr};
+  std::unique_ptr<S3Fifo> s3fifo_storage_;
+  // Guarded by evict_mutex_ (when thread-safe).
+  std::mutex evict_mutex_;
   size_t evict_cursor_ = 0;
-  std::vector<Candidate> pool_;     // Redis's eviction pool: best candidates seen so far
-  std::unique_ptr<S3Fifo> s3fifo_;  // only while S3-FIFO evicts under a limit
+  std::vector<Candidate> pool_;  // Redis's eviction pool: best candidates seen so far
   uint64_t rng_ = 0x2545F4914F6CDD1DULL;
+  // Written by every worker: on its own cache line, away from the read-mostly fields above.
+  alignas(64) std::atomic<int64_t> now_ms_{0};
 };
+
+inline void ShardLocks::Unlock() {
+  for (uint64_t m = mask_; m != 0; m &= m - 1) {
+    keyspace_->shards_[std::countr_zero(m)]->mutex().unlock();
+  }
+  mask_ = 0;
+}
 
 }  // namespace flightcache::storage

@@ -7,12 +7,14 @@ void S3FifoQueues::Clear() {
   std::deque<uint64_t>().swap(small_);
   std::deque<uint64_t>().swap(main_);
   std::vector<uint32_t>().swap(ghost_);
+  UpdateBytes();
 }
 
 bool S3FifoQueues::PopSmall(uint64_t* hash) {
   if (small_.empty()) return false;
   *hash = small_.front();
   small_.pop_front();
+  UpdateBytes();
   return true;
 }
 
@@ -20,6 +22,7 @@ bool S3FifoQueues::PopMain(uint64_t* hash) {
   if (main_.empty()) return false;
   *hash = main_.front();
   main_.pop_front();
+  UpdateBytes();
   return true;
 }
 
@@ -57,6 +60,7 @@ void S3FifoQueues::SizeGhostFor(size_t keys) {
   if (ghost_.size() >= want && ghost_.size() <= want * 4) return;
   // Resizing forgets the ghosts: they are a hint, and this happens only as the shard grows.
   ghost_.assign(want, 0);
+  UpdateBytes();
 }
 
 }  // namespace flightcache::storage

@@ -9,20 +9,33 @@
 // The queues hold key hashes, not pointers (entries move when rewritten); the shard resolves
 // a hash to its entry and skips hashes whose key is gone. G is a 4-way set-associative table
 // of 32-bit fingerprints: old ghosts are overwritten rather than queued, 4 bytes per slot.
+//
+// Threads: the queues and small_count are guarded by S3Fifo::mutex when the keyspace is
+// thread-safe (lock order: a shard lock, then this mutex; never the reverse). Only
+// memory_bytes() may be read without it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <vector>
+
+#include "storage/sync.h"
 
 namespace flightcache::storage {
 
 class S3FifoQueues {
  public:
   void Clear();
-  void PushSmall(uint64_t hash) { small_.push_back(hash); }
-  void PushMain(uint64_t hash) { main_.push_back(hash); }
+  void PushSmall(uint64_t hash) {
+    small_.push_back(hash);
+    UpdateBytes();
+  }
+  void PushMain(uint64_t hash) {
+    main_.push_back(hash);
+    UpdateBytes();
+  }
   // Pops the oldest hash of a queue; false when it is empty.
   bool PopSmall(uint64_t* hash);
   bool PopMain(uint64_t* hash);
@@ -35,11 +48,15 @@ class S3FifoQueues {
   // Keeps the ghost table about as large as the number of keys (a power of two).
   void SizeGhostFor(size_t keys);
 
-  size_t memory_bytes() const {
-    return (small_.size() + main_.size()) * sizeof(uint64_t) + ghost_.size() * sizeof(uint32_t);
-  }
+  // Bytes the queues and the ghost table hold. Lock-free: a mirror kept by every change.
+  size_t memory_bytes() const { return bytes_.get(); }
 
  private:
+  void UpdateBytes() {
+    bytes_.set((small_.size() + main_.size()) * sizeof(uint64_t) +
+               ghost_.size() * sizeof(uint32_t));
+  }
+
   static constexpr int kGhostWays = 4;
   size_t GhostGroup(uint64_t hash) const {
     return ((hash >> 32) & (ghost_.size() / kGhostWays - 1)) * kGhostWays;
@@ -49,11 +66,16 @@ class S3FifoQueues {
   std::deque<uint64_t> small_;
   std::deque<uint64_t> main_;
   std::vector<uint32_t> ghost_;
+  RelaxedCounter<size_t> bytes_;
 };
 
 // The keyspace-wide S3-FIFO state: the queues, and how many live keys are in S (the other
-// keys are in M). Owned by the Keyspace; its shards add and remove keys.
+// keys are in M). Owned by the Keyspace (it lives as long as the keyspace, so that a lock-free
+// reader of memory_bytes() never sees it freed); its shards add and remove keys.
 struct S3Fifo {
+  // Guards queues and small_count while thread_safe (set by the keyspace before threads start).
+  std::mutex mutex;
+  bool thread_safe = false;
   S3FifoQueues queues;
   size_t small_count = 0;
 };

@@ -71,7 +71,20 @@ uint64_t HashKey(std::string_view key) {
   return Mix(kP1 ^ len, Mix(a ^ kP1, b ^ seed) ^ kP2);
 }
 
-Shard::Shard(const int64_t* clock) : buckets_(kInitialBuckets, nullptr), clock_(clock) {}
+Shard::Shard(const std::atomic<int64_t>* clock) : clock_(clock) {
+  SetBuckets(std::vector<Entry*>(kInitialBuckets, nullptr));
+}
+
+void Shard::SetBuckets(std::vector<Entry*> buckets) {
+  buckets_ = std::move(buckets);
+  bucket_count_.set(buckets_.size());
+}
+
+void Shard::ForgetSmall(size_t n) {
+  if (n == 0) return;
+  MaybeLock lock(s3_->mutex, s3_->thread_safe);
+  s3_->small_count -= n;
+}
 
 Shard::~Shard() {
   for (Entry*& head : buckets_) {
@@ -103,9 +116,9 @@ void Shard::Unlink(Entry** link) {
   Entry* e = *link;
   *link = e->next;
   --size_;
-  if (s3_ && !(e->flags & kInMainQueue)) --s3_->small_count;
+  if (s3_ && !(e->flags & kInMainQueue)) ForgetSmall(1);
   if (e->flags & kHasExpire) --volatile_count_;
-  entry_bytes_ -= EntryAllocatedSize(e);
+  entry_bytes_.sub(EntryAllocatedSize(e));
   FreeEntry(e);
 }
 
@@ -116,7 +129,7 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
   if (IsExpired(e, now_ms)) {
     Notify(key);
     Unlink(link);
-    ++stats_.expired_keys;
+    ++expired_keys_;
     return nullptr;
   }
   if (touch) Touch(e);
@@ -128,7 +141,7 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
   Notify(key);
   Entry** link = FindLink(key, hash);
   Entry* created = CreateEntry(key, value, expire_at_ms);
-  entry_bytes_ += EntryAllocatedSize(created);
+  entry_bytes_.add(EntryAllocatedSize(created));
   if (expire_at_ms != 0) ++volatile_count_;
   if (*link) {
     Entry* old = *link;
@@ -137,14 +150,14 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
     Touch(created);
     *link = created;
     if (old->flags & kHasExpire) --volatile_count_;
-    entry_bytes_ -= EntryAllocatedSize(old);
+    entry_bytes_.sub(EntryAllocatedSize(old));
     FreeEntry(old);
     return created;
   }
   *link = created;
   ++size_;
   Admit(created, hash);
-  if (size_ > buckets_.size()) Resize(buckets_.size() * 2);
+  if (size_.get() > buckets_.size()) Resize(buckets_.size() * 2);
   return created;
 }
 
@@ -159,8 +172,8 @@ Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) 
   created->next = entry->next;
   CarryState(entry, created);
   *link = created;
-  entry_bytes_ += EntryAllocatedSize(created);
-  entry_bytes_ -= EntryAllocatedSize(entry);
+  entry_bytes_.add(EntryAllocatedSize(created));
+  entry_bytes_.sub(EntryAllocatedSize(entry));
   FreeEntry(entry);
   return created;
 }
@@ -178,9 +191,13 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
   created->next = entry->next;
   CarryState(entry, created);
   *link = created;
-  volatile_count_ += expire_at_ms != 0 ? 1 : -1;
-  entry_bytes_ += EntryAllocatedSize(created);
-  entry_bytes_ -= EntryAllocatedSize(entry);
+  if (expire_at_ms != 0) {
+    ++volatile_count_;
+  } else {
+    --volatile_count_;
+  }
+  entry_bytes_.add(EntryAllocatedSize(created));
+  entry_bytes_.sub(EntryAllocatedSize(entry));
   FreeEntry(entry);
   return created;
 }
@@ -196,27 +213,28 @@ bool Shard::Delete(std::string_view key, uint64_t hash) {
 }
 
 void Shard::Flush() {
-  if (watching_ > 0 && watcher_) watcher_->OnFlush();
+  if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnFlush();
+  size_t small = 0;
   for (Entry*& head : buckets_) {
     while (head) {
       Entry* next = head->next;
-      if (s3_ && !(head->flags & kInMainQueue)) --s3_->small_count;
+      if (!(head->flags & kInMainQueue)) ++small;
       FreeEntry(head);
       head = next;
     }
   }
-  buckets_.assign(kInitialBuckets, nullptr);
-  buckets_.shrink_to_fit();
-  size_ = 0;
-  volatile_count_ = 0;
-  entry_bytes_ = 0;
+  if (s3_) ForgetSmall(small);
+  SetBuckets(std::vector<Entry*>(kInitialBuckets, nullptr));
+  size_.set(0);
+  volatile_count_.set(0);
+  entry_bytes_.set(0);
   expire_cursor_ = 0;
 }
 
 void Shard::Resize(size_t new_bucket_count) {
   std::vector<Entry*> old;
   old.swap(buckets_);
-  buckets_.assign(new_bucket_count, nullptr);
+  SetBuckets(std::vector<Entry*>(new_bucket_count, nullptr));
   for (Entry* head : old) {
     while (head) {
       Entry* next = head->next;
@@ -228,17 +246,23 @@ void Shard::Resize(size_t new_bucket_count) {
   }
 }
 
+bool Shard::WantsShrink() const {
+  const size_t buckets = bucket_count_.get();
+  return buckets > kInitialBuckets && size_.get() * 8 < buckets;
+}
+
 void Shard::MaybeShrink() {
-  if (buckets_.size() > kInitialBuckets && size_ * 8 < buckets_.size()) {
+  const size_t size = size_.get();
+  if (buckets_.size() > kInitialBuckets && size * 8 < buckets_.size()) {
     size_t target = buckets_.size();
-    while (target > kInitialBuckets && size_ * 2 < target) target /= 2;
+    while (target > kInitialBuckets && size * 2 < target) target /= 2;
     Resize(target);
   }
 }
 
 size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired) {
   size_t visited_volatile = 0;
-  for (size_t i = 0; i < max_buckets && volatile_count_ > 0; ++i) {
+  for (size_t i = 0; i < max_buckets && volatile_count_.get() > 0; ++i) {
     expire_cursor_ &= buckets_.size() - 1;
     Entry** link = &buckets_[expire_cursor_];
     ++expire_cursor_;
@@ -249,7 +273,7 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
         if (EntryExpireAt(e) <= now_ms) {
           Notify(EntryKey(e));
           Unlink(link);
-          ++stats_.expired_keys;
+          ++expired_keys_;
           ++*expired;
           continue;
         }
@@ -273,7 +297,7 @@ uint64_t Shard::Scan(uint64_t cursor, int64_t now_ms, const std::function<void(c
 }
 
 Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
-  if (size_ == 0) return nullptr;
+  if (size_.get() == 0) return nullptr;
   const size_t mask = buckets_.size() - 1;
   // Probe buckets from a random start; chains are short, so pick a random element of the
   // first non-empty chain, skipping expired entries (bounded tries, as Redis does).
@@ -301,9 +325,9 @@ void Shard::Touch(Entry* e) {
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
     rng_ ^= rng_ << 17;
-    e->access = LfuTouch(e->access, *clock_, rng_);
+    e->access = LfuTouch(e->access, Now(), rng_);
   } else {
-    e->access = LruClock(*clock_);
+    e->access = LruClock(Now());
   }
   if (s3_) {
     unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
@@ -312,8 +336,9 @@ void Shard::Touch(Entry* e) {
 }
 
 void Shard::Admit(Entry* e, uint64_t hash) {
-  e->access = track_lfu_ ? LfuInitial(*clock_) : LruClock(*clock_);
+  e->access = track_lfu_ ? LfuInitial(Now()) : LruClock(Now());
   if (!s3_) return;
+  MaybeLock lock(s3_->mutex, s3_->thread_safe);
   if (s3_->queues.TakeGhost(hash)) {
     e->flags |= kInMainQueue;
     s3_->queues.PushMain(hash);
@@ -327,7 +352,7 @@ void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
   const bool lfu = PolicyTracksLfu(policy);
   if (lfu != track_lfu_) {
     // Reinterpret every key's access state from now on, as Redis does after a policy switch.
-    const uint32_t fresh = lfu ? LfuInitial(*clock_) : LruClock(*clock_);
+    const uint32_t fresh = lfu ? LfuInitial(Now()) : LruClock(Now());
     for (Entry* head : buckets_) {
       for (Entry* e = head; e; e = e->next) e->access = fresh;
     }
@@ -341,6 +366,7 @@ void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
 
 void Shard::AttachS3Fifo() {
   // Keys that were there before S3-FIFO took over start in the main queue, in table order.
+  MaybeLock lock(s3_->mutex, s3_->thread_safe);
   for (Entry* head : buckets_) {
     for (Entry* e = head; e; e = e->next) {
       e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
@@ -369,7 +395,7 @@ void Shard::EvictByHash(uint64_t hash, bool in_main) {
   if (!link) return;
   Notify(EntryKey(*link));
   Unlink(link);
-  ++stats_.evicted_keys;
+  ++evicted_keys_;
 }
 
 bool Shard::Evict(std::string_view key, uint64_t hash) {
@@ -377,12 +403,12 @@ bool Shard::Evict(std::string_view key, uint64_t hash) {
   if (!*link) return false;
   Notify(key);
   Unlink(link);
-  ++stats_.evicted_keys;
+  ++evicted_keys_;
   return true;
 }
 
 Entry* Shard::RandomVolatileEntry(int64_t now_ms, uint64_t random) {
-  if (volatile_count_ == 0) return nullptr;
+  if (volatile_count_.get() == 0) return nullptr;
   for (uint64_t i = 0; i < 8; ++i) {
     Entry* e = RandomEntry(now_ms, random + i * 0x9E3779B97F4A7C15ULL);
     if (e && (e->flags & kHasExpire)) return e;

@@ -4,19 +4,35 @@
 // Expired keys are removed lazily when looked up, and by ActiveExpireStep(), which walks the
 // buckets with a cursor under a budget. Every change to a key is reported to the KeyWatcher
 // (the singleflight table applies its Forget rule there) while it watches any key.
-// A shard is used by one thread at a time. Storage knows nothing of clients or RESP.
+// Storage knows nothing of clients or RESP.
+//
+// Locking (when the keyspace is thread-safe; see keyspace.h for the whole picture):
+// - Every method that is not listed below must be called with this shard's mutex() held
+//   (Keyspace::LockShards / LockAllShards). None of them locks the shard itself.
+// - Lock-free, callable from any thread: size(), volatile_count(), bucket_count(),
+//   memory_bytes(), stats(), AddWatch(), RemoveWatch(). The counters behind them are written
+//   only under the shard lock and read with relaxed atomic loads: a reader sees a recent value,
+//   not a snapshot consistent across counters or shards.
+// - set_watcher(): before the server starts its threads (or with the shard lock held).
+// - Methods that touch the keyspace's S3-FIFO state (Set, Delete, Evict*, Flush, the expiry
+//   step, ConfigureEviction) take S3Fifo::mutex inside, after the shard lock.
+// - The KeyWatcher is called with the shard lock held: it may take its own lock (lock order:
+//   shard, then watcher) but must not lock a shard.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "storage/entry.h"
 #include "storage/eviction.h"
 #include "storage/s3fifo.h"
+#include "storage/sync.h"
 
 namespace flightcache::storage {
 
@@ -33,10 +49,11 @@ struct ShardStats {
   uint64_t evicted_keys = 0;
 };
 
-class Shard {
+// Aligned to a cache line so that two shards' locks and counters never share one.
+class alignas(64) Shard {
  public:
   // clock: the keyspace's cached "now" (unix ms), read to stamp new entries' access state.
-  explicit Shard(const int64_t* clock);
+  explicit Shard(const std::atomic<int64_t>* clock);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -68,6 +85,8 @@ class Shard {
   Entry* RandomVolatileEntry(int64_t now_ms, uint64_t random);
   // Halves the table while it is less than 1/8 full (called from the cron).
   void MaybeShrink();
+  // Lock-free: whether MaybeShrink() would shrink now (a hint; recheck under the lock).
+  bool WantsShrink() const;
 
   // Chooses how access is tracked (LRU clock or LFU counter), and the keyspace's S3-FIFO
   // state to keep up to date (nullptr: none). Attaching puts every key in the main queue.
@@ -79,16 +98,23 @@ class Shard {
   // S3-FIFO: evicts the entry FindByHash(hash, in_main) finds.
   void EvictByHash(uint64_t hash, bool in_main);
 
-  size_t size() const { return size_; }
-  size_t volatile_count() const { return volatile_count_; }
-  size_t bucket_count() const { return buckets_.size(); }
+  // The lock that guards this shard while the keyspace is thread-safe. Take it through
+  // Keyspace::LockShards (ascending shard order), never directly together with another shard's.
+  std::mutex& mutex() { return mutex_; }
+
+  // Lock-free readers.
+  size_t size() const { return size_.get(); }
+  size_t volatile_count() const { return volatile_count_.get(); }
+  size_t bucket_count() const { return bucket_count_.get(); }
   // Bytes held: entry blocks (as the allocator sizes them) and the bucket array.
-  size_t memory_bytes() const { return entry_bytes_ + buckets_.size() * sizeof(Entry*); }
-  const ShardStats& stats() const { return stats_; }
+  size_t memory_bytes() const { return entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*); }
+  ShardStats stats() const { return ShardStats{expired_keys_.get(), evicted_keys_.get()}; }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
-  void AddWatch() { ++watching_; }
-  void RemoveWatch() { --watching_; }
+  // Lock-free (an atomic count). For the Forget rule to hold, add the watch before any write the
+  // watcher must hear of can happen: e.g. while holding the key's shard lock.
+  void AddWatch() { watching_.fetch_add(1, std::memory_order_relaxed); }
+  void RemoveWatch() { watching_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   Entry** FindLink(std::string_view key, uint64_t hash);
@@ -105,19 +131,29 @@ class Shard {
   void Unlink(Entry** link);
   void Resize(size_t new_bucket_count);
   void Notify(std::string_view key) {
-    if (watching_ > 0 && watcher_) watcher_->OnKeyChanged(key);
+    if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
   }
   size_t BucketOf(uint64_t hash) const { return hash & (buckets_.size() - 1); }
+  // Replaces the bucket array, keeping the lock-free bucket count in step.
+  void SetBuckets(std::vector<Entry*> buckets);
+  // S3-FIFO: forgets `n` keys of the small queue (under the queue mutex when thread-safe).
+  void ForgetSmall(size_t n);
+  int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 
+  std::mutex mutex_;
+  // Written under mutex_, read lock-free (see the top of this file).
+  RelaxedCounter<size_t> size_;
+  RelaxedCounter<size_t> volatile_count_;
+  RelaxedCounter<size_t> entry_bytes_;
+  RelaxedCounter<size_t> bucket_count_;
+  RelaxedCounter<uint64_t> expired_keys_;
+  RelaxedCounter<uint64_t> evicted_keys_;
+  std::atomic<size_t> watching_{0};
+  // Guarded by mutex_.
   std::vector<Entry*> buckets_;
-  size_t size_ = 0;
-  size_t volatile_count_ = 0;
-  size_t entry_bytes_ = 0;
   uint64_t expire_cursor_ = 0;
-  ShardStats stats_;
   KeyWatcher* watcher_ = nullptr;
-  size_t watching_ = 0;
-  const int64_t* clock_;
+  const std::atomic<int64_t>* clock_;
   bool track_lfu_ = false;
   S3Fifo* s3_ = nullptr;  // the keyspace's, while S3-FIFO evicts
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;

@@ -310,6 +310,11 @@ void ServerProcess::Start(std::vector<std::string> extra_args, std::vector<std::
       options.args.insert(options.args.end(), {"--unixsocket", unix_socket_});
       options.wait_unix_socket = unix_socket_;
     }
+    // $FLIGHTCACHE_TEST_THREADS runs every server of the suite with that many workers. It
+    // goes before extra_args, so a test that passes its own --threads wins.
+    if (const char* threads = std::getenv("FLIGHTCACHE_TEST_THREADS"); threads && *threads) {
+      options.args.insert(options.args.end(), {"--threads", threads});
+    }
     options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
     options.env = env;
     options.wait_port = port_;

@@ -51,8 +51,8 @@ struct Fixture {
   int64_t now = 1000;
   Singleflight flights{
       &origin, &keyspace,
-      [this](const Waiter& w, const FetchResult& r) {
-        delivered.push_back({w.conn_id, w.slot_seq, w.part, r.status, r.value, r.error});
+      [this](const Waiter& w, std::shared_ptr<const FetchResult> r) {
+        delivered.push_back({w.conn_id, w.slot_seq, w.part, r->status, r->value, r->error});
       },
       [this] { return now; }};
 };
@@ -195,7 +195,7 @@ TEST_CASE("a fetch completing after the table is gone does nothing") {
   int delivered = 0;
   {
     Singleflight flights(
-        &origin, &keyspace, [&](const Waiter&, const FetchResult&) { ++delivered; },
+        &origin, &keyspace, [&](const Waiter&, std::shared_ptr<const FetchResult>) { ++delivered; },
         [] { return int64_t{0}; });
     flights.Join("k", Waiter{1, 1, 0});
   }

@@ -1,0 +1,540 @@
+// worker.cc — a worker's loop: listening, adopting sockets, dispatch with shard locks, the
+// write pass, its cron, its inbox of tasks from other threads, and shutdown.
+#include "server/worker.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "origin/origin.h"
+#include "server/connection.h"
+#include "server/info.h"
+#include "server/server.h"
+
+namespace flightcache::server {
+namespace {
+
+thread_local Worker* current_worker = nullptr;
+
+// At most this many connections are accepted per readable event, so one worker's acceptor
+// cannot starve its own clients during a connection storm.
+constexpr int kAcceptsPerEvent = 64;
+
+int64_t WallClockMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatAddress(const struct sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const struct sockaddr_in*>(&addr);
+    uv_ip4_name(in, host, sizeof(host));
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(&addr);
+    uv_ip6_name(in6, host, sizeof(host));
+    return std::string(host) + ":" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "?:0";
+}
+
+void CloseAndDelete(uv_handle_t* handle) { delete static_cast<Connection*>(handle->data); }
+
+}  // namespace
+
+Worker::Worker(Server* server, size_t index, const Config& config)
+    : server_(server),
+      index_(index),
+      config_(config),
+      command_stats_(server->commands().all().size()),
+      read_buffer_(new char[kReadBufferSize]) {
+  uv_loop_init(&loop_);
+  std::random_device rd;
+  rng_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (index + 1) * 0x9E3779B97F4A7C15ULL;
+  RefreshClock();
+  uv_async_init(&loop_, &async_, &Worker::OnAsync);
+  async_.data = this;
+  uv_prepare_init(&loop_, &flush_prepare_);
+  flush_prepare_.data = this;
+  uv_prepare_start(&flush_prepare_, &Worker::OnFlushTurn);
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, &Worker::OnFlushTurnCheck);
+  uv_timer_init(&loop_, &cron_timer_);
+  cron_timer_.data = this;
+  uint64_t period = static_cast<uint64_t>(1000 / config_.hz);
+  uv_timer_start(&cron_timer_, &Worker::OnCron, period, period);
+}
+
+Worker::~Worker() {
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+Worker* Worker::Current() { return current_worker; }
+
+void Worker::RefreshClock() {
+  now_ms_ = WallClockMs();
+  server_->keyspace().SetClock(now_ms_);
+}
+
+uint64_t Worker::RandomU64() {
+  // xorshift64*: fast and good enough for RANDOMKEY and ids.
+  rng_state_ ^= rng_state_ >> 12;
+  rng_state_ ^= rng_state_ << 25;
+  rng_state_ ^= rng_state_ >> 27;
+  return rng_state_ * 0x2545F4914F6CDD1DULL;
+}
+
+void Worker::ResetCommandStats() {
+  for (CommandStats& s : command_stats_) {
+    s.calls.set(0);
+    s.usec.set(0);
+    s.rejected_calls.set(0);
+    s.failed_calls.set(0);
+  }
+}
+
+// ---- listening ----
+
+bool Worker::OpenTcpListener(bool reuseport) {
+  struct sockaddr_storage addr;
+  std::memset(&addr, 0, sizeof(addr));
+  int rc;
+  const bool v6 = config_.bind.find(':') != std::string::npos;
+  if (v6) {
+    rc = uv_ip6_addr(config_.bind.c_str(), config_.port,
+                     reinterpret_cast<struct sockaddr_in6*>(&addr));
+  } else {
+    rc = uv_ip4_addr(config_.bind.c_str(), config_.port,
+                     reinterpret_cast<struct sockaddr_in*>(&addr));
+  }
+  const char* failure = nullptr;
+  int fd = -1;
+  if (rc != 0) {
+    failure = uv_strerror(rc);
+  } else {
+    fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+        bind(fd, reinterpret_cast<struct sockaddr*>(&addr),
+             v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0 ||
+        listen(fd, 511) != 0) {
+      failure = std::strerror(errno);
+    }
+  }
+  if (failure) {
+    if (fd >= 0) close(fd);
+    server_->Log(LogLevel::kWarning, "Failed listening on port " + std::to_string(config_.port) +
+                                         " (tcp), aborting: " + failure);
+    return false;
+  }
+  listen_fd_ = fd;
+  struct sockaddr_storage bound;
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&bound), &len);
+  server_->set_tcp_port(bound.ss_family == AF_INET6
+                            ? ntohs(reinterpret_cast<struct sockaddr_in6*>(&bound)->sin6_port)
+                            : ntohs(reinterpret_cast<struct sockaddr_in*>(&bound)->sin_port));
+  uv_poll_init_socket(&loop_, &listen_poll_, fd);
+  listen_poll_.data = this;
+  polling_ = true;
+  uv_poll_start(&listen_poll_, UV_READABLE, &Worker::OnListenerReadable);
+  return true;
+}
+
+bool Worker::Listen(bool reuseport, bool acceptor) {
+  acceptor_ = acceptor && server_->worker_count() > 1;
+  if (config_.port != 0 && !OpenTcpListener(reuseport)) return false;
+  if (index_ == 0 && !config_.unixsocket.empty()) {
+    unlink(config_.unixsocket.c_str());
+    uv_pipe_init(&loop_, &unix_listener_, 0);
+    unix_listener_.data = this;
+    unix_listening_ = true;
+    int rc = uv_pipe_bind(&unix_listener_, config_.unixsocket.c_str());
+    if (rc == 0 && config_.unixsocketperm != 0) {
+      chmod(config_.unixsocket.c_str(), static_cast<mode_t>(config_.unixsocketperm));
+    }
+    if (rc == 0) {
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&unix_listener_), 511,
+                     &Worker::OnUnixConnection);
+    }
+    if (rc != 0) {
+      server_->Log(LogLevel::kWarning,
+                   "Failed opening Unix socket " + config_.unixsocket + ": " + uv_strerror(rc));
+      return false;
+    }
+  }
+  if (index_ == 0 && config_.port == 0 && config_.unixsocket.empty()) {
+    server_->Log(LogLevel::kWarning, "Configured to not listen anywhere, exiting.");
+    return false;
+  }
+  return true;
+}
+
+void Worker::OnListenerReadable(uv_poll_t* handle, int status, int) {
+  if (status < 0) return;
+  static_cast<Worker*>(handle->data)->AcceptReady();
+}
+
+void Worker::AcceptReady() {
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or an error that the next event will show again
+    Worker* target = this;
+    if (acceptor_) {
+      target = &server_->worker(next_worker_ % server_->worker_count());
+      ++next_worker_;
+    }
+    if (target == this) {
+      Adopt(fd);
+    } else {
+      target->Post([target, fd]() { target->Adopt(fd); });
+    }
+  }
+}
+
+void Worker::Adopt(int fd) {
+  if (stopping_) {
+    close(fd);
+    return;
+  }
+  RefreshClock();
+  if (server_->client_count().load() >= server_->max_clients()) {
+    static const char kFull[] = "-ERR max number of clients reached\r\n";
+    ssize_t ignored = write(fd, kFull, sizeof(kFull) - 1);
+    (void)ignored;
+    close(fd);
+    ++stats_.rejected_connections;
+    return;
+  }
+  auto* conn = new Connection(this, server_->NextClientId(), false);
+  uv_tcp_init(&loop_, conn->tcp());
+  conn->stream()->data = conn;
+  if (uv_tcp_open(conn->tcp(), fd) != 0) {
+    close(fd);
+    uv_close(reinterpret_cast<uv_handle_t*>(conn->stream()), CloseAndDelete);
+    return;
+  }
+  uv_tcp_nodelay(conn->tcp(), 1);
+  if (config_.tcp_keepalive > 0) {
+    uv_tcp_keepalive(conn->tcp(), 1, static_cast<unsigned>(config_.tcp_keepalive));
+  }
+  struct sockaddr_storage addr;
+  int len = sizeof(addr);
+  if (uv_tcp_getpeername(conn->tcp(), reinterpret_cast<struct sockaddr*>(&addr), &len) == 0) {
+    conn->peer_addr = FormatAddress(addr);
+  }
+  len = sizeof(addr);
+  if (uv_tcp_getsockname(conn->tcp(), reinterpret_cast<struct sockaddr*>(&addr), &len) == 0) {
+    conn->local_addr = FormatAddress(addr);
+  }
+  ++stats_.total_connections_received;
+  ++stats_.connected_clients;
+  server_->client_count().fetch_add(1);
+  connections_[conn->id()] = conn;
+  conn->Start();
+}
+
+void Worker::OnUnixConnection(uv_stream_t* listener, int status) {
+  if (status < 0) return;
+  static_cast<Worker*>(listener->data)->AcceptUnix();
+}
+
+void Worker::AcceptUnix() {
+  RefreshClock();
+  auto* conn = new Connection(this, server_->NextClientId(), true);
+  uv_pipe_init(&loop_, conn->pipe(), 0);
+  conn->stream()->data = conn;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&unix_listener_), conn->stream()) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(conn->stream()), CloseAndDelete);
+    return;
+  }
+  if (server_->client_count().load() >= server_->max_clients()) {
+    static const char kFull[] = "-ERR max number of clients reached\r\n";
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(kFull), sizeof(kFull) - 1);
+    uv_try_write(conn->stream(), &buf, 1);
+    ++stats_.rejected_connections;
+    uv_close(reinterpret_cast<uv_handle_t*>(conn->stream()), CloseAndDelete);
+    return;
+  }
+  conn->peer_addr = "/unixsocket:0";
+  conn->local_addr = config_.unixsocket + ":0";
+  ++stats_.total_connections_received;
+  ++stats_.connected_clients;
+  server_->client_count().fetch_add(1);
+  connections_[conn->id()] = conn;
+  conn->Start();
+}
+
+// ---- the loop ----
+
+void Worker::Run() {
+  current_worker = this;
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  // Anything still open (there should be nothing) is closed so the loop can be closed.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop_) != 0) server_->Log(LogLevel::kWarning, "loop closed with handles open");
+  current_worker = nullptr;
+}
+
+void Worker::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (polling_) {
+    uv_poll_stop(&listen_poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&listen_poll_), nullptr);
+    polling_ = false;
+  }
+  if (unix_listening_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&unix_listener_), nullptr);
+    unlink(config_.unixsocket.c_str());
+    unix_listening_ = false;
+  }
+  std::vector<Connection*> open;
+  for (auto& [id, conn] : connections_) open.push_back(conn);
+  for (Connection* conn : open) conn->Close();
+  if (index_ == 0 && server_->origin()) server_->origin()->Close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_prepare_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&cron_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  if (index_ == 0) {
+    for (uv_signal_t* s : {&sigint_, &sigterm_}) {
+      if (signals_started_) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+    }
+  }
+}
+
+void Worker::StartSignals() {
+  for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
+    uv_signal_init(&loop_, handle);
+    handle->data = this;
+    uv_signal_start(
+        handle,
+        [](uv_signal_t* h, int sig) {
+          auto* w = static_cast<Worker*>(h->data);
+          w->server_->Log(LogLevel::kWarning, std::string("Received ") +
+                                                  (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                                  " scheduling shutdown...");
+          w->server_->RequestStop();
+        },
+        signum);
+  }
+  signals_started_ = true;
+}
+
+void Worker::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> hold(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&async_);
+}
+
+void Worker::OnAsync(uv_async_t* handle) { static_cast<Worker*>(handle->data)->RunTasks(); }
+
+void Worker::RunTasks() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> hold(tasks_mutex_);
+    tasks.swap(tasks_);
+  }
+  for (auto& task : tasks) task();
+}
+
+Connection* Worker::FindConnection(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return nullptr;
+  if (it->second->state() == ConnectionState::kClosing) return nullptr;
+  return it->second;
+}
+
+void Worker::ForgetConnection(Connection* conn) {
+  if (connections_.erase(conn->id()) > 0) {
+    server_->client_count().fetch_sub(1);
+    stats_.connected_clients.set(stats_.connected_clients.get() - 1);
+  }
+}
+
+void Worker::QueueWrite(Connection* conn) {
+  if (conn->in_write_queue) return;
+  conn->in_write_queue = true;
+  write_queue_.push_back(conn->id());
+}
+
+void Worker::OnFlushTurn(uv_prepare_t* handle) {
+  static_cast<Worker*>(handle->data)->FlushPendingWrites();
+}
+
+void Worker::OnFlushTurnCheck(uv_check_t* handle) {
+  static_cast<Worker*>(handle->data)->FlushPendingWrites();
+}
+
+void Worker::FlushPendingWrites() {
+  // Resumes first: a resumed client's backlog may produce replies for this same pass.
+  while (!resume_queue_.empty()) {
+    std::vector<uint64_t> resumes;
+    resumes.swap(resume_queue_);
+    for (uint64_t id : resumes) {
+      if (Connection* conn = FindConnection(id)) conn->ResumeIfDrained();
+    }
+  }
+  if (write_queue_.empty()) return;
+  std::vector<uint64_t> queue;
+  queue.swap(write_queue_);
+  for (uint64_t id : queue) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;
+    Connection* conn = it->second;
+    conn->in_write_queue = false;
+    conn->Flush();
+  }
+}
+
+// ---- commands ----
+
+void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args) {
+  protocol::ReplyWriter& reply = conn.reply();
+  const CommandSpec* cmd = server_->commands().Find(args[0]);
+  const uint64_t errors_before = reply.error_count();
+  if (!cmd) {
+    std::string text = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
+                       "', with args beginning with: ";
+    std::string shown;
+    for (size_t i = 1; i < args.size() && shown.size() < 128; ++i) {
+      shown += "'" + std::string(args[i].substr(0, 128 - shown.size())) + "' ";
+    }
+    reply.Error(text + shown);
+    ++stats_.total_error_replies;
+    return;
+  }
+  CommandStats& cmd_stats = command_stats_[cmd->index];
+  const int argc = static_cast<int>(args.size());
+  if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+    reply.Error("ERR wrong number of arguments for '" + cmd->name + "' command");
+    ++cmd_stats.rejected_calls;
+    ++stats_.total_error_replies;
+    return;
+  }
+  if (!conn.authenticated && !config_.requirepass.empty() && !(cmd->flags & kNoAuth)) {
+    reply.Error("NOAUTH Authentication required.");
+    ++cmd_stats.rejected_calls;
+    ++stats_.total_error_replies;
+    return;
+  }
+  storage::Keyspace& keyspace = server_->keyspace();
+  // Eviction locks shards one at a time, so it runs before this command takes its own locks.
+  if ((cmd->flags & kDenyOom) && keyspace.maxmemory() > 0 && !keyspace.MakeRoom()) {
+    reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    ++cmd_stats.rejected_calls;
+    ++stats_.total_error_replies;
+    return;
+  }
+  conn.last_command = cmd->name.c_str();
+  CommandContext ctx{*server_, *this, conn, args, reply, now_ms_};
+  const int64_t start = MonotonicMicros();
+  if (server_->threaded()) {
+    // With several workers, a command holds the locks of every shard it touches, taken in
+    // shard order: multi-key commands stay atomic and no two commands can deadlock.
+    uint64_t mask = 0;
+    if (cmd->flags & kAllShards) {
+      mask = ~uint64_t{0};
+    } else if (cmd->first_key > 0) {
+      const int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+      for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) {
+        mask |= keyspace.ShardMaskOf(args[static_cast<size_t>(i)]);
+      }
+    }
+    auto locks = keyspace.LockShards(mask);
+    cmd->handler(ctx);
+  } else {
+    cmd->handler(ctx);
+  }
+  if (make_room_after_command_) {
+    make_room_after_command_ = false;
+    server_->MakeRoomNow();
+  }
+  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  ++cmd_stats.calls;
+  ++stats_.total_commands_processed;
+  const uint64_t errors = reply.error_count() - errors_before;
+  if (errors > 0) {
+    ++cmd_stats.failed_calls;
+    stats_.total_error_replies += errors;
+  }
+}
+
+void Worker::ApplyConfig(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (name == "requirepass" || name == "proto-max-bulk-len") {
+      for (auto& [id, conn] : connections_) conn->UpdateLimits();
+    }
+    if (name == "hz") {
+      uint64_t period = static_cast<uint64_t>(1000 / config_.hz);
+      uv_timer_start(&cron_timer_, &Worker::OnCron, period, period);
+    }
+    if (name == "maxmemory" || name == "maxmemory-policy") make_room_after_command_ = true;
+  }
+}
+
+// ---- cron ----
+
+void Worker::OnCron(uv_timer_t* handle) { static_cast<Worker*>(handle->data)->Cron(); }
+
+void Worker::Cron() {
+  RefreshClock();
+  if (index_ == 0) {
+    // Keyspace upkeep, once for all workers. Active expiry as Redis's slow cycle: passes
+    // over the buckets while at least 10% of the volatile keys seen had expired, for at most
+    // 25% of the cron period. That bounds both the CPU taken per loop turn and the memory that
+    // expired keys can hold.
+    storage::Keyspace& keyspace = server_->keyspace();
+    const int64_t budget_us = 250000 / config_.hz;
+    const int64_t start = MonotonicMicros();
+    bool more = keyspace.volatile_count() > 0;
+    while (more && MonotonicMicros() - start < budget_us) {
+      keyspace.ActiveExpirePass(now_ms_, 16, &more);
+    }
+    keyspace.ShrinkTables();
+    // Re-measure what the process holds outside the keyspace, so that the estimate eviction
+    // works with between two crons (keyspace bytes + this) tracks the allocator's figure.
+    keyspace.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
+                                 static_cast<int64_t>(keyspace.memory_bytes()));
+    keyspace.MakeRoom();
+  }
+  if (config_.timeout_s > 0) {
+    std::vector<Connection*> idle;
+    for (auto& [id, conn] : connections_) {
+      if (conn->parked_slots() == 0 &&
+          now_ms_ - conn->last_interaction_ms > config_.timeout_s * 1000) {
+        idle.push_back(conn);
+      }
+    }
+    for (Connection* conn : idle) conn->Close();
+  }
+}
+
+}  // namespace flightcache::server
