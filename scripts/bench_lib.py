@@ -21,6 +21,11 @@
   memory-table ROWS.jsonl A B the memory table: bytes per key of A and B, and the ratio A/B
   hitratio-table ROWS.jsonl A B
                               the hit-ratio table: A's and B's hit ratios and the difference
+  window CASE TEST PIPELINE SERVER ROUND PORT PID SECONDS
+                              measures a server under load over SECONDS: INFO stats'
+                              total_commands_processed and the CPU time of PID (/proc) at both
+                              ends, over one connection opened first (so each sample costs one
+                              round trip); prints one results row: rps and CPU us per command
   threads-table RESULTS.tsv REDIS
                               the scaling table: per test and pipeline, each server's median
                               rps, its ratio to REDIS and to flightcache/t1, the spread and
@@ -29,9 +34,11 @@
 import csv
 import json
 import math
+import os
 import socket
 import statistics
 import sys
+import time
 
 
 def free_ports(count):
@@ -277,6 +284,48 @@ def hitratio_table(path, ours, theirs):
                   f"{r['maxmemory']:,} by more than 5%: maxmemory not enforced?")
 
 
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def info_commands(sock):
+    """Sends INFO stats and returns (total_commands_processed, the round trip's midpoint)."""
+    before = time.perf_counter()
+    sock.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
+    data = b""
+    while b"\r\n" not in data:
+        data += sock.recv(65536) or sys.exit("bench: connection closed during INFO")
+    header, _, body = data.partition(b"\r\n")
+    if not header.startswith(b"$"):
+        sys.exit(f"bench: INFO replied {header!r}")
+    length = int(header[1:])
+    while len(body) < length + 2:
+        body += sock.recv(65536) or sys.exit("bench: connection closed during INFO")
+    after = time.perf_counter()
+    for line in body[:length].decode().splitlines():
+        if line.startswith("total_commands_processed:"):
+            return int(line.split(":", 1)[1]), (before + after) / 2
+    sys.exit("bench: INFO stats has no total_commands_processed")
+
+
+def window(case, test, pipeline, server, round_no, port, pid, seconds):
+    clk_tck = os.sysconf("SC_CLK_TCK")
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as sock:
+        c0, t0 = info_commands(sock)
+        ticks0 = cpu_ticks(pid)
+        time.sleep(float(seconds))
+        c1, t1 = info_commands(sock)
+        ticks1 = cpu_ticks(pid)
+    commands = c1 - c0 - 1  # less our own INFO
+    if commands <= 0:
+        sys.exit(f"bench: {server} processed no commands in the window")
+    cpu_us = (ticks1 - ticks0) * 1e6 / clk_tck
+    print("\t".join([case, test, pipeline, server, round_no, f"{commands / (t1 - t0):.2f}",
+                     f"{cpu_us / commands:.3f}"]))
+
+
 def threads_table(path, redis):
     """Servers are named flightcache/t<N> (N = --threads) and REDIS."""
     runs, order, servers = {}, [], []
@@ -366,6 +415,8 @@ def main(argv):
         storm_table(*argv[1:])
     elif len(argv) == 4 and argv[0] == "memory-table":
         memory_table(*argv[1:])
+    elif len(argv) == 9 and argv[0] == "window":
+        window(*argv[1:])
     elif len(argv) == 3 and argv[0] == "threads-table":
         threads_table(*argv[1:])
     elif len(argv) == 4 and argv[0] == "hitratio-table":

@@ -16,15 +16,17 @@
 # Exit: 0 the table was written; 1 the benchmark failed (a server died, a tool reported
 # errors) or ran out of time (a partial table is still written when there are rows);
 # 3 this machine lacks what is needed to build or to benchmark (nothing was run).
-# Environment: OUT (default ./out), DEVICE_REQUESTS (per run, default 4000000),
-# DEVICE_THREADS_LIST (1,2,4,8), DEVICE_CLIENT_THREADS (8), DEVICE_CLIENTS (200),
+# rps is measured at the server over a DEVICE_WINDOW s window after DEVICE_WARMUP s of load (see
+# the threads case in scripts/bench: redis-benchmark --threads reports rps on a 250 ms grid).
+# Environment: OUT (default ./out), DEVICE_WARMUP (0.5), DEVICE_WINDOW (2), DEVICE_THREADS_LIST (1,2,4,8), DEVICE_CLIENT_THREADS (8), DEVICE_CLIENTS (200),
 # DEVICE_PIPELINES (16), DEVICE_ROUNDS (3), DEVICE_BENCH_TIMEOUT (seconds, default 270),
 # FLIGHTCACHE_BIN (skip the build and use this binary).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-./out}
-DEVICE_REQUESTS=${DEVICE_REQUESTS:-4000000}
+DEVICE_WARMUP=${DEVICE_WARMUP:-0.5}
+DEVICE_WINDOW=${DEVICE_WINDOW:-2}
 DEVICE_THREADS_LIST=${DEVICE_THREADS_LIST:-1,2,4,8}
 DEVICE_CLIENT_THREADS=${DEVICE_CLIENT_THREADS:-8}
 DEVICE_CLIENTS=${DEVICE_CLIENTS:-200}
@@ -118,13 +120,14 @@ Usable "$bin" || Unusable "$bin has no --threads flag (is the tree older than is
 
 # ---- 3. the benchmark ----
 Say "scripts/bench threads: --threads $DEVICE_THREADS_LIST + $redis_bin; redis-benchmark" \
-  "--threads $DEVICE_CLIENT_THREADS -c $DEVICE_CLIENTS -P $DEVICE_PIPELINES -n $DEVICE_REQUESTS;" \
+  "--threads $DEVICE_CLIENT_THREADS -c $DEVICE_CLIENTS -P $DEVICE_PIPELINES; window" \
+  "${DEVICE_WINDOW}s after ${DEVICE_WARMUP}s;" \
   "$DEVICE_ROUNDS rounds; at most ${DEVICE_BENCH_TIMEOUT}s"
 rc=0
 BENCH_NO_INSTALL=1 FLIGHTCACHE_BIN=$bin REDIS_BIN=$redis_bin ROUNDS=$DEVICE_ROUNDS \
   THREADS_LIST=$DEVICE_THREADS_LIST BENCH_CLIENT_THREADS=$DEVICE_CLIENT_THREADS \
   THREADS_CLIENTS=$DEVICE_CLIENTS THREADS_PIPELINES=$DEVICE_PIPELINES THREADS_TESTS=get,set \
-  THREADS_N_P1=$DEVICE_REQUESTS THREADS_N_P16=$DEVICE_REQUESTS \
+  THREADS_WARMUP=$DEVICE_WARMUP THREADS_WINDOW=$DEVICE_WINDOW \
   timeout --kill-after=15 "$DEVICE_BENCH_TIMEOUT" scripts/bench threads || rc=$?
 
 # ---- 4. results ----
@@ -142,7 +145,7 @@ else
     >"$OUT/threads_table.txt"
 fi
 {
-  echo "machine: $(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
   echo "flightcache: $bin; redis: $redis_bin; total $((SECONDS - started))s"
 } >>"$OUT/threads_table.txt"
 echo

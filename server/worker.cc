@@ -461,7 +461,7 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     // shard order: multi-key commands stay atomic and no two commands can deadlock.
     uint64_t mask = 0;
     if (cmd->flags & kAllShards) {
-      mask = ~uint64_t{0};
+      mask = storage::Keyspace::kAllShards;
     } else if (cmd->first_key > 0) {
       const int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
       for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) {
