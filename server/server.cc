@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <optional>
 #include <random>
 #include <thread>
@@ -217,31 +218,35 @@ int Server::Run() {
   RaiseFileLimit(config_.maxclients);
   ConfigureEviction(config_);
   StartOrigin();
+  // Signals first: a client that sees the port open may already send SIGINT/SIGTERM.
+  workers_[0]->StartSignals();
+  // Every worker's loop runs before any socket listens, so a connection is never left waiting
+  // in the backlog of a worker that has not started. A worker opens its own listener on its
+  // own thread (the other workers' through their inbox); worker 0 last, just before its loop.
   const bool reuseport = workers_.size() > 1 && config_.accept_mode == "reuseport";
-  bool listening = true;
-  for (auto& w : workers_) {
-    const bool acceptor = w->index() == 0 && !reuseport;
-    if (!(reuseport || acceptor) && w->index() != 0) continue;
-    if (!w->Listen(reuseport, acceptor)) {
-      listening = false;
-      break;
-    }
-  }
-  if (!listening) {
-    for (auto& w : workers_) w->Stop();
-    for (auto& w : workers_) w->Run();
-    if (origin_) origin_->Close();
-    return 1;
-  }
-  Log(LogLevel::kNotice, "flightcache ready to accept connections tcp " + config_.bind + ":" +
-                             std::to_string(tcp_port()) + " with " +
-                             std::to_string(workers_.size()) + " worker thread(s)");
   std::vector<std::thread> threads;
   for (size_t i = 1; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     threads.emplace_back([w]() { w->Run(); });
   }
-  workers_[0]->StartSignals();
+  bool listening = true;
+  for (size_t i = 1; i < workers_.size() && reuseport; ++i) {
+    Worker* w = workers_[i].get();
+    std::promise<bool> opened;
+    std::future<bool> result = opened.get_future();
+    w->Post([w, &opened]() { opened.set_value(w->Listen(true, false)); });
+    if (!result.get()) listening = false;
+  }
+  if (listening) listening = workers_[0]->Listen(reuseport, !reuseport);
+  if (!listening) {
+    RequestStop();
+    workers_[0]->Run();
+    for (std::thread& t : threads) t.join();
+    return 1;
+  }
+  Log(LogLevel::kNotice, "flightcache ready to accept connections tcp " + config_.bind + ":" +
+                             std::to_string(tcp_port()) + " with " +
+                             std::to_string(workers_.size()) + " worker thread(s)");
   workers_[0]->Run();
   for (std::thread& t : threads) t.join();
   Log(LogLevel::kNotice, "flightcache is now ready to exit, bye bye...");
