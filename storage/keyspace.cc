@@ -256,16 +256,15 @@ void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, i
         break;
     }
     std::string_view key = EntryKey(e);
-    auto same = std::find_if(pool_.begin(), pool_.end(),
-                             [&](const Candidate& c) { return c.key == key; });
+    auto same =
+        std::find_if(pool_.begin(), pool_.end(), [&](const Candidate& c) { return c.key == key; });
     if (same != pool_.end()) {
       same->score = score;
     } else if (pool_.size() < kPoolSize) {
       pool_.push_back(Candidate{std::string(key), score});
     } else {
-      auto worst = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) {
-        return a.score < b.score;
-      });
+      auto worst = std::min_element(pool_.begin(), pool_.end(),
+                                    [](const auto& a, const auto& b) { return a.score < b.score; });
       if (worst->score < score) *worst = Candidate{std::string(key), score};
     }
     if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;

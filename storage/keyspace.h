@@ -16,10 +16,11 @@
 // 2. Caller holds NO shard lock; the method locks internally, one shard at a time (or all, in
 //    ascending order, for ConfigureEviction): MakeRoom, ActiveExpirePass, ShrinkTables,
 //    ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
-// 3. Lock-free, from any thread: size, volatile_count, memory_bytes, expired_keys,
-//    evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy, maxmemory, SetClock,
-//    set_memory_baseline, ShardIndex, ShardMaskOf, LockShards, LockAllShards. Counters are
-//    relaxed atomics: each is a recent value, sums over shards are not a consistent snapshot.
+// 3. Lock-free, from any thread, with or without locks held: size, volatile_count,
+//    memory_bytes, expired_keys, evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy,
+//    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf. Counters are relaxed
+//    atomics: each is a recent value; sums over shards are not a consistent snapshot.
+// 4. LockShards / LockAllShards: from any thread holding no shard lock.
 #pragma once
 
 #include <array>
