@@ -1,10 +1,13 @@
 // server.cc — start-up, worker threads, the origin's home loop, config changes and logging.
 #include "server/server.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -47,13 +50,20 @@ class HomeLoopOrigin : public origin::Origin {
       inner_->Fetch(owned, std::move(cb));
     });
   }
-  int ConnectedCount() const override { return inner_->ConnectedCount(); }
+  // Other threads read the figure worker 0 last took (the inner origin is single-threaded).
+  int ConnectedCount() const override {
+    if (Worker::Current() == home_) connected_.store(inner_->ConnectedCount());
+    return connected_.load();
+  }
+  // On the home loop: refreshes what other threads read.
+  void Refresh() { connected_.store(inner_->ConnectedCount()); }
   std::string Describe() const override { return inner_->Describe(); }
   void Close() override { inner_->Close(); }
 
  private:
   Worker* home_;
   std::unique_ptr<origin::Origin> inner_;
+  mutable std::atomic<int> connected_{0};
 };
 
 }  // namespace
@@ -82,7 +92,8 @@ Server::~Server() {
 }
 
 void Server::Log(LogLevel level, const std::string& message) {
-  if (level < log_level_ || log_level_ == LogLevel::kNothing) return;
+  const LogLevel threshold = log_level_.load();
+  if (level < threshold || threshold == LogLevel::kNothing) return;
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   struct tm tm_now;
@@ -128,9 +139,11 @@ void Server::StartOrigin() {
   std::optional<origin::OriginUrl> url = origin::ParseOriginUrl(config_.origin, &error);
   if (!url) return;  // validated at start-up
   Worker* home = workers_[0].get();
-  origin_ = std::make_unique<HomeLoopOrigin>(
+  auto origin = std::make_unique<HomeLoopOrigin>(
       home, std::make_unique<origin::RedisOrigin>(home->loop(), *url, config_.origin_connections,
                                                   static_cast<int>(config_.origin_timeout_ms)));
+  home_origin_ = origin.get();
+  origin_ = std::move(origin);
   singleflight_ = std::make_unique<origin::Singleflight>(
       origin_.get(), &keyspace_,
       [this](const origin::Waiter& w, std::shared_ptr<const origin::FetchResult> result) {
@@ -150,6 +163,10 @@ void Server::StartOrigin() {
       []() { return WallClockMs(); });
   singleflight_->set_policy(
       origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});
+}
+
+void Server::RefreshOriginStatus() {
+  if (home_origin_) static_cast<HomeLoopOrigin*>(home_origin_)->Refresh();
 }
 
 void Server::ConfigureEviction(const Config& config) {
@@ -179,7 +196,7 @@ void Server::UpdateConfig(Worker& from, const Config& updated,
     std::lock_guard<std::mutex> hold(config_mutex_);
     config_ = updated;
   }
-  log_level_ = updated.loglevel;
+  log_level_.store(updated.loglevel);
   for (const std::string& name : names) {
     if (name == "maxclients") RaiseFileLimit(updated.maxclients);
     if (name == "maxmemory" || name == "maxmemory-policy") ConfigureEviction(updated);
@@ -208,22 +225,51 @@ void Server::RequestStop() {
 }
 
 int Server::Run() {
-  if (!config_.logfile.empty()) {
-    log_file_ = std::fopen(config_.logfile.c_str(), "a");
+  // Once the workers run, CONFIG SET may rewrite config_ (under config_mutex_): this thread
+  // reads the start-up copy instead.
+  const Config startup = config_snapshot();
+  if (!startup.logfile.empty()) {
+    log_file_ = std::fopen(startup.logfile.c_str(), "a");
     if (!log_file_) {
       std::fprintf(stderr, "Can't open the log file: %s\n", std::strerror(errno));
       return 1;
     }
   }
-  RaiseFileLimit(config_.maxclients);
-  ConfigureEviction(config_);
+  RaiseFileLimit(startup.maxclients);
+  ConfigureEviction(startup);
   StartOrigin();
-  // Signals first: a client that sees the port open may already send SIGINT/SIGTERM.
-  workers_[0]->StartSignals();
+  // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
+  // by one thread with sigwait(): a signal that arrives at any moment, even before a loop runs,
+  // stays pending until that thread asks every worker to stop.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // A shell may start us with SIGINT ignored (background jobs); an ignored signal would be
+  // dropped even while blocked, so the default disposition comes back first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> exiting{false};
+  std::thread signal_thread([this, &stop_signals, &exiting]() {
+    while (true) {
+      int signum = 0;
+      if (sigwait(&stop_signals, &signum) != 0) continue;
+      if (exiting.load()) return;
+      Log(LogLevel::kWarning, std::string("Received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+                                  " scheduling shutdown...");
+      RequestStop();
+    }
+  });
+  auto stop_signal_thread = [&]() {
+    exiting.store(true);
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+  };
   // Every worker's loop runs before any socket listens, so a connection is never left waiting
   // in the backlog of a worker that has not started. A worker opens its own listener on its
   // own thread (the other workers' through their inbox); worker 0 last, just before its loop.
-  const bool reuseport = workers_.size() > 1 && config_.accept_mode == "reuseport";
+  const bool reuseport = workers_.size() > 1 && startup.accept_mode == "reuseport";
   std::vector<std::thread> threads;
   for (size_t i = 1; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
@@ -242,13 +288,15 @@ int Server::Run() {
     RequestStop();
     workers_[0]->Run();
     for (std::thread& t : threads) t.join();
+    stop_signal_thread();
     return 1;
   }
-  Log(LogLevel::kNotice, "flightcache ready to accept connections tcp " + config_.bind + ":" +
+  Log(LogLevel::kNotice, "flightcache ready to accept connections tcp " + startup.bind + ":" +
                              std::to_string(tcp_port()) + " with " +
                              std::to_string(workers_.size()) + " worker thread(s)");
   workers_[0]->Run();
   for (std::thread& t : threads) t.join();
+  stop_signal_thread();
   Log(LogLevel::kNotice, "flightcache is now ready to exit, bye bye...");
   return 0;
 }

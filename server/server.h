@@ -4,7 +4,8 @@
 // workers), the command table, the origin and its singleflight table, the master copy of the
 // config, and process-wide figures (start time, run id, client count). Worker 0's loop is the
 // home of the origin connections, the signal handlers and the keyspace cron (active expiry,
-// memory baseline, eviction); other workers reach it through Worker::Post().
+// memory baseline, eviction); other workers reach it through Worker::Post(). SIGINT and
+// SIGTERM are taken by a small thread of their own (sigwait), which asks every worker to stop.
 #pragma once
 
 #include <atomic>
@@ -46,6 +47,8 @@ class Server {
   void UpdateConfig(Worker& from, const Config& updated, const std::vector<std::string>& names);
   // Evicts until within maxmemory (no shard lock may be held by the caller).
   void MakeRoomNow();
+  // On worker 0: refreshes the origin figures that other workers' INFO reads.
+  void RefreshOriginStatus();
 
   storage::Keyspace& keyspace() { return keyspace_; }
   const CommandTable& commands() const { return commands_; }
@@ -81,6 +84,7 @@ class Server {
   CommandTable commands_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
+  origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
   int64_t start_time_ms_ = 0;
   std::string run_id_;
@@ -90,7 +94,7 @@ class Server {
   std::atomic<int> max_clients_{10000};
   std::mutex log_mutex_;
   FILE* log_file_ = nullptr;
-  LogLevel log_level_ = LogLevel::kNotice;
+  std::atomic<LogLevel> log_level_{LogLevel::kNotice};
 };
 
 }  // namespace flightcache::server

@@ -320,37 +320,21 @@ void Worker::Stop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_prepare_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&cron_timer_), nullptr);
+  {
+    std::lock_guard<std::mutex> hold(tasks_mutex_);
+    inbox_closed_ = true;
+  }
+  RunTasks();  // what was posted before the inbox closed still runs
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-  if (index_ == 0) {
-    for (uv_signal_t* s : {&sigint_, &sigterm_}) {
-      if (signals_started_) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
-    }
-  }
-}
-
-void Worker::StartSignals() {
-  for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
-    uv_signal_init(&loop_, handle);
-    handle->data = this;
-    uv_signal_start(
-        handle,
-        [](uv_signal_t* h, int sig) {
-          auto* w = static_cast<Worker*>(h->data);
-          w->server_->Log(LogLevel::kWarning, std::string("Received ") +
-                                                  (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                                                  " scheduling shutdown...");
-          w->server_->RequestStop();
-        },
-        signum);
-  }
-  signals_started_ = true;
 }
 
 void Worker::Post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> hold(tasks_mutex_);
-    tasks_.push_back(std::move(task));
-  }
+  // The send happens under the lock, and Stop() marks the inbox closed under it before it
+  // closes the async handle: a task posted to a stopped worker is dropped, never sent to a
+  // closed handle.
+  std::lock_guard<std::mutex> hold(tasks_mutex_);
+  if (inbox_closed_) return;
+  tasks_.push_back(std::move(task));
   uv_async_send(&async_);
 }
 
@@ -524,6 +508,7 @@ void Worker::Cron() {
     keyspace.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
                                  static_cast<int64_t>(keyspace.memory_bytes()));
     keyspace.MakeRoom();
+    server_->RefreshOriginStatus();
   }
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;

@@ -42,10 +42,8 @@ class Worker {
   void Run();
   // Closes listeners, connections and handles; the loop then ends. On the worker's thread.
   void Stop();
-  // Worker 0 handles SIGINT and SIGTERM: both stop every worker.
-  void StartSignals();
 
-  // Thread-safe: runs task on this worker's thread, soon.
+  // Thread-safe: runs task on this worker's thread, soon; dropped once the worker stopped.
   void Post(std::function<void()> task);
   // The worker whose thread is calling, or nullptr on any other thread.
   static Worker* Current();
@@ -114,12 +112,10 @@ class Worker {
   uv_check_t flush_check_;
   uv_timer_t cron_timer_;
   uv_async_t async_;
-  uv_signal_t sigint_;
-  uv_signal_t sigterm_;
-  bool signals_started_ = false;
   bool make_room_after_command_ = false;  // CONFIG SET lowered maxmemory: evict after unlock
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
+  bool inbox_closed_ = false;  // guarded by tasks_mutex_
   bool stopping_ = false;
   std::unordered_map<uint64_t, Connection*> connections_;
   std::vector<uint64_t> write_queue_;
