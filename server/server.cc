@@ -42,12 +42,17 @@ class HomeLoopOrigin : public origin::Origin {
   HomeLoopOrigin(Worker* home, std::unique_ptr<origin::Origin> inner)
       : home_(home), inner_(std::move(inner)) {}
   void Fetch(std::string_view key, origin::FetchCallback cb) override {
+    // Each completion refreshes the figures other threads read, before anyone is answered.
+    origin::FetchCallback done = [this, cb = std::move(cb)](origin::FetchResult result) {
+      Refresh();
+      cb(std::move(result));
+    };
     if (Worker::Current() == home_) {
-      inner_->Fetch(key, std::move(cb));
+      inner_->Fetch(key, std::move(done));
       return;
     }
-    home_->Post([this, owned = std::string(key), cb = std::move(cb)]() mutable {
-      inner_->Fetch(owned, std::move(cb));
+    home_->Post([this, owned = std::string(key), done = std::move(done)]() mutable {
+      inner_->Fetch(owned, std::move(done));
     });
   }
   // Other threads read the figure worker 0 last took (the inner origin is single-threaded).
