@@ -116,4 +116,9 @@ void ReplySubcommandError(CommandContext& ctx) {
                   " HELP.");
 }
 
+storage::Entry* Lookup(CommandContext& ctx, std::string_view key, storage::KeyLocation* at) {
+  *at = ctx.server.keyspace().Locate(key);
+  return at->shard->Find(key, at->hash, ctx.now_ms);
+}
+
 }  // namespace flightcache::server

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "protocol/reply_writer.h"
+#include "server/command_table.h"
+#include "storage/keyspace.h"
 
 namespace flightcache::server {
 
@@ -38,5 +40,15 @@ bool ParseExpireArgument(std::string_view text, int64_t unit_ms, bool absolute, 
 // run, as Redis 7 does: the arity error ("wrong number of arguments for 'client|id' command")
 // when the container lists that subcommand, else "unknown subcommand '<sub>'. Try CLIENT HELP.".
 void ReplySubcommandError(CommandContext& ctx);
+
+// The live entry for key (expired keys are removed first), and where it lives in *at.
+storage::Entry* Lookup(CommandContext& ctx, std::string_view key, storage::KeyLocation* at);
+
+// Writes a HELP reply: one simple string per line.
+template <size_t N>
+void ReplyHelp(protocol::ReplyWriter& reply, const char* const (&lines)[N]) {
+  reply.ArrayHeader(N);
+  for (const char* line : lines) reply.Simple(line);
+}
 
 }  // namespace flightcache::server

@@ -372,8 +372,7 @@ void ClientCommand(CommandContext& ctx) {
                                   "    Kill connections.",
                                   "HELP",
                                   "    Print this help."};
-    ctx.reply.ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) ctx.reply.Simple(line);
+    ReplyHelp(ctx.reply, kHelp);
   } else {
     ReplySubcommandError(ctx);
   }

@@ -48,8 +48,7 @@ void ObjectCommand(CommandContext& ctx) {
         "    <key>.",
         "HELP",
         "    Print this help."};
-    ctx.reply.ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) ctx.reply.Simple(line);
+    ReplyHelp(ctx.reply, kHelp);
     return;
   }
   if (ctx.args.size() != 3) {
@@ -123,8 +122,7 @@ void MemoryCommand(CommandContext& ctx) {
                                   "USAGE <key> [SAMPLES <count>]",
                                   "    Return memory in bytes used by <key> and its value.", "HELP",
                                   "    Print this help."};
-    ctx.reply.ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) ctx.reply.Simple(line);
+    ReplyHelp(ctx.reply, kHelp);
   } else {
     ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
                     "'. Try MEMORY HELP.");

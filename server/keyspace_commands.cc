@@ -19,11 +19,6 @@ using storage::EntryKey;
 using storage::EntryValue;
 using storage::KeyLocation;
 
-Entry* Lookup(CommandContext& ctx, std::string_view key, KeyLocation* at) {
-  *at = ctx.server.keyspace().Locate(key);
-  return at->shard->Find(key, at->hash, ctx.now_ms);
-}
-
 void DelCommand(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 1; i < ctx.args.size(); ++i) {

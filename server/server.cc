@@ -18,6 +18,7 @@
 
 #include "origin/redis_origin.h"
 #include "origin/singleflight.h"
+#include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/worker.h"
@@ -27,12 +28,6 @@ namespace {
 
 // Redis keeps this many descriptors for itself beyond maxclients.
 constexpr int kReservedFds = 32;
-
-int64_t WallClockMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // The origin lives on worker 0's loop (hiredis is single-threaded). A fetch started on another
 // worker is handed to worker 0; its callback then runs there, where the singleflight table
@@ -184,10 +179,12 @@ void Server::ConfigureEviction(const Config& config) {
 
 void Server::MakeRoomNow() {
   // A lower limit takes effect now, as in Redis, not over the next cron runs.
-  while (!keyspace_.MakeRoom()) {
-    const uint64_t before = keyspace_.evicted_keys();
-    if (keyspace_.MakeRoom() || keyspace_.evicted_keys() == before) break;  // done, or stuck
-  }
+  // MakeRoom() evicts a bounded batch per call: go on while it makes progress.
+  uint64_t before;
+  do {
+    before = keyspace_.evicted_keys();
+    if (keyspace_.MakeRoom()) return;
+  } while (keyspace_.evicted_keys() != before);
 }
 
 Config Server::config_snapshot() {

@@ -108,8 +108,7 @@ void ConfigCommand(CommandContext& ctx) {
         "    Reset statistics reported by the INFO command.",
         "HELP",
         "    Print this help."};
-    ctx.reply.ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) ctx.reply.Simple(line);
+    ReplyHelp(ctx.reply, kHelp);
   } else {
     ReplySubcommandError(ctx);
   }

@@ -23,11 +23,6 @@ using storage::KeyLocation;
 
 constexpr int64_t kMaxStringLength = 512LL * 1024 * 1024;
 
-Entry* Lookup(CommandContext& ctx, std::string_view key, KeyLocation* at) {
-  *at = ctx.server.keyspace().Locate(key);
-  return at->shard->Find(key, at->hash, ctx.now_ms);
-}
-
 // Counts a read lookup as Redis's lookupKeyRead does.
 Entry* LookupRead(CommandContext& ctx, std::string_view key, KeyLocation* at) {
   Entry* e = Lookup(ctx, key, at);

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "origin/origin.h"
+#include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
@@ -26,18 +27,6 @@ thread_local Worker* current_worker = nullptr;
 // At most this many connections are accepted per readable event, so one worker's acceptor
 // cannot starve its own clients during a connection storm.
 constexpr int kAcceptsPerEvent = 64;
-
-int64_t WallClockMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t MonotonicMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string FormatAddress(const struct sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {0};

@@ -123,11 +123,6 @@ void OverwriteValueInPlace(Entry* entry, std::string_view value) {
   if (!value.empty()) std::memcpy(const_cast<char*>(d.value), value.data(), value.size());
 }
 
-size_t EntryBlockSize(const Entry* entry) {
-  Decoded d = Decode(entry);
-  return static_cast<size_t>(d.value + d.value_len - reinterpret_cast<const char*>(entry));
-}
-
 // glibc's used_memory (mallinfo2) counts whole chunks: the usable size plus a size_t header.
 // Sanitizer allocators count the requested bytes, which is what usable size reports there.
 #if defined(__has_feature)

@@ -39,8 +39,6 @@ int64_t EntryExpireAt(const Entry* entry);
 void SetEntryExpireInPlace(Entry* entry, int64_t expire_at_ms);
 // Overwrites the value in place; only valid when the new value has the same length.
 void OverwriteValueInPlace(Entry* entry, std::string_view value);
-// Bytes the block requested from the allocator.
-size_t EntryBlockSize(const Entry* entry);
 // Bytes the allocator spends on the block: its usable size plus the chunk header.
 size_t EntryAllocatedSize(const Entry* entry);
 
