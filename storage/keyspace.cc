@@ -172,9 +172,22 @@ bool Keyspace::MakeRoom() {
   const EvictionPolicy policy = this->policy();
   if (limit <= 0) return true;
   for (size_t evicted = 0; UsedMemoryEstimate() > limit; ++evicted) {
-    if (evicted >= kMaxEvictionsPerCall || !EvictOne(policy)) return false;
+    if (evicted >= kMaxEvictionsPerCall) return false;
+    // Keys that have expired but are not removed yet are skipped by the samplers; when
+    // nothing else may go, they are freed before giving up.
+    if (!EvictOne(policy) && RemoveExpiredKeys() == 0) return false;
   }
   return true;
+}
+
+size_t Keyspace::RemoveExpiredKeys() {
+  size_t expired = 0;
+  for (auto& s : shards_) {
+    if (s->volatile_count() == 0) continue;
+    MaybeLock lock(s->mutex(), thread_safe_);
+    s->ActiveExpireStep(Now(), s->bucket_count(), &expired);
+  }
+  return expired;
 }
 
 bool Keyspace::EvictOne(EvictionPolicy policy) {

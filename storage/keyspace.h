@@ -193,6 +193,8 @@ class Keyspace {
   // The evictors run with the eviction mutex held (when thread-safe) and lock shards inside.
   bool EvictOne(EvictionPolicy policy);
   bool EvictS3Fifo();
+  // Removes every expired key of every shard (locking each in turn); returns how many.
+  size_t RemoveExpiredKeys();
   bool EvictRandom(bool volatile_only);
   bool EvictSampled(EvictionPolicy policy);
   void SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, int64_t now_ms);
