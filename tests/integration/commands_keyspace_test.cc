@@ -293,13 +293,8 @@ TEST_CASE("the active expiry cycle removes expired keys nobody touches") {
   CHECK(Do(c, {"SET", "keep", "v"}) == "+OK");
   // DBSIZE counts keys without looking them up, so only the active cycle can lower it.
   std::string dbsize;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < deadline) {
-    dbsize = Do(c, {"DBSIZE"});
-    if (dbsize == ":1") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  CHECK(dbsize == ":1");
+  CHECK(WaitUntil([&] { return (dbsize = Do(c, {"DBSIZE"})) == ":1"; }));
+  CAPTURE(dbsize);
   ReplyPtr info = Command(c.get(), {"INFO", "stats"});
   REQUIRE(info);
   CHECK(std::string(info->str, info->len).find("expired_keys:500\r\n") != std::string::npos);

@@ -68,7 +68,7 @@ TEST_CASE_FIXTURE(ServerFixture, "QUIT replies OK and closes the connection") {
   RawConnection raw(server.port());
   raw.Send("*1\r\n$4\r\nQUIT\r\n");
   std::string reply;
-  CHECK(raw.WaitClosed(std::chrono::milliseconds(2000), &reply));
+  CHECK(raw.WaitClosed(std::chrono::milliseconds(10000), &reply));
   CHECK(reply == "+OK\r\n");
   CHECK(Do(c, {"PING"}) == "+PONG");
 }

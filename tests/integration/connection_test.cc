@@ -87,16 +87,10 @@ TEST_CASE("an unauthenticated client may not send big requests") {
 // Waits (bounded) until INFO reports n connected clients: the harness's readiness probe and
 // clients closed by the test are counted until the server has seen them go.
 void WaitForClients(const ContextPtr& c, int n) {
-  const std::string want = "connected_clients:" + std::to_string(n) + "\r\n";
-  std::string text;
-  for (int i = 0; i < 200; ++i) {
-    ReplyPtr info = Command(c.get(), {"INFO", "clients"});
-    REQUIRE(info);
-    text.assign(info->str, info->len);
-    if (text.find(want) != std::string::npos) return;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  CHECK(text.find(want) != std::string::npos);
+  std::string seen;
+  CHECK(WaitUntil(
+      [&] { return (seen = InfoValue(c.get(), "connected_clients")) == std::to_string(n); }));
+  CAPTURE(seen);
 }
 
 TEST_CASE("clients past maxclients get Redis's error and the others keep working") {
@@ -106,7 +100,7 @@ TEST_CASE("clients past maxclients get Redis's error and the others keep working
   CHECK(Do(second, {"PING"}) == "+PONG");
   RawConnection third(f.server.port());
   std::string reply;
-  CHECK(third.WaitClosed(milliseconds(2000), &reply));
+  CHECK(third.WaitClosed(milliseconds(10000), &reply));
   CHECK(reply == "-ERR max number of clients reached\r\n");
   CHECK(Do(f.c, {"PING"}) == "+PONG");
   ReplyPtr info = Command(f.c.get(), {"INFO", "stats"});
@@ -132,7 +126,7 @@ TEST_CASE("an idle client is closed after timeout and a busy one is not") {
   auto busy = Connect(f.server.port());
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;
-  while (std::chrono::steady_clock::now() - start < milliseconds(3500) && !closed) {
+  while (std::chrono::steady_clock::now() - start < milliseconds(30000) && !closed) {
     CHECK(Do(busy, {"PING"}) == "+PONG");
     closed = idle.WaitClosed(milliseconds(100));
   }
@@ -146,7 +140,7 @@ TEST_CASE("CONFIG SET timeout takes effect on open connections") {
   RawConnection idle(f.server.port());
   CHECK_FALSE(idle.WaitClosed(milliseconds(300)));
   CHECK(Do(f.c, {"CONFIG", "SET", "timeout", "1"}) == "+OK");
-  CHECK(idle.WaitClosed(milliseconds(3000)));
+  CHECK(idle.WaitClosed(milliseconds(30000)));
 }
 
 TEST_CASE("the unix socket serves the same keyspace as TCP") {

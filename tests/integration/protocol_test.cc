@@ -150,7 +150,7 @@ TEST_CASE("client-query-buffer-limit closes a client whose pending request grows
   const std::string chunk(64 * 1024, 'x');
   for (int i = 0; i < 40 && raw.Send(chunk); ++i) {
   }
-  CHECK(raw.WaitClosed(milliseconds(3000)));
+  CHECK(raw.WaitClosed(milliseconds(10000)));
   CHECK(Do(f.c, {"GET", "precious"}) == "data");
   CHECK(Do(f.c, {"EXISTS", "big"}) == ":0");
   // A request under the limit goes through.

@@ -463,6 +463,25 @@ std::string Do(redisContext* ctx, const std::vector<std::string>& args) {
   return Show(reply.get(), ctx);
 }
 
+std::string InfoValue(redisContext* ctx, const std::string& field) {
+  ReplyPtr reply = Command(ctx, {"INFO", "everything"});
+  if (!reply || reply->type != REDIS_REPLY_STRING) return "(absent)";
+  std::string text = "\r\n" + std::string(reply->str, reply->len);
+  size_t at = text.find("\r\n" + field + ":");
+  if (at == std::string::npos) return "(absent)";
+  size_t start = at + field.size() + 3;
+  return text.substr(start, text.find("\r\n", start) - start);
+}
+
+bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!cond()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return true;
+}
+
 // ---- RESP2/RESP3 reader ----
 
 namespace {

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -141,8 +142,10 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
 
 // Connects with a connect timeout and a read/write timeout. Throws when it cannot connect.
-ContextPtr Connect(int port, milliseconds timeout = milliseconds(3000));
-ContextPtr ConnectUnix(const std::string& path, milliseconds timeout = milliseconds(3000));
+// The defaults only bound a test whose server stopped answering; they are generous so that a
+// loaded machine never trips them.
+ContextPtr Connect(int port, milliseconds timeout = milliseconds(10000));
+ContextPtr ConnectUnix(const std::string& path, milliseconds timeout = milliseconds(10000));
 
 // Sends one command (binary-safe, via redisCommandArgv) and returns its reply; nullptr when
 // the connection failed (closed, timed out: see ctx->err / ctx->errstr).
@@ -162,6 +165,14 @@ std::string Do(redisContext* ctx, const std::vector<std::string>& args);
 inline std::string Do(const ContextPtr& ctx, const std::vector<std::string>& args) {
   return Do(ctx.get(), args);
 }
+
+// One field of `INFO everything` from ctx's server, or "(absent)" when INFO has no such field.
+std::string InfoValue(redisContext* ctx, const std::string& field);
+
+// Polls cond every few milliseconds until it holds (true) or timeout passes (false). Tests wait
+// this way on a server's own counters instead of sleeping: the deadline only bounds a test
+// whose condition never comes, it is not how long the test expects to wait.
+bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout = milliseconds(30000));
 
 // The usual test set-up: a fresh server with extra_args and one connected client `c`.
 struct ServerFixture {
@@ -191,16 +202,16 @@ class RawConnection {
   // Writes every byte (false when the peer has gone).
   bool Send(std::string_view bytes);
   // Reads until `bytes` bytes have arrived, the peer closes, or timeout; returns what arrived.
-  std::string ReadAtLeast(size_t bytes, milliseconds timeout = milliseconds(2000));
+  std::string ReadAtLeast(size_t bytes, milliseconds timeout = milliseconds(10000));
   // Reads until text ends with suffix, the peer closes, or timeout.
-  std::string ReadUntil(std::string_view suffix, milliseconds timeout = milliseconds(2000));
+  std::string ReadUntil(std::string_view suffix, milliseconds timeout = milliseconds(10000));
   // Reads everything until the peer closes (true) or timeout (false); data goes to *out.
-  bool WaitClosed(milliseconds timeout = milliseconds(2000), std::string* out = nullptr);
+  bool WaitClosed(milliseconds timeout = milliseconds(10000), std::string* out = nullptr);
   // Reads whatever arrives within window.
   std::string ReadFor(milliseconds window);
   // Reads one whole RESP2/RESP3 reply and renders it as ParseResp does; on timeout or close
   // returns "(no reply: <bytes so far>)". Bytes after the reply stay for the next call.
-  std::string ReadReply(milliseconds timeout = milliseconds(2000));
+  std::string ReadReply(milliseconds timeout = milliseconds(10000));
   // True once a read has seen end of stream or a reset.
   bool closed() const { return closed_; }
 
@@ -218,6 +229,6 @@ struct RawExchangeResult {
   bool closed;
 };
 RawExchangeResult RawExchange(int port, std::string_view bytes,
-                              milliseconds wait = milliseconds(2000));
+                              milliseconds wait = milliseconds(10000));
 
 }  // namespace flightcache::integration

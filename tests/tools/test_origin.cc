@@ -6,7 +6,12 @@
 // (ready time, connection id); replies on a connection always leave in request order.
 // Other commands: SET, DEL, PING, AUTH, SELECT (accept anything), COUNT key, COUNTS,
 // RESETCOUNTS, DELAY ms, HANG / UNHANG (stop / resume answering everything; UNHANG must come
-// on a connection with nothing queued before it), QUIT. --port 0 picks a free port; the port
+// on a connection with nothing queued before it), QUIT.
+// The gate, for tests that must not depend on the machine's speed: after GATE, every GET is
+// counted and answered into its connection's queue but held there (with every reply queued
+// behind it) until RELEASE; HELD answers how many GET replies are held now. A test closes the
+// gate, sends its requests, waits until HELD (or the server's own counters) shows they all
+// arrived, then releases. --port 0 picks a free port; the port
 // is printed as "PORT <n>" on stdout. Exits cleanly on SIGINT/SIGTERM.
 #include <uv.h>
 
@@ -29,6 +34,7 @@ namespace {
 struct Reply {
   uint64_t ready_at;  // uv_now() time from which it may be written
   std::string bytes;
+  bool held = false;  // a GET answered while the gate was closed: waits for RELEASE
 };
 
 struct Conn {
@@ -63,6 +69,7 @@ struct Server {
   long long total_gets = 0;
   std::unordered_map<std::string, std::string> values;
   uint64_t delay_ms = 0;
+  bool gated = false;  // GATE .. RELEASE: GET replies are held
   bool hung = false;
   bool stopping = false;
 };
@@ -150,15 +157,15 @@ void FlushReady(Conn* conn) {
   if (conn->closing || g_server.hung) return;
   uint64_t now = uv_now(g_server.loop);
   std::string batch;
-  while (!conn->out.empty() && conn->out.front().ready_at <= now) {
+  while (!conn->out.empty() && !conn->out.front().held && conn->out.front().ready_at <= now) {
     batch += conn->out.front().bytes;
     conn->out.pop_front();
   }
   if (!batch.empty()) Write(conn, std::move(batch));
-  if (!conn->out.empty()) {
+  if (!conn->out.empty() && !conn->out.front().held) {
     g_server.wakeups.emplace(conn->out.front().ready_at, conn->id);
     ArmTimer();
-  } else if (conn->quit && !conn->closing) {
+  } else if (conn->out.empty() && conn->quit && !conn->closing) {
     auto* req = new uv_shutdown_t;
     req->data = conn;
     if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&conn->tcp), OnShutdown) != 0) {
@@ -202,13 +209,47 @@ std::string GetReply(const std::string& key) {
 
 void ProcessAll();
 
+// RELEASE: opens the gate and lets every held reply go (each at its own ready time).
+void ReleaseGate() {
+  g_server.gated = false;
+  std::vector<uint64_t> ids;
+  for (auto& [id, conn] : g_server.conns) {
+    for (Reply& reply : conn->out) reply.held = false;
+    ids.push_back(id);
+  }
+  for (uint64_t id : ids) {
+    auto it = g_server.conns.find(id);
+    if (it != g_server.conns.end()) FlushReady(it->second.get());
+  }
+}
+
+// HELD: how many GET replies wait behind the gate now.
+long long HeldReplies() {
+  long long held = 0;
+  for (auto& [id, conn] : g_server.conns) {
+    for (const Reply& reply : conn->out) held += reply.held;
+  }
+  return held;
+}
+
 // Runs one command; returns its reply and when it may be written.
 Reply Execute(Conn* conn, const std::vector<std::string>& args) {
   uint64_t now = uv_now(g_server.loop);
   if (args.empty()) return {now, "-ERR empty command\r\n"};
   std::string cmd = Upper(args[0]);
   auto arity = [&](size_t n) { return args.size() == n; };
-  if (cmd == "GET" && arity(2)) return {now + g_server.delay_ms, GetReply(args[1])};
+  if (cmd == "GET" && arity(2)) {
+    return {now + g_server.delay_ms, GetReply(args[1]), g_server.gated};
+  }
+  if (cmd == "GATE" && arity(1)) {
+    g_server.gated = true;
+    return {now, "+OK\r\n"};
+  }
+  if (cmd == "RELEASE" && arity(1)) {
+    ReleaseGate();
+    return {now, "+OK\r\n"};
+  }
+  if (cmd == "HELD" && arity(1)) return {now, Integer(HeldReplies())};
   if (cmd == "SET" && arity(3)) {
     g_server.values[args[1]] = args[2];
     return {now, "+OK\r\n"};
