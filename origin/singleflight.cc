@@ -147,9 +147,10 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
           } else if (!room) {
             ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
           } else {
-            fill = true;
-            expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
-            ++stats_.fills;
+            expire_at = FillExpiry(*flight, now_ms);
+            // A GETEX EXAT/PXAT in the past deletes the key it read, as in Redis: no fill.
+            fill = expire_at == 0 || expire_at > now_ms;
+            stats_.fills += fill;
           }
           break;
         case FetchStatus::kNotFound:
@@ -174,6 +175,14 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
   }
   if (value) keyspace_->MakeRoom();  // values filled from the origin evict like any other
   for (const Waiter& w : flight->waiters) deliver_(w, result);
+}
+
+int64_t Singleflight::FillExpiry(const Flight& flight, int64_t now_ms) const {
+  int64_t expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
+  for (const Waiter& w : flight.waiters) {
+    if (w.expire_at_ms != kKeepFillExpiry) expire_at = w.expire_at_ms;
+  }
+  return expire_at;
 }
 
 void Singleflight::OnKeyChanged(std::string_view key) {

@@ -26,11 +26,17 @@
 
 namespace flightcache::origin {
 
+// Waiter::expire_at_ms when the waiter leaves the filled value's expiry as the fill policy sets it.
+inline constexpr int64_t kKeepFillExpiry = -1;
+
 struct Waiter {
   uint64_t conn_id;
   uint64_t slot_seq;
   uint32_t part;        // index in an MGET reply; 0 for GET
   uint32_t worker = 0;  // the worker (loop) that owns the connection
+  // GETEX's EX/PX/EXAT/PXAT (unix ms) or PERSIST (0) for the filled value; kKeepFillExpiry for
+  // GET, MGET and a plain GETEX. Applied with the fill, under the same lock, in join order.
+  int64_t expire_at_ms = kKeepFillExpiry;
 };
 
 struct SingleflightStats {
@@ -94,6 +100,10 @@ class Singleflight : public storage::KeyWatcher {
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
   void Complete(const std::string& key, FetchResult result);
+  // The expiry (unix ms, 0 = none) of the value that fills flight's key: the fill policy's
+  // cache TTL, overridden by each GETEX waiter in the order they joined (as if each ran after
+  // the fill, one after another). Called with mutex_ held.
+  int64_t FillExpiry(const Flight& flight, int64_t now_ms) const;
   void Watch(std::string_view key, bool on);
   void RecordLatency(int64_t micros);
 

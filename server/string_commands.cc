@@ -3,6 +3,7 @@
 // GET, MGET and GETEX read through the origin: a miss parks the command's reply slot on the
 // key's singleflight flight (see origin/singleflight.h). Every other command works on the
 // local keyspace only. Values are byte strings; integers are parsed as Redis does.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -41,10 +42,13 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
 }
 
 // Parks the command on key's flight; the reply is written when the fetch completes.
-void ParkOnFetch(CommandContext& ctx, std::string_view key) {
+// expire_at_ms: GETEX's new expiry for the filled value (origin::kKeepFillExpiry: none).
+void ParkOnFetch(CommandContext& ctx, std::string_view key,
+                 int64_t expire_at_ms = origin::kKeepFillExpiry) {
   uint64_t seq = ctx.conn.ParkSlot({std::string(key)}, nullptr);
   ctx.server.singleflight()->Join(
-      key, origin::Waiter{ctx.conn.id(), seq, 0, static_cast<uint32_t>(ctx.worker.index())});
+      key, origin::Waiter{ctx.conn.id(), seq, 0, static_cast<uint32_t>(ctx.worker.index()),
+                          expire_at_ms});
 }
 
 void GetCommand(CommandContext& ctx) {
@@ -227,7 +231,10 @@ void GetexCommand(CommandContext& ctx) {
   Entry* e = LookupRead(ctx, key, &at);
   if (!e) {
     if (ShouldReadThrough(ctx, key)) {
-      ParkOnFetch(ctx, key);
+      // The options apply to the value the fetch fills, with the fill.
+      const int64_t expire_at =
+          o.has_expire ? o.expire_at : (o.persist ? 0 : origin::kKeepFillExpiry);
+      ParkOnFetch(ctx, key, expire_at);
     } else {
       ctx.reply.Null();
     }
@@ -274,8 +281,12 @@ void MsetnxCommand(CommandContext& ctx) {
   ctx.reply.Integer(1);
 }
 
-bool CheckStringLength(CommandContext& ctx, int64_t size) {
-  if (size > kMaxStringLength || size > ctx.worker.config().proto_max_bulk_len) {
+// True when a string of size bytes grown by append more bytes stays within the largest string
+// allowed; otherwise writes Redis's error and returns false. Both are non-negative; their sum
+// is never formed when it could overflow (SETRANGE takes offsets up to INT64_MAX).
+bool CheckStringLength(CommandContext& ctx, int64_t size, int64_t append) {
+  const int64_t limit = std::min(kMaxStringLength, ctx.worker.config().proto_max_bulk_len);
+  if (size > limit || append > limit - size) {
     ctx.reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     return false;
   }
@@ -291,7 +302,10 @@ void AppendCommand(CommandContext& ctx) {
     return;
   }
   std::string_view current = EntryValue(e);
-  if (!CheckStringLength(ctx, static_cast<int64_t>(current.size() + ctx.args[2].size()))) return;
+  if (!CheckStringLength(ctx, static_cast<int64_t>(current.size()),
+                         static_cast<int64_t>(ctx.args[2].size()))) {
+    return;
+  }
   std::string joined;
   joined.reserve(current.size() + ctx.args[2].size());
   joined.append(current).append(ctx.args[2]);
@@ -354,7 +368,7 @@ void SetrangeCommand(CommandContext& ctx) {
       ctx.reply.Integer(0);
       return;
     }
-    if (!CheckStringLength(ctx, offset + static_cast<int64_t>(patch.size()))) return;
+    if (!CheckStringLength(ctx, offset, static_cast<int64_t>(patch.size()))) return;
     std::string value(static_cast<size_t>(offset), '\0');
     value.append(patch);
     at.shard->Set(ctx.args[1], at.hash, value, 0);
@@ -366,7 +380,7 @@ void SetrangeCommand(CommandContext& ctx) {
     ctx.reply.Integer(static_cast<int64_t>(value.size()));
     return;
   }
-  if (!CheckStringLength(ctx, offset + static_cast<int64_t>(patch.size()))) return;
+  if (!CheckStringLength(ctx, offset, static_cast<int64_t>(patch.size()))) return;
   if (value.size() < static_cast<size_t>(offset) + patch.size()) {
     value.resize(static_cast<size_t>(offset) + patch.size(), '\0');
   }

@@ -195,6 +195,28 @@ TEST_CASE_FIXTURE(ServerFixture, "SETRANGE pads with zero bytes and checks its o
   CHECK(Do(c, {"SETRANGE", "k", "a", "x"}) == "-ERR value is not an integer or out of range");
 }
 
+TEST_CASE_FIXTURE(ServerFixture, "SETRANGE at offsets near INT64_MAX is refused, not a crash") {
+  // offset + length overflowed once and the server died allocating it.
+  const std::string too_big = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+  for (const std::string key : {"k", "fresh"}) {
+    if (key == "k") CHECK(Do(c, {"SET", "k", "value"}) == "+OK");
+    CHECK(Do(c, {"SETRANGE", key, "9223372036854775807", "x"}) == too_big);
+    CHECK(Do(c, {"SETRANGE", key, "9223372036854775806", "xyz"}) == too_big);
+    CHECK(Do(c, {"SETRANGE", key, "4611686018427387904", "x"}) == too_big);
+  }
+  CHECK(Do(c, {"SETRANGE", "k", "9223372036854775808", "x"}) ==
+        "-ERR value is not an integer or out of range");
+  CHECK(Do(c, {"CONFIG", "SET", "proto-max-bulk-len", "1mb"}) == "+OK");
+  CHECK(Do(c, {"SETRANGE", "k", "1048575", "x"}) == ":1048576");
+  CHECK(Do(c, {"SETRANGE", "k", "1048575", "xy"}) == too_big);
+  CHECK(Do(c, {"APPEND", "k", "z"}) == too_big);
+  CHECK(Do(c, {"GET", "fresh"}) == "(nil)");
+  CHECK(Do(c, {"STRLEN", "k"}) == ":1048576");
+  CHECK(Do(c, {"GETRANGE", "k", "-9223372036854775808", "9223372036854775807"}).size() == 1048576);
+  CHECK(Do(c, {"GETRANGE", "k", "9223372036854775807", "-9223372036854775808"}) == "");
+  CHECK(Do(c, {"PING"}) == "+PONG");
+}
+
 TEST_CASE_FIXTURE(ServerFixture, "INCR DECR INCRBY and DECRBY count and create keys") {
   CHECK(Do(c, {"INCR", "n"}) == ":1");
   CHECK(Do(c, {"INCRBY", "n", "10"}) == ":11");

@@ -275,6 +275,35 @@ TEST_CASE("GETEX reads through the origin too") {
   CHECK(rt.origin.Count("gx") == 1);
 }
 
+TEST_CASE("GETEX's EX PX EXAT PXAT and PERSIST apply to the value a miss fills") {
+  ReadThrough rt(0, {"--cache-ttl", "1000"});
+  ReplyPtr now = Command(rt.c.get(), {"TIME"});
+  REQUIRE(now);
+  REQUIRE(now->type == REDIS_REPLY_ARRAY);
+  const long long now_s = std::stoll(now->element[0]->str);
+  CHECK(Do(rt.c, {"GETEX", "ex", "EX", "50"}) == "value:ex");
+  CHECK(Do(rt.c, {"TTL", "ex"}) == ":50");
+  CHECK(Do(rt.c, {"GETEX", "px", "PX", "50000"}) == "value:px");
+  ReplyPtr pttl = Command(rt.c.get(), {"PTTL", "px"});
+  REQUIRE(pttl);
+  CHECK(pttl->integer > 40000);
+  CHECK(pttl->integer <= 50000);
+  const std::string at = std::to_string(now_s + 5000);
+  CHECK(Do(rt.c, {"GETEX", "exat", "EXAT", at}) == "value:exat");
+  CHECK(Do(rt.c, {"EXPIRETIME", "exat"}) == ":" + at);
+  CHECK(Do(rt.c, {"GETEX", "pxat", "PXAT", at + "000"}) == "value:pxat");
+  CHECK(Do(rt.c, {"PEXPIRETIME", "pxat"}) == ":" + at + "000");
+  CHECK(Do(rt.c, {"GETEX", "persist", "PERSIST"}) == "value:persist");
+  CHECK(Do(rt.c, {"TTL", "persist"}) == ":-1");
+  // A plain GETEX keeps the fill's --cache-ttl.
+  CHECK(Do(rt.c, {"GETEX", "plain"}) == "value:plain");
+  CHECK(Do(rt.c, {"TTL", "plain"}) == ":1000");
+  // A time in the past answers the value and leaves no key, as GETEX on a present key does.
+  CHECK(Do(rt.c, {"GETEX", "past", "EXAT", "1"}) == "value:past");
+  CHECK(Do(rt.c, {"EXISTS", "past"}) == ":0");
+  CHECK(rt.origin.Count("ex") == 1);
+}
+
 TEST_CASE("a DEL while the fetch is in flight keeps the stale origin value out of the store") {
   ReadThrough rt(0, {"--origin-timeout", "60000"});
   CHECK(rt.origin.Do({"SET", "fk", "old"}) == "+OK");
