@@ -191,7 +191,12 @@ std::vector<ConfigOption> BuildOptions() {
                              "eviction policy: Redis's names or allkeys-s3fifo (default)"});
   }
   {
-    auto getter = [](const Config& c) { return c.origin; };
+    // CONFIG GET shows the URL as INFO does, without its password.
+    auto getter = [](const Config& c) {
+      if (c.origin.empty()) return c.origin;
+      std::optional<origin::OriginUrl> url = origin::ParseOriginUrl(c.origin, nullptr);
+      return url ? origin::RedactedUrl(*url) : std::string("(invalid)");
+    };
     auto setter = [](Config& c, std::string_view text, std::string* error) {
       if (!text.empty()) {
         if (!origin::ParseOriginUrl(text, error)) return false;

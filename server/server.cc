@@ -192,31 +192,52 @@ Config Server::config_snapshot() {
   return config_;
 }
 
-void Server::UpdateConfig(Worker& from, const Config& updated,
-                          const std::vector<std::string>& names) {
-  {
-    std::lock_guard<std::mutex> hold(config_mutex_);
-    config_ = updated;
+std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& changes) {
+  std::lock_guard<std::mutex> hold(config_mutex_);
+  Config updated = config_;
+  std::vector<std::string> names;
+  for (const ConfigChange& change : changes) {
+    const ConfigOption& opt = *change.option;
+    const std::string failed = "ERR CONFIG SET failed (possibly related to argument '" + opt.name +
+                               "') - ";
+    std::string error;
+    if (!opt.mutable_at_runtime) {
+      // Setting an immutable option to the value it has is accepted, as a no-op.
+      Config probe = updated;
+      if (!opt.set(probe, change.value, &error) || opt.get(probe) != opt.get(updated)) {
+        return failed + "can't set immutable config";
+      }
+      continue;
+    }
+    if (!opt.set(updated, change.value, &error)) return failed + error;
+    names.push_back(opt.name);
   }
   log_level_.store(updated.loglevel);
   for (const std::string& name : names) {
-    if (name == "maxclients") RaiseFileLimit(updated.maxclients);
+    if (name == "maxclients") {
+      // As in Redis, maxclients reads back as the limit in force after the descriptor cap.
+      RaiseFileLimit(updated.maxclients);
+      updated.maxclients = max_clients_.load();
+    }
     if (name == "maxmemory" || name == "maxmemory-policy") ConfigureEviction(updated);
     if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
       singleflight_->set_policy(
           origin::FillPolicy{updated.cache_ttl_s * 1000, updated.negative_ttl_s * 1000});
     }
   }
-  from.config() = updated;
-  from.ApplyConfig(names);
+  config_ = updated;
+  const uint64_t version = ++config_version_;
+  // Posted under the lock, so every worker's inbox gets the copies in version order; the
+  // version check in InstallConfig covers `from`, which installs its copy at once.
+  from.InstallConfig(updated, version, names);
   for (auto& w : workers_) {
     if (w.get() == &from) continue;
     Worker* target = w.get();
-    target->Post([target, updated, names]() {
-      target->config() = updated;
-      target->ApplyConfig(names);
+    target->Post([target, updated, version, names]() {
+      target->InstallConfig(updated, version, names);
     });
   }
+  return "";
 }
 
 void Server::RequestStop() {
@@ -238,6 +259,12 @@ int Server::Run() {
     }
   }
   RaiseFileLimit(startup.maxclients);
+  if (max_clients_.load() != startup.maxclients) {
+    // CONFIG GET and INFO report the limit in force, as Redis does. No worker runs yet.
+    std::lock_guard<std::mutex> hold(config_mutex_);
+    config_.maxclients = max_clients_.load();
+    for (auto& w : workers_) w->config().maxclients = config_.maxclients;
+  }
   ConfigureEviction(startup);
   StartOrigin();
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/command_table.h"
@@ -41,10 +42,18 @@ class Server {
 
   // The master config: what CONFIG GET reads from a worker's copy is kept equal to it.
   Config config_snapshot();
-  // Validated new config from CONFIG SET on `from`: becomes the master copy, is applied to
-  // shared state, and is sent to every worker. Call with no shard lock held (CONFIG names no
-  // keys); the eviction a lower maxmemory needs runs after the command, in MakeRoomNow().
-  void UpdateConfig(Worker& from, const Config& updated, const std::vector<std::string>& names);
+  // One option and its new text, from CONFIG SET.
+  struct ConfigChange {
+    const ConfigOption* option;
+    std::string_view value;
+  };
+  // CONFIG SET on `from`: validates every change against the master config and applies them
+  // all or none, under the config lock, so that concurrent CONFIG SETs on different workers
+  // never lose one another's changes. The result becomes the master copy, is applied to
+  // shared state, and is sent to every worker (versioned: a late copy never overwrites a newer
+  // one). Returns "" on success, else the error reply. Call with no shard lock held (CONFIG
+  // names no keys); the eviction a lower maxmemory needs runs after the command (MakeRoomNow).
+  std::string SetConfig(Worker& from, const std::vector<ConfigChange>& changes);
   // Evicts until within maxmemory (no shard lock may be held by the caller).
   void MakeRoomNow();
   // On worker 0: refreshes the origin figures that other workers' INFO reads.
@@ -79,6 +88,7 @@ class Server {
   void ConfigureEviction(const Config& config);
 
   Config config_;
+  uint64_t config_version_ = 0;  // bumped by every SetConfig; guarded by config_mutex_
   std::mutex config_mutex_;
   storage::Keyspace keyspace_;
   CommandTable commands_;

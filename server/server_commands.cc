@@ -53,9 +53,7 @@ void ConfigSet(CommandContext& ctx) {
     ctx.reply.Error(kErrSyntax);  // a name without a value: Redis 7.0 says syntax error
     return;
   }
-  // Validate everything on a copy first: CONFIG SET with several options is all or nothing.
-  Config updated = ctx.worker.config();
-  std::vector<std::string> changed;
+  std::vector<Server::ConfigChange> changes;
   for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
     const ConfigOption* opt = FindConfigOption(ctx.args[i]);
     if (!opt) {
@@ -63,22 +61,15 @@ void ConfigSet(CommandContext& ctx) {
                       std::string(ctx.args[i]) + "'");
       return;
     }
-    std::string error;
-    const std::string current = opt->get(updated);
-    if (!opt->mutable_at_runtime && current != ctx.args[i + 1]) {
-      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + opt->name +
-                      "') - can't set immutable config");
-      return;
-    }
-    if (!opt->set(updated, ctx.args[i + 1], &error)) {
-      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + opt->name +
-                      "') - " + error);
-      return;
-    }
-    changed.push_back(opt->name);
+    changes.push_back({opt, ctx.args[i + 1]});
   }
-  ctx.server.UpdateConfig(ctx.worker, updated, changed);
-  ctx.reply.Ok();
+  // All or nothing, validated against the master config (see Server::SetConfig).
+  const std::string error = ctx.server.SetConfig(ctx.worker, changes);
+  if (error.empty()) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(error);
+  }
 }
 
 void ConfigCommand(CommandContext& ctx) {

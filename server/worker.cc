@@ -460,6 +460,15 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   }
 }
 
+void Worker::InstallConfig(const Config& config, uint64_t version,
+                           const std::vector<std::string>& names) {
+  if (version > config_version_) {
+    config_ = config;
+    config_version_ = version;
+  }
+  ApplyConfig(names);
+}
+
 void Worker::ApplyConfig(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
     if (name == "requirepass" || name == "proto-max-bulk-len") {

@@ -52,6 +52,10 @@ class Worker {
   Server& server() { return *server_; }
   uv_loop_t* loop() { return &loop_; }
   Config& config() { return config_; }
+  // On this worker's thread: takes config as its copy when version is newer than the copy it
+  // has (copies posted by concurrent CONFIG SETs may arrive out of order), then applies the
+  // named options' effects (ApplyConfig) either way.
+  void InstallConfig(const Config& config, uint64_t version, const std::vector<std::string>& names);
   WorkerStats& stats() { return stats_; }
   const std::vector<CommandStats>& command_stats() const { return command_stats_; }
   void ResetCommandStats();
@@ -96,6 +100,7 @@ class Worker {
   Server* server_;
   size_t index_;
   Config config_;
+  uint64_t config_version_ = 0;  // of config_: Server's master version it was copied from
   uv_loop_t loop_;
   WorkerStats stats_;
   std::vector<CommandStats> command_stats_;
