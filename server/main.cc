@@ -3,6 +3,8 @@
 // Like redis-server, the first positional argument is a config file (redis.conf syntax).
 // Every option is also a flag named like its directive (--port, --maxclients, ...); flags
 // override the file. A bad value prints a message naming the option and exits with code 1.
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -15,7 +17,16 @@
 int main(int argc, char** argv) {
   using flightcache::server::Config;
   using flightcache::server::ConfigOptions;
+  // SIGINT and SIGTERM stay blocked from here on: one arriving during start-up waits, pending,
+  // for the server's signal thread (Server::Run), which then stops the workers cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // As Redis: a hang-up (the terminal or ssh session that started us went away) is ignored.
+  std::signal(SIGHUP, SIG_IGN);
 
   CLI::App app{"flightcache: a Redis-compatible read-through cache server"};
   app.set_version_flag("-v,--version", "flightcache 0.1.0 (redis_version 7.0.0 compatible)");

@@ -4,10 +4,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -28,6 +32,45 @@ namespace {
 
 // Redis keeps this many descriptors for itself beyond maxclients.
 constexpr int kReservedFds = 32;
+
+// With SO_REUSEPORT the kernel lets any process of the same user bind the same port, so a
+// second flightcache would silently share it and clients would land on two keyspaces. Before
+// its workers bind with SO_REUSEPORT, the server claims the address with an abstract unix
+// socket named after it (per network namespace, like the port, and released by the kernel when
+// the process exits, however it exits). Returns the claim's descriptor, or -1 with errno set
+// (EADDRINUSE: another flightcache holds the address).
+int ClaimReuseportAddress(const std::string& address, int port) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "flightcache-reuseport " + address + " " + std::to_string(port);
+  const size_t length = std::min(name.size(), sizeof(addr.sun_path) - 1);
+  std::memcpy(addr.sun_path + 1, name.data(), length);  // sun_path[0] == 0: abstract
+  const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + length);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0) {
+    const int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+// The answer of a Listen task posted to another worker. If the task is dropped without running
+// (a stop reached that worker first), its destructor answers false, so start-up never waits
+// for an answer that cannot come.
+struct ListenAnswer {
+  std::promise<bool> promise;
+  bool answered = false;
+  void Answer(bool ok) {
+    answered = true;
+    promise.set_value(ok);
+  }
+  ~ListenAnswer() {
+    if (!answered) promise.set_value(false);
+  }
+};
 
 // The origin lives on worker 0's loop (hiredis is single-threaded). A fetch started on another
 // worker is handed to worker 0; its callback then runs there, where the singleflight table
@@ -198,8 +241,8 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
   std::vector<std::string> names;
   for (const ConfigChange& change : changes) {
     const ConfigOption& opt = *change.option;
-    const std::string failed = "ERR CONFIG SET failed (possibly related to argument '" + opt.name +
-                               "') - ";
+    const std::string failed =
+        "ERR CONFIG SET failed (possibly related to argument '" + opt.name + "') - ";
     std::string error;
     if (!opt.mutable_at_runtime) {
       // Setting an immutable option to the value it has is accepted, as a no-op.
@@ -233,9 +276,8 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
   for (auto& w : workers_) {
     if (w.get() == &from) continue;
     Worker* target = w.get();
-    target->Post([target, updated, version, names]() {
-      target->InstallConfig(updated, version, names);
-    });
+    target->Post(
+        [target, updated, version, names]() { target->InstallConfig(updated, version, names); });
   }
   return "";
 }
@@ -280,11 +322,13 @@ int Server::Run() {
   signal(SIGTERM, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::atomic<bool> exiting{false};
-  std::thread signal_thread([this, &stop_signals, &exiting]() {
+  std::atomic<bool> signalled{false};  // a stop signal came: exit 0, even during start-up
+  std::thread signal_thread([this, &stop_signals, &exiting, &signalled]() {
     while (true) {
       int signum = 0;
       if (sigwait(&stop_signals, &signum) != 0) continue;
       if (exiting.load()) return;
+      signalled.store(true);
       Log(LogLevel::kWarning, std::string("Received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
                                   " scheduling shutdown...");
       RequestStop();
@@ -299,6 +343,16 @@ int Server::Run() {
   // in the backlog of a worker that has not started. A worker opens its own listener on its
   // own thread (the other workers' through their inbox); worker 0 last, just before its loop.
   const bool reuseport = workers_.size() > 1 && startup.accept_mode == "reuseport";
+  int claim_fd = -1;
+  if (reuseport && startup.port != 0) {
+    claim_fd = ClaimReuseportAddress(startup.bind, startup.port);
+    if (claim_fd < 0) {
+      Log(LogLevel::kWarning, "Failed listening on port " + std::to_string(startup.port) +
+                                  " (tcp), aborting: " + std::strerror(errno));
+      stop_signal_thread();
+      return 1;
+    }
+  }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
@@ -307,10 +361,14 @@ int Server::Run() {
   bool listening = true;
   for (size_t i = 1; i < workers_.size() && reuseport; ++i) {
     Worker* w = workers_[i].get();
-    std::promise<bool> opened;
-    std::future<bool> result = opened.get_future();
-    w->Post([w, &opened]() { opened.set_value(w->Listen(true, false)); });
-    if (!result.get()) listening = false;
+    auto answer = std::make_shared<ListenAnswer>();
+    std::future<bool> result = answer->promise.get_future();
+    w->Post([w, answer]() { answer->Answer(w->Listen(true, false)); });
+    answer.reset();  // the task owns it now: dropped unrun, it answers false
+    if (!result.get()) {
+      listening = false;
+      break;
+    }
   }
   if (listening) listening = workers_[0]->Listen(reuseport, !reuseport);
   if (!listening) {
@@ -318,7 +376,8 @@ int Server::Run() {
     workers_[0]->Run();
     for (std::thread& t : threads) t.join();
     stop_signal_thread();
-    return 1;
+    if (claim_fd >= 0) close(claim_fd);
+    return signalled.load() ? 0 : 1;
   }
   Log(LogLevel::kNotice, "flightcache ready to accept connections tcp " + startup.bind + ":" +
                              std::to_string(tcp_port()) + " with " +
@@ -326,6 +385,7 @@ int Server::Run() {
   workers_[0]->Run();
   for (std::thread& t : threads) t.join();
   stop_signal_thread();
+  if (claim_fd >= 0) close(claim_fd);
   Log(LogLevel::kNotice, "flightcache is now ready to exit, bye bye...");
   return 0;
 }

@@ -149,6 +149,7 @@ bool Worker::OpenTcpListener(bool reuseport) {
 }
 
 bool Worker::Listen(bool reuseport, bool acceptor) {
+  if (stopping_) return false;  // a stop came first (a signal during start-up)
   acceptor_ = acceptor && server_->worker_count() > 1;
   if (config_.port != 0 && !OpenTcpListener(reuseport)) return false;
   if (index_ == 0 && !config_.unixsocket.empty()) {

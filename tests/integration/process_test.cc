@@ -79,3 +79,60 @@ TEST_CASE("CONFIG GET maxclients reports the limit in force after the descriptor
 }
 
 }  // namespace flightcache::integration
+
+namespace flightcache::integration {
+
+TEST_CASE("SIGHUP is ignored: the server keeps serving") {
+  ServerFixture f;
+  CHECK(Do(f.c, {"SET", "k", "v"}) == "+OK");
+  kill(f.server.process().pid(), SIGHUP);
+  // A signal is delivered before kill() returns to a process that does not block it; if it
+  // had killed the server, the next command would fail.
+  CHECK(Do(f.c, {"GET", "k"}) == "v");
+  CHECK(f.server.process().Running());
+  ContextPtr again = Connect(f.server.port());
+  CHECK(Do(again, {"PING"}) == "+PONG");
+}
+
+TEST_CASE("a second flightcache on the same port fails with Address already in use") {
+  for (const std::string threads : {"1", "2"}) {
+    CAPTURE(threads);
+    ServerProcess first({"--threads", threads});
+    ContextPtr c = Connect(first.port());
+    CHECK(Do(c, {"SET", "owner", "first"}) == "+OK");
+    for (const std::string second_threads : {"1", "2", "4"}) {
+      CAPTURE(second_threads);
+      RunResult second =
+          RunToExit(RequiredEnv("FLIGHTCACHE_BIN"),
+                    {"--port", std::to_string(first.port()), "--threads", second_threads},
+                    milliseconds(30000));
+      CAPTURE(second.output);
+      CHECK(second.exit_code == 1);
+      CHECK(second.output.find("Address already in use") != std::string::npos);
+    }
+    // Every new client still reaches the first server's keyspace.
+    for (int i = 0; i < 20; ++i) {
+      ContextPtr client = Connect(first.port());
+      CHECK(Do(client, {"GET", "owner"}) == "first");
+    }
+  }
+}
+
+TEST_CASE("SIGTERM at any moment of start-up ends the server cleanly") {
+  // Sweeps the signal across start-up: before the workers run, while they open their
+  // listeners, and after. Each start must end with exit code 0 within the bound.
+  const std::string bin = RequiredEnv("FLIGHTCACHE_BIN");
+  for (int round = 0; round < 60; ++round) {
+    CAPTURE(round);
+    const int port = FreeTcpPort();
+    ChildProcess server(SpawnOptions{bin, {"--port", std::to_string(port), "--threads", "4"}});
+    std::this_thread::sleep_for(std::chrono::microseconds(250 * round));
+    std::optional<int> status = server.Signal(SIGTERM, milliseconds(20000));
+    REQUIRE(status.has_value());
+    // 0, or killed by the signal itself when it came before main() could block it.
+    const int code = ExitCodeOf(*status);
+    CHECK((code == 0 || code == 128 + SIGTERM));
+  }
+}
+
+}  // namespace flightcache::integration

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -310,9 +311,12 @@ void ServerProcess::Start(std::vector<std::string> extra_args, std::vector<std::
       options.args.insert(options.args.end(), {"--unixsocket", unix_socket_});
       options.wait_unix_socket = unix_socket_;
     }
-    // $FLIGHTCACHE_TEST_THREADS runs every server of the suite with that many workers. It
-    // goes before extra_args, so a test that passes its own --threads wins.
-    if (const char* threads = std::getenv("FLIGHTCACHE_TEST_THREADS"); threads && *threads) {
+    // $FLIGHTCACHE_TEST_THREADS runs every server of the suite with that many workers, except
+    // one whose test passes its own --threads (the flag may be given only once).
+    const bool own_threads =
+        std::find(extra_args.begin(), extra_args.end(), "--threads") != extra_args.end();
+    if (const char* threads = std::getenv("FLIGHTCACHE_TEST_THREADS");
+        threads && *threads && !own_threads) {
       options.args.insert(options.args.end(), {"--threads", threads});
     }
     options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());

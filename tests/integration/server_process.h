@@ -104,8 +104,8 @@ class TempDir {
 
 // flightcache from $FLIGHTCACHE_BIN on a free port of 127.0.0.1, plus extra_args (appended,
 // so they override --port/--bind if they repeat them). Retries on a lost port race.
-// When $FLIGHTCACHE_TEST_THREADS is set and not empty, "--threads <value>" goes before
-// extra_args, so the whole suite runs with that many workers and a test's own --threads wins.
+// When $FLIGHTCACHE_TEST_THREADS is set and not empty, "--threads <value>" is added unless
+// extra_args has its own --threads: the whole suite runs with that many workers.
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_args = {},
