@@ -8,11 +8,15 @@
 //               does not fill the store. Shards report changes through storage::KeyWatcher.
 // Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
 // close while parked; Cancel() takes it off the flight. Errors are never stored.
+// The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
+// a few entries per insert and by SweepNegative() from the server's cron, and past
+// kMaxNegativeEntries the oldest remembered miss is forgotten to make room.
 // Thread-safe: workers join from their threads (holding the key's shard lock, as commands do);
 // fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,6 +66,14 @@ class Singleflight : public storage::KeyWatcher {
 
   void set_policy(const FillPolicy& policy);
 
+  // Most "not found" answers remembered at once; the oldest goes first past it.
+  static constexpr size_t kMaxNegativeEntries = 100000;
+  // Forgets remembered misses whose negative ttl has lapsed, oldest first, at most max_entries
+  // queue entries per call (so one call's cost is bounded). Returns how many it looked at.
+  size_t SweepNegative(size_t max_entries = 1024);
+  // Misses remembered now (lapsed ones not yet swept included).
+  size_t negative_entries() const;
+
   // True when a recent "not found" for key is still remembered (negative-ttl).
   bool KnownMissing(std::string_view key, int64_t now_ms);
   // Parks waiter on key's flight, starting the fetch if none is in flight.
@@ -94,6 +106,11 @@ class Singleflight : public storage::KeyWatcher {
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
   void Complete(const std::string& key, FetchResult result);
+  // Remembers key as missing until expire_at_ms. Lock held.
+  void RememberMissing(const std::string& key, int64_t expire_at_ms, int64_t now_ms);
+  // Pops up to max_entries queue entries that lapsed by now_ms (or all of them while over the
+  // cap when make_room), forgetting the misses they still stand for. Lock held.
+  size_t PopNegative(int64_t now_ms, size_t max_entries, bool make_room);
   void Watch(std::string_view key, bool on);
   void RecordLatency(int64_t micros);
 
@@ -104,6 +121,11 @@ class Singleflight : public storage::KeyWatcher {
   FillPolicy policy_;
   FlightMap flights_;
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> negative_;
+  // (expiry ms, key) in insertion order, one per RememberMissing; an entry whose key is gone
+  // from negative_ or was remembered again with another expiry is stale and just dropped. Its
+  // bytes, like negative_'s, are in used_memory and the maxmemory estimate already: both are
+  // measured from the allocator (mallinfo2), re-measured by the cron.
+  std::deque<std::pair<int64_t, std::string>> negative_queue_;
   size_t parked_waiters_ = 0;
   SingleflightStats stats_;
   std::vector<int64_t> latencies_us_;  // ring of recent fetch latencies

@@ -203,3 +203,43 @@ TEST_CASE("a fetch completing after the table is gone does nothing") {
   CHECK(delivered == 0);
   CHECK(keyspace.size() == 0);
 }
+
+TEST_CASE("the negative cache still remembers a new miss after more than 100k lapsed ones") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{0, 1000});
+  const size_t many = Singleflight::kMaxNegativeEntries + 5000;
+  for (size_t i = 0; i < many; ++i) {
+    std::string key = "gone:" + std::to_string(i);
+    f.flights.Join(key, Waiter{1, i, 0});
+    f.origin.Finish(key, FetchResult::NotFound());
+  }
+  CHECK(f.flights.negative_entries() <= Singleflight::kMaxNegativeEntries);
+  f.now += 5000;  // every one of them has lapsed
+  f.flights.Join("fresh", Waiter{2, 1, 0});
+  f.origin.Finish("fresh", FetchResult::NotFound());
+  CHECK(f.flights.KnownMissing("fresh", f.now));
+  CHECK(f.origin.fetches["fresh"] == 1);
+  // The cron's sweep forgets the lapsed ones, a bounded batch per call.
+  while (f.flights.SweepNegative() > 0) {
+  }
+  CHECK(f.flights.negative_entries() == 1);
+  CHECK(f.flights.KnownMissing("fresh", f.now));
+  CHECK_FALSE(f.flights.KnownMissing("gone:7", f.now));
+}
+
+TEST_CASE("past the cap the oldest remembered miss is forgotten to make room for the newest") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{0, 3600 * 1000});
+  const size_t many = Singleflight::kMaxNegativeEntries + 10;
+  for (size_t i = 0; i < many; ++i) {
+    std::string key = "miss:" + std::to_string(i);
+    f.flights.Join(key, Waiter{1, i, 0});
+    f.origin.Finish(key, FetchResult::NotFound());
+  }
+  CHECK(f.flights.negative_entries() == Singleflight::kMaxNegativeEntries);
+  CHECK_FALSE(f.flights.KnownMissing("miss:0", f.now));
+  CHECK(f.flights.KnownMissing("miss:" + std::to_string(many - 1), f.now));
+  CHECK(f.flights.SweepNegative() == 0);  // nothing has lapsed
+  f.flights.OnFlush();
+  CHECK(f.flights.negative_entries() == 0);
+}
