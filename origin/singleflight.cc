@@ -39,11 +39,14 @@ Singleflight::~Singleflight() {
 }
 
 void Singleflight::Watch(std::string_view key, bool on) {
-  storage::Shard* shard = keyspace_->Locate(key).shard;
+  storage::KeyLocation at = keyspace_->Locate(key);
+  std::atomic<uint32_t>& count = watch_filter_[at.hash & (kWatchFilterSize - 1)];
   if (on) {
-    shard->AddWatch();
+    count.fetch_add(1, std::memory_order_relaxed);
+    at.shard->AddWatch();
   } else {
-    shard->RemoveWatch();
+    at.shard->RemoveWatch();
+    count.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
@@ -212,7 +215,11 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
 }
 
 void Singleflight::OnKeyChanged(std::string_view key) {
+  // The shard is watched, but maybe for other keys: most writes stop here, without the lock.
+  const uint64_t hash = storage::HashKey(key);
+  if (watch_filter_[hash & (kWatchFilterSize - 1)].load(std::memory_order_relaxed) == 0) return;
   std::lock_guard<std::mutex> hold(mutex_);
+  ++stats_.key_changes_locked;
   auto it = flights_.find(key);
   if (it != flights_.end()) it->second->forgotten = true;
   auto neg = negative_.find(key);

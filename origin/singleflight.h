@@ -15,6 +15,8 @@
 // fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,10 +45,11 @@ struct SingleflightStats {
   uint64_t not_found = 0;
   uint64_t errors = 0;
   uint64_t timeouts = 0;
-  uint64_t fills = 0;          // values written to the store
-  uint64_t fills_skipped = 0;  // values not stored: over maxmemory under noeviction
-  uint64_t forgotten = 0;      // results not stored because the key changed meanwhile
-  uint64_t negative_hits = 0;  // misses answered from the negative cache
+  uint64_t fills = 0;               // values written to the store
+  uint64_t fills_skipped = 0;       // values not stored: over maxmemory under noeviction
+  uint64_t forgotten = 0;           // results not stored because the key changed meanwhile
+  uint64_t negative_hits = 0;       // misses answered from the negative cache
+  uint64_t key_changes_locked = 0;  // OnKeyChanged calls that got past the watch filter
 };
 
 struct FillPolicy {
@@ -134,6 +137,13 @@ class Singleflight : public storage::KeyWatcher {
   // Guards everything above. Lock order: the key's shard lock (held by the command or by
   // Complete) first, then this; never the reverse.
   mutable std::mutex mutex_;
+  // A counting filter of watched key hashes (flights and negative entries, one count each),
+  // read lock-free by OnKeyChanged so that a write to a key with neither skips mutex_. Sound
+  // for the same reason as the shards' watch counts: a count is raised while the key's shard
+  // lock is held, and every write to that key reads the filter under the same lock, so it sees
+  // the raise; a count lowered early only costs a needless lock. Relaxed atomics suffice.
+  static constexpr size_t kWatchFilterSize = 8192;  // a power of two
+  std::array<std::atomic<uint32_t>, kWatchFilterSize> watch_filter_{};
 };
 
 }  // namespace flightcache::origin
