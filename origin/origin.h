@@ -49,6 +49,13 @@ struct FetchResult {
 
 using FetchCallback = std::function<void(FetchResult)>;
 
+// Connection churn, for INFO. Monotonic over the origin's life.
+struct OriginConnectionStats {
+  uint64_t connects = 0;       // connections that became ready
+  uint64_t disconnects = 0;    // ready connections that dropped, for any reason
+  uint64_t timeout_drops = 0;  // of those, dropped because a fetch on them timed out
+};
+
 class Origin {
  public:
   virtual ~Origin() = default;
@@ -56,6 +63,11 @@ class Origin {
   virtual void Fetch(std::string_view key, FetchCallback cb) = 0;
   // How many connections to the origin are up now.
   virtual int ConnectedCount() const = 0;
+  // Connects and drops so far (zero for an origin without connections).
+  virtual OriginConnectionStats ConnectionStats() const { return {}; }
+  // The deadline of fetches started from now on, in ms (CONFIG SET origin-timeout). Fetches
+  // already started keep theirs. Ignored by an origin without deadlines of its own.
+  virtual void SetTimeoutMs(int /*timeout_ms*/) {}
   // The origin's address for INFO, without any password.
   virtual std::string Describe() const = 0;
   // Fails every pending fetch and closes every handle. Idempotent.

@@ -5,7 +5,8 @@
 // first; redisAsyncFree() called inside a reply callback is deferred until it returns. So every
 // context we stop using is first "detached": ac->data, onConnect and onDisconnect are cleared,
 // and every callback starts with `if (ac->data == nullptr) return;`. Fetches are failed from
-// our own tables (slot.inflight, pending_), never by waiting for hiredis' NULL callbacks.
+// our own tables (slot.inflight, pending_), never by waiting for hiredis' NULL callbacks, so
+// the NULL callbacks that redisAsyncFree() runs for a dropped context never answer twice.
 // We attach hiredis to libuv with our own adapter (AttachToLoop) rather than
 // <hiredis/adapters/libuv.h>: the 0.14 one ignores poll errors, and libuv reports POLLERR
 // (a refused connect, a reset) only as a poll error, so such a connection would hang.
@@ -211,8 +212,8 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
       return;
     }
     // Some connection is still coming up: wait for it, bounded by this fetch's deadline.
-    pending_.emplace(id, Pending{std::move(cb), -1});
-    queued_.emplace_back(id, std::string(key));
+    pending_.emplace(id, Pending{std::move(cb), std::string(key), timeout_ms_, -1});
+    queued_.push_back(id);
     AddDeadline(id);
     return;
   }
@@ -221,8 +222,18 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
                                                   "origin unreachable: cannot queue command"));
     return;
   }
-  pending_.emplace(id, Pending{std::move(cb), slot->index});
+  pending_.emplace(id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index});
   AddDeadline(id);
+}
+
+void RedisOrigin::SetTimeoutMs(int timeout_ms) {
+  timeout_ms_ = std::max(timeout_ms, 1);
+  // Connections already up keep going; the next attempt uses the new handshake limit.
+  connect_timeout_ms_ = std::max(timeout_ms_, kMinConnectTimeoutMs);
+}
+
+OriginConnectionStats RedisOrigin::ConnectionStats() const {
+  return OriginConnectionStats{stats_.connects, stats_.disconnects, stats_.timeout_drops};
 }
 
 int RedisOrigin::ConnectedCount() const {
@@ -260,7 +271,7 @@ void RedisOrigin::Close() {
   std::sort(left.begin(), left.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   pending_.clear();
-  deadlines_.clear();
+  deadlines_ = {};
   queued_.clear();
   for (auto& [id, cb] : left) {
     Finish(std::move(cb),
@@ -328,14 +339,21 @@ void RedisOrigin::MarkReady(Slot& slot) {
   slot.state = SlotState::kReady;
   slot.failures = 0;
   ++stats_.connects;
-  // Fetches that waited for a connection go out now, oldest first.
+  SendQueued();  // fetches that waited for a connection go out now
+}
+
+void RedisOrigin::SendQueued() {
   while (!queued_.empty()) {
-    auto [id, key] = std::move(queued_.front());
-    queued_.pop_front();
+    uint64_t id = queued_.front();
     auto it = pending_.find(id);
-    if (it == pending_.end()) continue;  // timed out while waiting
+    if (it == pending_.end()) {  // timed out while waiting
+      queued_.pop_front();
+      continue;
+    }
     Slot* target = PickReadySlot();
-    if (target != nullptr && SendGet(*target, id, key)) {
+    if (target == nullptr) return;  // the rest wait for the next connection
+    queued_.pop_front();
+    if (SendGet(*target, id, it->second.key)) {
       it->second.slot = target->index;
       continue;
     }
@@ -344,6 +362,27 @@ void RedisOrigin::MarkReady(Slot& slot) {
     DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,
                                                   "origin unreachable: cannot queue command"));
   }
+}
+
+void RedisOrigin::DropAfterTimeout(Slot& slot, Completions* done) {
+  // The fetches behind the one that timed out would be answered after it, if ever: send them
+  // again on another (or the next) connection, ahead of the queue, with their own deadlines.
+  // GET is idempotent, so a second send is harmless.
+  std::vector<uint64_t> again;
+  for (uint64_t id : slot.inflight) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // timed out as well, or already answered
+    it->second.slot = -1;
+    again.push_back(id);
+  }
+  slot.inflight.clear();
+  queued_.insert(queued_.begin(), again.begin(), again.end());
+  ++stats_.timeout_drops;
+  // Frees the context now (we are in a uv timer, not a hiredis callback): hiredis runs each
+  // request's callback with a NULL reply, which sees ac->data == nullptr and does nothing.
+  DropSlot(slot, FetchErrorKind::kUnreachable,
+           "no reply within " + std::to_string(timeout_ms_) + " ms", true, done);
+  SendQueued();
 }
 
 void RedisOrigin::DropSlot(Slot& slot, FetchErrorKind kind, const std::string& reason,
@@ -400,7 +439,7 @@ bool RedisOrigin::Hopeless() const {
 void RedisOrigin::FailQueuedIfHopeless(Completions* done) {
   if (!Hopeless()) return;
   while (!queued_.empty()) {
-    uint64_t id = queued_.front().first;
+    uint64_t id = queued_.front();
     queued_.pop_front();
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;
@@ -436,8 +475,11 @@ bool RedisOrigin::SendGet(Slot& slot, uint64_t id, std::string_view key) {
 }
 
 void RedisOrigin::AddDeadline(uint64_t id) {
-  deadlines_.emplace_back(uv_now(loop_) + static_cast<uint64_t>(timeout_ms_), id);
-  if (uv_is_active(reinterpret_cast<uv_handle_t*>(deadline_timer_)) == 0) {
+  uint64_t deadline = uv_now(loop_) + static_cast<uint64_t>(timeout_ms_);
+  bool earliest = deadlines_.empty() || deadline < deadlines_.top().first;
+  deadlines_.emplace(deadline, id);
+  // Re-armed when this deadline is now the first (after SetTimeoutMs shortened the timeout).
+  if (earliest || uv_is_active(reinterpret_cast<uv_handle_t*>(deadline_timer_)) == 0) {
     uv_timer_start(deadline_timer_, OnDeadlineTimer, static_cast<uint64_t>(timeout_ms_), 0);
   }
 }
@@ -570,25 +612,33 @@ void RedisOrigin::OnDeadlineTimer(uv_timer_t* timer) {
   auto* self = static_cast<RedisOrigin*>(timer->data);
   uint64_t now = uv_now(self->loop_);
   Completions done;
+  std::vector<int> timed_out_slots;
   while (!self->deadlines_.empty()) {
-    auto [deadline, id] = self->deadlines_.front();
+    auto [deadline, id] = self->deadlines_.top();
     auto it = self->pending_.find(id);
     if (it != self->pending_.end() && deadline > now) break;
-    self->deadlines_.pop_front();
+    self->deadlines_.pop();
     if (it == self->pending_.end()) continue;  // answered before its deadline
-    FetchCallback cb = std::move(it->second.cb);
+    Pending& pending = it->second;
+    if (pending.slot >= 0) timed_out_slots.push_back(pending.slot);
+    FetchCallback cb = std::move(pending.cb);
+    std::string reason = "origin timeout after " + std::to_string(pending.timeout_ms) + " ms";
     self->pending_.erase(it);
-    self->Finish(
-        std::move(cb),
-        FetchResult::Error(FetchErrorKind::kTimeout,
-                           "origin timeout after " + std::to_string(self->timeout_ms_) + " ms"),
-        &done);
+    self->Finish(std::move(cb), FetchResult::Error(FetchErrorKind::kTimeout, std::move(reason)),
+                 &done);
   }
-  while (!self->queued_.empty() && self->pending_.count(self->queued_.front().first) == 0) {
+  while (!self->queued_.empty() && self->pending_.count(self->queued_.front()) == 0) {
     self->queued_.pop_front();
   }
+  // Each connection that let a fetch time out is dropped once, after every expired fetch has
+  // been taken off the tables (so only live ones are requeued).
+  for (int index : timed_out_slots) {
+    Slot& slot = *self->slots_[static_cast<size_t>(index)];
+    if (slot.state == SlotState::kReady) self->DropAfterTimeout(slot, &done);
+  }
   if (!self->deadlines_.empty()) {
-    uv_timer_start(timer, OnDeadlineTimer, self->deadlines_.front().first - now, 0);
+    uint64_t next = self->deadlines_.top().first;
+    uv_timer_start(timer, OnDeadlineTimer, next > now ? next - now : 0, 0);
   }
   RunCompletions(std::move(done));
 }

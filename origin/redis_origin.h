@@ -4,8 +4,12 @@
 // ready connection with the fewest replies outstanding. Each connection sends AUTH / SELECT
 // first and counts as ready only after they succeed; a dropped or failed connection fails its
 // in-flight fetches and reconnects with capped exponential backoff (50 ms doubling to 2 s).
-// Deadlines: one pool timer walks a FIFO of (deadline, fetch id); since every fetch has the
-// same timeout the FIFO is deadline-ordered, so there is no timer per fetch.
+// A fetch that times out drops its connection too (replies come in order, so nothing behind
+// it can arrive sooner, and a silent peer would pin the connection forever): the context is
+// freed with every request hiredis still held for it, the other fetches on it go back to the
+// queue with their own deadlines, and the slot reconnects.
+// Deadlines: one pool timer on a min-heap of (deadline, fetch id), so there is no timer per
+// fetch; a heap rather than a FIFO because SetTimeoutMs() may shorten the timeout.
 // hiredis callbacks find their connection through ac->data, which is cleared whenever a context
 // is detached from its slot, so a callback that comes after a drop, a timeout or Close() is a
 // no-op. Single-threaded: every method runs on the loop's thread.
@@ -13,7 +17,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,10 +42,12 @@ struct RedisOriginStats {
   uint64_t not_found = 0;         // completed with kNotFound
   uint64_t errors = 0;            // completed with kError (timeouts included)
   uint64_t timeouts = 0;          // completed with kTimeout
-  uint64_t late_replies = 0;      // replies that came after their fetch timed out
+  uint64_t late_replies = 0;      // replies after their fetch timed out; none are expected,
+                                  // since a timeout drops its connection
   uint64_t connects = 0;          // connections that became ready
   uint64_t connect_failures = 0;  // attempts that failed before ready (refused, AUTH, timeout)
-  uint64_t disconnects = 0;       // ready connections that dropped
+  uint64_t disconnects = 0;       // ready connections that dropped (timeout drops included)
+  uint64_t timeout_drops = 0;     // ready connections dropped because a fetch on them timed out
 };
 
 class RedisOrigin final : public Origin {
@@ -59,6 +67,9 @@ class RedisOrigin final : public Origin {
   int ConnectedCount() const override;
   std::string Describe() const override;
   void Close() override;
+
+  void SetTimeoutMs(int timeout_ms) override;
+  OriginConnectionStats ConnectionStats() const override;
 
   const RedisOriginStats& Stats() const { return stats_; }
   int timeout_ms() const { return timeout_ms_; }
@@ -83,8 +94,11 @@ class RedisOrigin final : public Origin {
 
   struct Pending {
     FetchCallback cb;
-    int slot = -1;  // -1 while queued for a connection
+    std::string key;     // kept so that a fetch can be sent again after its connection drops
+    int timeout_ms = 0;  // the timeout when it started, for the error text
+    int slot = -1;       // -1 while queued for a connection
   };
+  using Deadline = std::pair<uint64_t, uint64_t>;  // (deadline ms, fetch id)
 
   using Completion = std::pair<FetchCallback, FetchResult>;
   using Completions = std::vector<Completion>;
@@ -102,6 +116,11 @@ class RedisOrigin final : public Origin {
 
   void StartConnect(Slot& slot, Completions* done);
   void MarkReady(Slot& slot);
+  // Sends queued fetches, oldest first, while some connection is ready.
+  void SendQueued();
+  // A fetch on slot timed out: frees its context, requeues the slot's other fetches, and
+  // reconnects. Must not run inside one of the context's hiredis callbacks.
+  void DropAfterTimeout(Slot& slot, Completions* done);
   // Detaches slot's context (freeing it when free_context), fails its in-flight fetches with
   // kind/reason, schedules the next attempt, and fails queued fetches when no hope is left.
   void DropSlot(Slot& slot, FetchErrorKind kind, const std::string& reason, bool free_context,
@@ -126,10 +145,11 @@ class RedisOrigin final : public Origin {
   size_t next_slot_ = 0;  // round-robin start for ties
   std::string last_error_ = "not connected yet";
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::unordered_map<uint64_t, Pending> pending_;        // fetches not yet completed
-  std::deque<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline ms, id), FIFO order
-  std::deque<std::pair<uint64_t, std::string>> queued_;  // (id, key) waiting for a slot
-  Completions deferred_;                                 // decided, delivered next tick
+  std::unordered_map<uint64_t, Pending> pending_;  // fetches not yet completed
+  // Min-heap of deadlines; entries of fetches already answered are skipped when they surface.
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::deque<uint64_t> queued_;  // fetch ids waiting for a ready connection, oldest first
+  Completions deferred_;         // decided, delivered next tick
   uv_timer_s* deadline_timer_ = nullptr;
   uv_timer_s* deliver_timer_ = nullptr;
   RedisOriginStats stats_;

@@ -8,9 +8,9 @@ namespace flightcache::origin {
 namespace {
 
 constexpr size_t kLatencyWindow = 1024;
-// The negative cache is a courtesy to the origin, not a store: past this many remembered
-// misses, new ones are simply not remembered.
-constexpr size_t kMaxNegativeEntries = 100000;
+// Lapsed negative entries looked at per insert: more than one, so the queue shrinks while
+// misses keep coming even with no cron.
+constexpr size_t kNegativeSweepPerInsert = 8;
 
 int64_t MonotonicMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -39,17 +39,57 @@ Singleflight::~Singleflight() {
 }
 
 void Singleflight::Watch(std::string_view key, bool on) {
-  storage::Shard* shard = keyspace_->Locate(key).shard;
+  storage::KeyLocation at = keyspace_->Locate(key);
+  std::atomic<uint32_t>& count = watch_filter_[at.hash & (kWatchFilterSize - 1)];
   if (on) {
-    shard->AddWatch();
+    count.fetch_add(1, std::memory_order_relaxed);
+    at.shard->AddWatch();
   } else {
-    shard->RemoveWatch();
+    at.shard->RemoveWatch();
+    count.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
 void Singleflight::set_policy(const FillPolicy& policy) {
   std::lock_guard<std::mutex> hold(mutex_);
   policy_ = policy;
+}
+
+size_t Singleflight::negative_entries() const {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return negative_.size();
+}
+
+size_t Singleflight::SweepNegative(size_t max_entries) {
+  const int64_t now_ms = clock_();
+  std::lock_guard<std::mutex> hold(mutex_);
+  return PopNegative(now_ms, max_entries, false);
+}
+
+size_t Singleflight::PopNegative(int64_t now_ms, size_t max_entries, bool make_room) {
+  size_t looked = 0;
+  while (!negative_queue_.empty()) {
+    auto& [expiry, key] = negative_queue_.front();
+    const bool over_cap = make_room && negative_queue_.size() >= kMaxNegativeEntries;
+    if (!over_cap && (looked >= max_entries || expiry > now_ms)) break;
+    ++looked;
+    auto it = negative_.find(key);
+    if (it != negative_.end() && it->second == expiry) {
+      negative_.erase(it);
+      Watch(key, false);
+    }
+    negative_queue_.pop_front();
+  }
+  return looked;
+}
+
+void Singleflight::RememberMissing(const std::string& key, int64_t expire_at_ms, int64_t now_ms) {
+  // The queue, not the map, is what is capped: it holds one entry per remembered miss (plus
+  // stale ones), so bounding it bounds both.
+  PopNegative(now_ms, kNegativeSweepPerInsert, true);
+  auto [it, inserted] = negative_.insert_or_assign(key, expire_at_ms);
+  if (inserted) Watch(key, true);
+  negative_queue_.emplace_back(expire_at_ms, key);
 }
 
 size_t Singleflight::in_flight() const {
@@ -155,10 +195,8 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
           break;
         case FetchStatus::kNotFound:
           ++stats_.not_found;
-          if (!flight->forgotten && policy_.negative_ttl_ms > 0 &&
-              negative_.size() < kMaxNegativeEntries) {
-            auto [pos, inserted] = negative_.emplace(key, now_ms + policy_.negative_ttl_ms);
-            if (inserted) Watch(key, true);
+          if (!flight->forgotten && policy_.negative_ttl_ms > 0) {
+            RememberMissing(key, now_ms + policy_.negative_ttl_ms, now_ms);
           }
           break;
         case FetchStatus::kError:
@@ -186,7 +224,11 @@ int64_t Singleflight::FillExpiry(const Flight& flight, int64_t now_ms) const {
 }
 
 void Singleflight::OnKeyChanged(std::string_view key) {
+  // The shard is watched, but maybe for other keys: most writes stop here, without the lock.
+  const uint64_t hash = storage::HashKey(key);
+  if (watch_filter_[hash & (kWatchFilterSize - 1)].load(std::memory_order_relaxed) == 0) return;
   std::lock_guard<std::mutex> hold(mutex_);
+  ++stats_.key_changes_locked;
   auto it = flights_.find(key);
   if (it != flights_.end()) it->second->forgotten = true;
   auto neg = negative_.find(key);
@@ -201,6 +243,7 @@ void Singleflight::OnFlush() {
   for (auto& [key, flight] : flights_) flight->forgotten = true;
   for (auto& [key, expiry] : negative_) Watch(key, false);
   negative_.clear();
+  negative_queue_.clear();
 }
 
 void Singleflight::RecordLatency(int64_t micros) {

@@ -8,11 +8,17 @@
 //               does not fill the store. Shards report changes through storage::KeyWatcher.
 // Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
 // close while parked; Cancel() takes it off the flight. Errors are never stored.
+// The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
+// a few entries per insert and by SweepNegative() from the server's cron, and past
+// kMaxNegativeEntries the oldest remembered miss is forgotten to make room.
 // Thread-safe: workers join from their threads (holding the key's shard lock, as commands do);
 // fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,10 +51,11 @@ struct SingleflightStats {
   uint64_t not_found = 0;
   uint64_t errors = 0;
   uint64_t timeouts = 0;
-  uint64_t fills = 0;          // values written to the store
-  uint64_t fills_skipped = 0;  // values not stored: over maxmemory under noeviction
-  uint64_t forgotten = 0;      // results not stored because the key changed meanwhile
-  uint64_t negative_hits = 0;  // misses answered from the negative cache
+  uint64_t fills = 0;               // values written to the store
+  uint64_t fills_skipped = 0;       // values not stored: over maxmemory under noeviction
+  uint64_t forgotten = 0;           // results not stored because the key changed meanwhile
+  uint64_t negative_hits = 0;       // misses answered from the negative cache
+  uint64_t key_changes_locked = 0;  // OnKeyChanged calls that got past the watch filter
 };
 
 struct FillPolicy {
@@ -67,6 +74,14 @@ class Singleflight : public storage::KeyWatcher {
   ~Singleflight() override;
 
   void set_policy(const FillPolicy& policy);
+
+  // Most "not found" answers remembered at once; the oldest goes first past it.
+  static constexpr size_t kMaxNegativeEntries = 100000;
+  // Forgets remembered misses whose negative ttl has lapsed, oldest first, at most max_entries
+  // queue entries per call (so one call's cost is bounded). Returns how many it looked at.
+  size_t SweepNegative(size_t max_entries = 1024);
+  // Misses remembered now (lapsed ones not yet swept included).
+  size_t negative_entries() const;
 
   // True when a recent "not found" for key is still remembered (negative-ttl).
   bool KnownMissing(std::string_view key, int64_t now_ms);
@@ -104,6 +119,11 @@ class Singleflight : public storage::KeyWatcher {
   // cache TTL, overridden by each GETEX waiter in the order they joined (as if each ran after
   // the fill, one after another). Called with mutex_ held.
   int64_t FillExpiry(const Flight& flight, int64_t now_ms) const;
+  // Remembers key as missing until expire_at_ms. Lock held.
+  void RememberMissing(const std::string& key, int64_t expire_at_ms, int64_t now_ms);
+  // Pops up to max_entries queue entries that lapsed by now_ms (or all of them while over the
+  // cap when make_room), forgetting the misses they still stand for. Lock held.
+  size_t PopNegative(int64_t now_ms, size_t max_entries, bool make_room);
   void Watch(std::string_view key, bool on);
   void RecordLatency(int64_t micros);
 
@@ -114,6 +134,11 @@ class Singleflight : public storage::KeyWatcher {
   FillPolicy policy_;
   FlightMap flights_;
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> negative_;
+  // (expiry ms, key) in insertion order, one per RememberMissing; an entry whose key is gone
+  // from negative_ or was remembered again with another expiry is stale and just dropped. Its
+  // bytes, like negative_'s, are in used_memory and the maxmemory estimate already: both are
+  // measured from the allocator (mallinfo2), re-measured by the cron.
+  std::deque<std::pair<int64_t, std::string>> negative_queue_;
   size_t parked_waiters_ = 0;
   SingleflightStats stats_;
   std::vector<int64_t> latencies_us_;  // ring of recent fetch latencies
@@ -122,6 +147,13 @@ class Singleflight : public storage::KeyWatcher {
   // Guards everything above. Lock order: the key's shard lock (held by the command or by
   // Complete) first, then this; never the reverse.
   mutable std::mutex mutex_;
+  // A counting filter of watched key hashes (flights and negative entries, one count each),
+  // read lock-free by OnKeyChanged so that a write to a key with neither skips mutex_. Sound
+  // for the same reason as the shards' watch counts: a count is raised while the key's shard
+  // lock is held, and every write to that key reads the filter under the same lock, so it sees
+  // the raise; a count lowered early only costs a needless lock. Relaxed atomics suffice.
+  static constexpr size_t kWatchFilterSize = 8192;  // a power of two
+  std::array<std::atomic<uint32_t>, kWatchFilterSize> watch_filter_{};
 };
 
 }  // namespace flightcache::origin

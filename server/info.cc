@@ -206,6 +206,10 @@ void OriginSection(Worker& w, std::string& out) {
   Field(out, "origin_url", o->Describe());
   Field(out, "origin_connections", static_cast<uint64_t>(w.config().origin_connections));
   Field(out, "origin_connected", static_cast<uint64_t>(o->ConnectedCount()));
+  const origin::OriginConnectionStats links = o->ConnectionStats();
+  Field(out, "origin_connects", links.connects);
+  Field(out, "origin_disconnects", links.disconnects);
+  Field(out, "origin_timeout_drops", links.timeout_drops);
   Field(out, "origin_timeout_ms", static_cast<uint64_t>(w.config().origin_timeout_ms));
   Field(out, "origin_fetches_started", st.fetches_started);
   Field(out, "origin_fetches_shared", st.fetches_shared);

@@ -95,11 +95,31 @@ class HomeLoopOrigin : public origin::Origin {
   }
   // Other threads read the figure worker 0 last took (the inner origin is single-threaded).
   int ConnectedCount() const override {
-    if (Worker::Current() == home_) connected_.store(inner_->ConnectedCount());
+    if (Worker::Current() == home_) Refresh();
     return connected_.load();
   }
+  origin::OriginConnectionStats ConnectionStats() const override {
+    if (Worker::Current() == home_) Refresh();
+    return origin::OriginConnectionStats{connects_.load(), disconnects_.load(),
+                                         timeout_drops_.load()};
+  }
+  // The inner origin's deadlines live on the home loop: applied there, in order with the
+  // fetches this thread posts after it.
+  void SetTimeoutMs(int timeout_ms) override {
+    if (Worker::Current() == home_) {
+      inner_->SetTimeoutMs(timeout_ms);
+      return;
+    }
+    home_->Post([this, timeout_ms]() { inner_->SetTimeoutMs(timeout_ms); });
+  }
   // On the home loop: refreshes what other threads read.
-  void Refresh() { connected_.store(inner_->ConnectedCount()); }
+  void Refresh() const {
+    connected_.store(inner_->ConnectedCount());
+    origin::OriginConnectionStats stats = inner_->ConnectionStats();
+    connects_.store(stats.connects);
+    disconnects_.store(stats.disconnects);
+    timeout_drops_.store(stats.timeout_drops);
+  }
   std::string Describe() const override { return inner_->Describe(); }
   void Close() override { inner_->Close(); }
 
@@ -107,6 +127,9 @@ class HomeLoopOrigin : public origin::Origin {
   Worker* home_;
   std::unique_ptr<origin::Origin> inner_;
   mutable std::atomic<int> connected_{0};
+  mutable std::atomic<uint64_t> connects_{0};
+  mutable std::atomic<uint64_t> disconnects_{0};
+  mutable std::atomic<uint64_t> timeout_drops_{0};
 };
 
 }  // namespace
@@ -263,6 +286,9 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
       updated.maxclients = max_clients_.load();
     }
     if (name == "maxmemory" || name == "maxmemory-policy") ConfigureEviction(updated);
+    if (origin_ && name == "origin-timeout") {
+      origin_->SetTimeoutMs(static_cast<int>(updated.origin_timeout_ms));
+    }
     if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
       singleflight_->set_policy(
           origin::FillPolicy{updated.cache_ttl_s * 1000, updated.negative_ttl_s * 1000});

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "origin/origin.h"
+#include "origin/singleflight.h"
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
@@ -508,6 +509,9 @@ void Worker::Cron() {
                                  static_cast<int64_t>(keyspace.memory_bytes()));
     keyspace.MakeRoom();
     server_->RefreshOriginStatus();
+    // Lapsed negative-ttl entries go even when no new miss comes to sweep them (each one keeps
+    // its shard watched, which costs every write to that shard the singleflight lock).
+    if (origin::Singleflight* flights = server_->singleflight()) flights->SweepNegative();
   }
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;

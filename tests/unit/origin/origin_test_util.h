@@ -1,6 +1,8 @@
 // origin_test_util.h — helpers for the origin unit tests: child processes (test_origin,
 // redis-server), a blocking RESP client to script them, and a uv loop runner with a deadline.
 //
+// SilentPeer is a TCP server that accepts and reads but never answers (a hung process, or a
+// black-holed path that still looks connected).
 // Everything here is test-only and blocking on purpose: the loop under test runs only inside
 // TestLoop::RunUntil, so the scripted servers are driven between loop runs. TestLoop::Finish
 // closes its own handle and returns uv_loop_close(), which each test asserts is 0.
@@ -16,6 +18,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -198,10 +202,12 @@ class TestOrigin {
   TestOrigin(const TestOrigin&) = delete;
   TestOrigin& operator=(const TestOrigin&) = delete;
   ~TestOrigin() { Stop(); }
-  bool Start(int delay_ms) {
+  // port 0: any free port.
+  bool Start(int delay_ms, int port = 0) {
     const char* bin = std::getenv("TEST_ORIGIN_BIN");
     if (bin == nullptr) return false;
-    if (!child_.Start({bin, "--port", "0", "--delay-ms", std::to_string(delay_ms)}, true)) {
+    if (!child_.Start({bin, "--port", std::to_string(port), "--delay-ms", std::to_string(delay_ms)},
+                      true)) {
       return false;
     }
     auto line = child_.ReadLine(5000);
@@ -215,6 +221,82 @@ class TestOrigin {
  private:
   ChildProcess child_;
   int port_ = 0;
+};
+
+// Listens on a free loopback port; a thread accepts every connection, reads and discards what
+// it sends, and never writes. StopListening() closes only the listening socket: accepted
+// connections stay open and silent, and the port is free for another server.
+class SilentPeer {
+ public:
+  SilentPeer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(listen_fd_, 64);
+    socklen_t len = sizeof(addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  SilentPeer(const SilentPeer&) = delete;
+  SilentPeer& operator=(const SilentPeer&) = delete;
+  ~SilentPeer() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : conns_) close(fd);
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+
+  int port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+  // Returns once the listening socket is closed (the serving thread closes it).
+  void StopListening() {
+    stop_listening_ = true;
+    while (!listening_closed_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+ private:
+  void Serve() {
+    char buf[4096];
+    while (!stop_) {
+      if (stop_listening_ && listen_fd_ >= 0) {
+        close(listen_fd_);
+        listen_fd_ = -1;
+        listening_closed_ = true;
+      }
+      std::vector<pollfd> fds;
+      if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
+      for (int fd : conns_) fds.push_back({fd, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), 10) <= 0) continue;
+      for (const pollfd& p : fds) {
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        if (p.fd == listen_fd_) {
+          int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (fd >= 0) {
+            conns_.push_back(fd);
+            ++accepted_;
+          }
+        } else if (read(p.fd, buf, sizeof(buf)) <= 0) {
+          // The client left: forget it (a silent peer does not need to close promptly).
+          close(p.fd);
+          conns_.erase(std::find(conns_.begin(), conns_.end(), p.fd));
+        }
+      }
+    }
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::vector<int> conns_;  // touched by the serving thread only (and the destructor)
+  std::atomic<int> accepted_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_listening_{false};
+  std::atomic<bool> listening_closed_{false};
+  std::thread thread_;
 };
 
 inline bool HaveRedisServer() { return access("/usr/bin/redis-server", X_OK) == 0; }

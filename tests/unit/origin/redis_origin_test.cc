@@ -1,6 +1,7 @@
 // redis_origin_test.cc — RedisOrigin on a real uv loop against the test_origin binary
 // (path in $TEST_ORIGIN_BIN): values, nil, error and garbage replies, deadlines and late
-// replies, reconnects, queue-vs-fail while disconnected, and Close() from any state.
+// replies, reconnects, queue-vs-fail while disconnected, dropping a connection after a timeout
+// (silent peers), CONFIG SET origin-timeout, and Close() from any state.
 // Every test closes the origin and asserts uv_loop_close() == 0, so a leaked handle fails it.
 #include "origin/redis_origin.h"
 
@@ -129,7 +130,8 @@ TEST_CASE("hundreds of pipelined fetches over two connections each get their own
 }
 
 TEST_CASE(
-    "a reply slower than the timeout fails with kTimeout once and its late reply is ignored") {
+    "a reply slower than the timeout fails with kTimeout once; its connection is dropped and "
+    "a fresh one serves the next fetch") {
   TestOrigin server;
   REQUIRE(server.Start(300));
   TestLoop loop;
@@ -143,21 +145,26 @@ TEST_CASE(
   CHECK(took < 280);
   CHECK(slow->result.error_kind == FetchErrorKind::kTimeout);
   CHECK(slow->result.error == "origin timeout after 100 ms");
-  // The reply arrives at ~300 ms on the same connection; it must change nothing.
-  REQUIRE(loop.RunUntil([&] { return origin.Stats().late_replies == 1; }, 2000));
-  CHECK(slow->calls == 1);
-  CHECK(origin.ConnectedCount() == 1);
-  // The connection stays usable and in step: the next reply goes to the next fetch.
+  CHECK(origin.Stats().timeout_drops == 1);
+  CHECK(origin.Stats().disconnects == 1);
+  // The late reply, had it come, would go to a freed context: nothing may answer twice.
   REQUIRE(Command(server.port(), {"DELAY", "0"}) == "+OK");
+  REQUIRE(loop.RunUntil([&] { return origin.Stats().connects == 2; }, 3000));
   auto next = StartFetch(origin, "next");
   REQUIRE(loop.Wait(next));
   CHECK(next->result.value == "value:next");
+  loop.RunFor(300);
+  CHECK(slow->calls == 1);
+  CHECK(next->calls == 1);
   CHECK(origin.Stats().timeouts == 1);
+  CHECK(origin.Stats().late_replies == 0);
   origin.Close();
   CHECK(loop.Finish() == 0);
 }
 
-TEST_CASE("a hung origin times fetches out; after UNHANG the same connection serves again") {
+TEST_CASE(
+    "a hung origin times fetches out and drops the connection; after UNHANG a fresh one "
+    "serves") {
   TestOrigin server;
   REQUIRE(server.Start(0));
   TestLoop loop;
@@ -169,14 +176,92 @@ TEST_CASE("a hung origin times fetches out; after UNHANG the same connection ser
   REQUIRE(loop.RunUntil([&] { return a->calls && b->calls; }, 2000));
   CHECK(a->result.error_kind == FetchErrorKind::kTimeout);
   CHECK(b->result.error_kind == FetchErrorKind::kTimeout);
+  CHECK(origin.Stats().timeout_drops == 1);  // both on one connection: dropped once
   REQUIRE(Command(server.port(), {"UNHANG"}) == "+OK");
   auto c = StartFetch(origin, "c");
   REQUIRE(loop.Wait(c));
   CHECK(c->result.value == "value:c");
-  CHECK(origin.Stats().late_replies == 2);
+  CHECK(origin.Stats().connects >= 2);
   CHECK(a->calls == 1);
   CHECK(b->calls == 1);
   origin.Close();
+  CHECK(loop.Finish() == 0);
+}
+
+TEST_CASE(
+    "a silent peer that stays connected is dropped after a timeout, and values come back "
+    "once a healthy origin listens on its port") {
+  testing::SilentPeer peer;
+  TestLoop loop;
+  RedisOrigin origin(loop.get(), UrlFor(peer.port()), 4, 100);
+  REQUIRE(loop.RunUntil([&] { return origin.ConnectedCount() == 4; }, 5000));
+  auto first = StartFetch(origin, "k");
+  REQUIRE(loop.Wait(first));
+  CHECK(first->result.error_kind == FetchErrorKind::kTimeout);
+  CHECK(origin.Stats().timeout_drops == 1);
+  // The dropped slot reconnects (to the same silent peer, which still accepts).
+  CHECK(loop.RunUntil([&] { return origin.Stats().connects == 5; }, 3000));
+  // Now the peer stops accepting but keeps its connections open and silent, and a healthy
+  // origin takes the port: each pinned connection goes after one timeout, and reconnects land
+  // on the healthy server. Bounded: at most one timeout per connection, plus slack.
+  peer.StopListening();
+  TestOrigin healthy;
+  REQUIRE(healthy.Start(0, peer.port()));
+  std::shared_ptr<Outcome> got;
+  int tries = 0;
+  for (; tries < 20; ++tries) {
+    got = StartFetch(origin, "k");
+    REQUIRE(loop.Wait(got, 3000));
+    if (got->result.status == FetchStatus::kValue) break;
+    CHECK(got->result.error_kind == FetchErrorKind::kTimeout);
+  }
+  CHECK(got->result.value == "value:k");
+  CHECK(tries <= 8);
+  CHECK(origin.Stats().timeout_drops >= 2);
+  origin.Close();
+  CHECK(loop.Finish() == 0);
+}
+
+TEST_CASE(
+    "fetches pipelined behind a timed-out one are sent again, not failed, when its "
+    "connection drops") {
+  testing::SilentPeer peer;
+  TestLoop loop;
+  RedisOrigin origin(loop.get(), UrlFor(peer.port()), 1, 300);
+  REQUIRE(loop.RunUntil([&] { return origin.ConnectedCount() == 1; }, 5000));
+  auto early = StartFetch(origin, "early");
+  loop.RunFor(150);
+  auto late = StartFetch(origin, "late");  // same connection, 150 ms of deadline left
+  REQUIRE(loop.Wait(early));
+  CHECK(early->result.error_kind == FetchErrorKind::kTimeout);
+  CHECK(late->calls == 0);  // requeued with its own deadline
+  REQUIRE(loop.Wait(late));
+  CHECK(late->result.error_kind == FetchErrorKind::kTimeout);
+  CHECK(late->result.error == "origin timeout after 300 ms");
+  CHECK(late->answered_ms - early->answered_ms >= 100);
+  CHECK(origin.Stats().timeout_drops == 2);
+  origin.Close();
+  CHECK(loop.Finish() == 0);
+}
+
+TEST_CASE("SetTimeoutMs applies to the next fetch, even when it is shorter than earlier ones") {
+  TestOrigin server;
+  REQUIRE(server.Start(0));
+  TestLoop loop;
+  RedisOrigin origin(loop.get(), UrlFor(server.port()), 1, 5000);
+  REQUIRE(loop.RunUntil([&] { return origin.ConnectedCount() == 1; }, 5000));
+  REQUIRE(Command(server.port(), {"HANG"}) == "+OK");
+  auto before = StartFetch(origin, "before");  // keeps its 5000 ms deadline
+  origin.SetTimeoutMs(100);
+  CHECK(origin.timeout_ms() == 100);
+  auto after = StartFetch(origin, "after");
+  REQUIRE(loop.Wait(after, 2000));
+  CHECK(after->result.error_kind == FetchErrorKind::kTimeout);
+  CHECK(after->result.error == "origin timeout after 100 ms");
+  CHECK(before->calls == 0);
+  REQUIRE(Command(server.port(), {"UNHANG"}) == "+OK");
+  origin.Close();
+  CHECK(before->calls == 1);
   CHECK(loop.Finish() == 0);
 }
 

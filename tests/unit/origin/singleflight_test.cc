@@ -203,3 +203,75 @@ TEST_CASE("a fetch completing after the table is gone does nothing") {
   CHECK(delivered == 0);
   CHECK(keyspace.size() == 0);
 }
+
+TEST_CASE("the negative cache still remembers a new miss after more than 100k lapsed ones") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{0, 1000});
+  const size_t many = Singleflight::kMaxNegativeEntries + 5000;
+  for (size_t i = 0; i < many; ++i) {
+    std::string key = "gone:" + std::to_string(i);
+    f.flights.Join(key, Waiter{1, i, 0});
+    f.origin.Finish(key, FetchResult::NotFound());
+  }
+  CHECK(f.flights.negative_entries() <= Singleflight::kMaxNegativeEntries);
+  f.now += 5000;  // every one of them has lapsed
+  f.flights.Join("fresh", Waiter{2, 1, 0});
+  f.origin.Finish("fresh", FetchResult::NotFound());
+  CHECK(f.flights.KnownMissing("fresh", f.now));
+  CHECK(f.origin.fetches["fresh"] == 1);
+  // The cron's sweep forgets the lapsed ones, a bounded batch per call.
+  while (f.flights.SweepNegative() > 0) {
+  }
+  CHECK(f.flights.negative_entries() == 1);
+  CHECK(f.flights.KnownMissing("fresh", f.now));
+  CHECK_FALSE(f.flights.KnownMissing("gone:7", f.now));
+}
+
+TEST_CASE("past the cap the oldest remembered miss is forgotten to make room for the newest") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{0, 3600 * 1000});
+  const size_t many = Singleflight::kMaxNegativeEntries + 10;
+  for (size_t i = 0; i < many; ++i) {
+    std::string key = "miss:" + std::to_string(i);
+    f.flights.Join(key, Waiter{1, i, 0});
+    f.origin.Finish(key, FetchResult::NotFound());
+  }
+  CHECK(f.flights.negative_entries() == Singleflight::kMaxNegativeEntries);
+  CHECK_FALSE(f.flights.KnownMissing("miss:0", f.now));
+  CHECK(f.flights.KnownMissing("miss:" + std::to_string(many - 1), f.now));
+  CHECK(f.flights.SweepNegative() == 0);  // nothing has lapsed
+  f.flights.OnFlush();
+  CHECK(f.flights.negative_entries() == 0);
+}
+
+TEST_CASE(
+    "a write to another key of a watched shard skips the table lock; one to the flight's "
+    "key still forgets it") {
+  Fixture f;
+  f.flights.Join("flying", Waiter{1, 1, 0});
+  flightcache::storage::Shard* watched = f.keyspace.Locate("flying").shard;
+  int same_shard = 0;
+  std::string neighbour;  // a key of the same shard
+  for (int i = 0; i < 2000; ++i) {
+    std::string key = "other:" + std::to_string(i);
+    KeyLocation at = f.keyspace.Locate(key);
+    if (at.shard != watched) continue;
+    ++same_shard;
+    if (neighbour.empty()) neighbour = key;
+    at.shard->Set(key, at.hash, "x", 0);
+  }
+  REQUIRE(same_shard > 20);
+  // Only a key whose hash shares the flight's filter bucket (about 1 in 8192) takes the lock.
+  CHECK(f.flights.stats().key_changes_locked <= 1);
+  KeyLocation at = f.keyspace.Locate("flying");
+  at.shard->Set("flying", at.hash, "newer", 0);
+  CHECK(f.flights.stats().key_changes_locked >= 1);
+  f.origin.Finish("flying", FetchResult::Value("older"));
+  CHECK(f.flights.stats().forgotten == 1);
+  CHECK(EntryValue(f.keyspace.Find("flying", f.now)) == "newer");
+  // Once the flight is done its filter count is back to zero: the same write skips the lock.
+  uint64_t locked = f.flights.stats().key_changes_locked;
+  f.flights.Join(neighbour, Waiter{1, 2, 0});  // keeps the shard watched
+  at.shard->Set("flying", at.hash, "newest", 0);
+  CHECK(f.flights.stats().key_changes_locked == locked);
+}
