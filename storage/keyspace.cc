@@ -108,6 +108,16 @@ void Keyspace::ShrinkTables() {
   }
 }
 
+bool Keyspace::RehashPass(size_t buckets_per_shard) {
+  bool more = false;
+  for (auto& s : shards_) {
+    if (!s->RehashingHint()) continue;  // lock-free check: most shards are not rehashing
+    MaybeLock lock(s->mutex(), thread_safe_);
+    more |= s->RehashStep(buckets_per_shard);
+  }
+  return more;
+}
+
 namespace {
 
 constexpr size_t kPoolSize = 16;        // EVPOOL_SIZE

@@ -15,7 +15,7 @@
 //    locks: Scan, RandomEntry, Flush. None of these locks a shard.
 // 2. Caller holds NO shard lock; the method locks internally, one shard at a time (or all, in
 //    ascending order, for ConfigureEviction): MakeRoom, ActiveExpirePass, ShrinkTables,
-//    ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
+//    RehashPass, ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
 // 3. Lock-free, from any thread, with or without locks held: size, volatile_count,
 //    memory_bytes, expired_keys, evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy,
 //    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf. Counters are relaxed
@@ -158,8 +158,14 @@ class Keyspace {
   // 10% of the volatile keys seen had expired (Redis's rule for running another pass).
   // Call with no shard lock held: locks each shard with volatile keys in turn.
   size_t ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool* more);
-  // Shrinks sparse shard tables. Call with no shard lock held: locks each sparse shard in turn.
+  // Starts shrinking sparse shard tables. Call with no shard lock held: locks each sparse shard
+  // in turn.
   void ShrinkTables();
+  // Advances every shard's incremental rehash by up to buckets_per_shard buckets (the cron's
+  // share of the work; operations move a bucket each too). Returns true while any shard is still
+  // rehashing. Call with no shard lock held: locks each rehashing shard in turn, for one bounded
+  // step.
+  bool RehashPass(size_t buckets_per_shard);
 
   // ---- memory budget and eviction ----
   // maxmemory 0 means no limit. The S3-FIFO queues are in use only while they can be used.
