@@ -87,12 +87,6 @@ void Shard::TablesChanged() {
   rehashing_hint_.set(rehashing());
 }
 
-void Shard::ForgetSmall(size_t n) {
-  if (n == 0) return;
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
-  s3_->small_count -= n;
-}
-
 template <typename Fn>
 void Shard::ForEachEntry(Fn&& fn) {
   for (Table& t : tables_) {
@@ -148,7 +142,7 @@ void Shard::Unlink(Entry** link) {
   Entry* e = *link;
   *link = e->next;
   --size_;
-  if (s3_ && !(e->flags & kInMainQueue)) ForgetSmall(1);
+  if (s3_ && !(e->flags & kInMainQueue)) --small_count_;
   if (e->flags & kHasExpire) --volatile_count_;
   entry_bytes_.sub(EntryAllocatedSize(e));
   FreeEntry(e);
@@ -253,8 +247,9 @@ bool Shard::Delete(std::string_view key, uint64_t hash) {
 
 void Shard::Flush() {
   if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnFlush();
-  const size_t small = FreeAllEntries();
-  if (s3_) ForgetSmall(small);
+  FreeAllEntries();
+  queues_.Clear();
+  small_count_.set(0);
   tables_[0] = Table(kInitialBuckets);
   tables_[1] = Table();
   rehash_index_ = 0;
@@ -442,17 +437,16 @@ void Shard::Touch(Entry* e) {
 void Shard::Admit(Entry* e, uint64_t hash) {
   e->access = track_lfu_ ? LfuInitial(Now()) : LruClock(Now());
   if (!s3_) return;
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
-  if (s3_->queues.TakeGhost(hash)) {
+  if (queues_.TakeGhost(hash)) {
     e->flags |= kInMainQueue;
-    s3_->queues.PushMain(hash);
+    queues_.PushMain(hash);
   } else {
-    ++s3_->small_count;
-    s3_->queues.PushSmall(hash);
+    ++small_count_;
+    queues_.PushSmall(hash);
   }
 }
 
-void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
+void Shard::ConfigureEviction(EvictionPolicy policy, bool s3fifo) {
   const bool lfu = PolicyTracksLfu(policy);
   if (lfu != track_lfu_) {
     // Reinterpret every key's access state from now on, as Redis does after a policy switch.
@@ -462,17 +456,19 @@ void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
   }
   if (s3fifo != s3_) {
     s3_ = s3fifo;
+    queues_.Clear();
+    small_count_.set(0);
     if (s3_) AttachS3Fifo();
   }
 }
 
 void Shard::AttachS3Fifo() {
   // Keys that were there before S3-FIFO took over start in the main queue, in table order.
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
   ForEachEntry([&](Entry* e) {
     e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
-    s3_->queues.PushMain(HashKey(EntryKey(e)));
+    queues_.PushMain(HashKey(EntryKey(e)));
   });
+  queues_.SizeGhostFor(size_.get());
 }
 
 Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
@@ -488,17 +484,44 @@ Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
   return nullptr;
 }
 
-Entry* Shard::FindByHash(uint64_t hash, bool in_main) {
-  Entry** link = FindLinkByHash(hash, in_main);
-  return link ? *link : nullptr;
-}
-
-void Shard::EvictByHash(uint64_t hash, bool in_main) {
-  Entry** link = FindLinkByHash(hash, in_main);
-  if (!link) return;
-  Notify(EntryKey(*link));
-  Unlink(link);
-  ++evicted_keys_;
+// Each step pops one hash of the queue asked for and either drops it (its key is gone, or is in
+// the other queue now: stale), promotes a small-queue key read while there to main, gives a main
+// key read since it last passed the tail another round (lowering its 2-bit frequency), or
+// evicts. A key is promoted at most once and goes round main at most 3 times per access burst,
+// so repeated calls end in an eviction or an empty queue; max_steps only bounds the time one
+// call holds the shard lock.
+Shard::S3FifoResult Shard::EvictS3Fifo(size_t max_steps, bool from_small) {
+  if (!s3_ || size_.get() == 0) return S3FifoResult::kEmpty;
+  queues_.SizeGhostFor(size_.get());
+  for (size_t step = 0; step < max_steps; ++step) {
+    uint64_t hash;
+    if (!(from_small ? queues_.PopSmall(&hash) : queues_.PopMain(&hash))) {
+      if (from_small) small_count_.set(0);  // the count and the queue disagree: trust the queue
+      return S3FifoResult::kEmpty;
+    }
+    Entry** link = FindLinkByHash(hash, !from_small);
+    if (!link) continue;  // stale
+    Entry* e = *link;
+    const unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
+    if (from_small) {
+      if (freq > 0) {  // read while in S: promote to M, keeping its frequency
+        e->flags |= kInMainQueue;
+        --small_count_;
+        queues_.PushMain(hash);
+        continue;
+      }
+      queues_.RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
+    } else if (freq > 0) {          // read since it last passed the tail: one more round
+      e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
+      queues_.PushMain(hash);
+      continue;
+    }
+    Notify(EntryKey(e));
+    Unlink(link);
+    ++evicted_keys_;
+    return S3FifoResult::kEvicted;
+  }
+  return S3FifoResult::kMore;
 }
 
 bool Shard::Evict(std::string_view key, uint64_t hash) {

@@ -19,8 +19,8 @@
 //   only under the shard lock and read with relaxed atomic loads: a reader sees a recent value,
 //   not a snapshot consistent across counters or shards.
 // - set_watcher(): before the server starts its threads (or with the shard lock held).
-// - Methods that touch the keyspace's S3-FIFO state (Set, Delete, Evict*, Flush, the expiry
-//   step, ConfigureEviction) take S3Fifo::mutex inside, after the shard lock.
+// - The shard's S3-FIFO queues are its own, guarded by the shard lock like the table: no method
+//   takes any other lock for them.
 // - The KeyWatcher is called with the shard lock held: it may take its own lock (lock order:
 //   shard, then watcher) but must not lock a shard.
 #pragma once
@@ -107,15 +107,23 @@ class alignas(64) Shard {
   // this shard's life. Tests use it to check that one call does a bounded amount of work.
   uint64_t rehashed_buckets() const { return rehashed_buckets_.get(); }
 
-  // Chooses how access is tracked (LRU clock or LFU counter), and the keyspace's S3-FIFO
-  // state to keep up to date (nullptr: none). Attaching puts every key in the main queue.
-  void ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo);
+  // Chooses how access is tracked (LRU clock or LFU counter), and whether this shard keeps
+  // S3-FIFO queues. Turning them on puts every key in the main queue; off frees them.
+  void ConfigureEviction(EvictionPolicy policy, bool s3fifo);
   // Evicts key (counted as an eviction); false when it is not there.
   bool Evict(std::string_view key, uint64_t hash);
-  // S3-FIFO: the entry whose key hashes to hash and is in the given queue, or nullptr.
-  Entry* FindByHash(uint64_t hash, bool in_main);
-  // S3-FIFO: evicts the entry FindByHash(hash, in_main) finds.
-  void EvictByHash(uint64_t hash, bool in_main);
+
+  enum class S3FifoResult : uint8_t {
+    kEvicted,  // one key was evicted
+    kEmpty,    // the queue asked for is empty here (or S3-FIFO is off)
+    kMore,     // the step budget ran out first: call again (after releasing the lock, if wanted)
+  };
+  // S3-FIFO's eviction (Algorithm 1 of the paper) on this shard's small queue (from_small) or
+  // main queue, for at most max_steps queue pops. The keyspace decides which queue, from the
+  // keyspace-wide counts. See the definition for why it ends.
+  S3FifoResult EvictS3Fifo(size_t max_steps, bool from_small);
+  // Lock-free: how many of this shard's keys are in the S3-FIFO small queue.
+  size_t s3fifo_small_count() const { return small_count_.get(); }
 
   // The lock that guards this shard while the keyspace is thread-safe. Take it through
   // Keyspace::LockShards (ascending shard order), never directly together with another shard's.
@@ -126,9 +134,13 @@ class alignas(64) Shard {
   size_t volatile_count() const { return volatile_count_.get(); }
   // Buckets of both tables while rehashing.
   size_t bucket_count() const { return bucket_count_.get(); }
-  // Bytes held: entry blocks (as the allocator sizes them) and the bucket arrays (both while
-  // rehashing).
-  size_t memory_bytes() const { return entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*); }
+  // Bytes held: entry blocks (as the allocator sizes them), the bucket arrays (both while
+  // rehashing), and the S3-FIFO queues.
+  size_t memory_bytes() const {
+    return entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*) + queues_.memory_bytes();
+  }
+  // Lock-free: the S3-FIFO queues' part of memory_bytes().
+  size_t queue_bytes() const { return queues_.memory_bytes(); }
   ShardStats stats() const { return ShardStats{expired_keys_.get(), evicted_keys_.get()}; }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
@@ -207,8 +219,6 @@ class alignas(64) Shard {
   void Notify(std::string_view key) {
     if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
   }
-  // S3-FIFO: forgets `n` keys of the small queue (under the queue mutex when thread-safe).
-  void ForgetSmall(size_t n);
   int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 
   std::mutex mutex_;
@@ -231,7 +241,11 @@ class alignas(64) Shard {
   KeyWatcher* watcher_ = nullptr;
   const std::atomic<int64_t>* clock_;
   bool track_lfu_ = false;
-  S3Fifo* s3_ = nullptr;  // the keyspace's, while S3-FIFO evicts
+  // S3-FIFO, while it evicts: this shard's queues and how many live keys are in the small one
+  // (the others are in main).
+  bool s3_ = false;
+  S3FifoQueues queues_;
+  RelaxedCounter<size_t> small_count_;  // read lock-free by the evictor to pick a shard
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
 };
 
