@@ -283,11 +283,11 @@ bool Shard::RehashStep(size_t max_buckets) {
   Table& from = tables_[0];
   Table& to = tables_[1];
   size_t empty_visits = max_buckets * 10;
+  const size_t first = rehash_index_;
   while (max_buckets > 0 && rehash_index_ < from.size()) {
     Entry* e = from[rehash_index_];
     from[rehash_index_] = nullptr;
     ++rehash_index_;
-    ++rehashed_buckets_;
     if (!e) {
       if (--empty_visits == 0) break;
       continue;
@@ -301,6 +301,7 @@ bool Shard::RehashStep(size_t max_buckets) {
     }
     --max_buckets;
   }
+  rehashed_buckets_.add(rehash_index_ - first);
   if (rehash_index_ < from.size()) return true;
   tables_[0] = std::move(tables_[1]);
   tables_[1] = Table();  // frees the old array
