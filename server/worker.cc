@@ -503,6 +503,11 @@ void Worker::Cron() {
       keyspace.ActiveExpirePass(now_ms_, 16, &more);
     }
     keyspace.ShrinkTables();
+    // Incremental rehashing, as Redis's databasesCron: up to 1 ms of 100-bucket steps, each
+    // under one shard lock, on top of the bucket every lookup and write moves.
+    const int64_t rehash_start = MonotonicMicros();
+    while (keyspace.RehashPass(100) && MonotonicMicros() - rehash_start < 1000) {
+    }
     // Re-measure what the process holds outside the keyspace, so that the estimate eviction
     // works with between two crons (keyspace bytes + this) tracks the allocator's figure.
     keyspace.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -

@@ -9,10 +9,7 @@ Keyspace::Keyspace() {
   for (auto& s : shards_) s = std::make_unique<Shard>(&now_ms_);
 }
 
-void Keyspace::SetThreadSafe(bool on) {
-  thread_safe_ = on;
-  if (s3fifo_storage_) s3fifo_storage_->thread_safe = on;
-}
+void Keyspace::SetThreadSafe(bool on) { thread_safe_ = on; }
 
 size_t Keyspace::size() const {
   size_t n = 0;
@@ -27,8 +24,7 @@ size_t Keyspace::volatile_count() const {
 }
 
 size_t Keyspace::memory_bytes() const {
-  const S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed);
-  size_t n = s3 ? s3->queues.memory_bytes() : 0;
+  size_t n = 0;
   for (const auto& s : shards_) n += s->memory_bytes();
   return n;
 }
@@ -41,11 +37,6 @@ uint64_t Keyspace::expired_keys() const {
 
 void Keyspace::Flush() {
   for (auto& s : shards_) s->Flush();
-  if (S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed)) {
-    MaybeLock lock(s3->mutex, thread_safe_);
-    s3->queues.Clear();
-    s3->small_count = 0;
-  }
 }
 
 uint64_t Keyspace::Scan(uint64_t cursor, size_t count, int64_t now_ms,
@@ -108,6 +99,16 @@ void Keyspace::ShrinkTables() {
   }
 }
 
+bool Keyspace::RehashPass(size_t buckets_per_shard) {
+  bool more = false;
+  for (auto& s : shards_) {
+    if (!s->RehashingHint()) continue;  // lock-free check: most shards are not rehashing
+    MaybeLock lock(s->mutex(), thread_safe_);
+    more |= s->RehashStep(buckets_per_shard);
+  }
+  return more;
+}
+
 namespace {
 
 constexpr size_t kPoolSize = 16;        // EVPOOL_SIZE
@@ -115,6 +116,8 @@ constexpr size_t kSamplesPerRound = 5;  // maxmemory-samples
 // One MakeRoom() call evicts at most this many keys: a huge CONFIG SET maxmemory drop is
 // worked off over several calls (the cron calls it too) instead of stalling one command.
 constexpr size_t kMaxEvictionsPerCall = 10000;
+// S3-FIFO: queue steps one shard runs per lock hold.
+constexpr size_t kS3FifoStepsPerLock = 64;
 
 }  // namespace
 
@@ -125,30 +128,7 @@ void Keyspace::ConfigureEviction(EvictionPolicy policy, int64_t maxmemory) {
   maxmemory_.store(maxmemory, std::memory_order_relaxed);
   pool_.clear();
   const bool queues = policy == EvictionPolicy::kAllKeysS3Fifo && maxmemory > 0;
-  S3Fifo* active = s3fifo_.load(std::memory_order_relaxed);
-  if (queues && !active) {
-    if (!s3fifo_storage_) {
-      s3fifo_storage_ = std::make_unique<S3Fifo>();
-      s3fifo_storage_->thread_safe = thread_safe_;
-    }
-    active = s3fifo_storage_.get();
-    for (auto& s : shards_) s->ConfigureEviction(policy, active);
-    {
-      MaybeLock lock(active->mutex, thread_safe_);
-      active->queues.SizeGhostFor(size());
-    }
-    s3fifo_.store(active, std::memory_order_relaxed);
-  } else {
-    for (auto& s : shards_) s->ConfigureEviction(policy, queues ? active : nullptr);
-    if (!queues && active) {
-      // Detached from every shard: empty the queues (their memory goes back) but keep the
-      // object, which a lock-free memory_bytes() may still be reading.
-      s3fifo_.store(nullptr, std::memory_order_relaxed);
-      MaybeLock lock(active->mutex, thread_safe_);
-      active->queues.Clear();
-      active->small_count = 0;
-    }
-  }
+  for (auto& s : shards_) s->ConfigureEviction(policy, queues);
 }
 
 uint64_t Keyspace::evicted_keys() const {
@@ -284,61 +264,46 @@ void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, i
   }
 }
 
-// S3-FIFO's eviction (Algorithm 1 of the paper) over the keyspace-wide queues. The queues hold
-// key hashes; a hash whose key is gone, or is in the other queue now, is stale and skipped.
-// Locking: a hash is popped under the queue mutex, which is released before the victim's shard
-// is locked (order: shard, then queue); pushes back happen with the shard lock held. Evictors
-// are serialized by the eviction mutex, so a popped hash is never handled twice.
+// S3-FIFO over the shards' own queues. Which queue to evict from is decided as the paper does,
+// but from the keyspace-wide counts (the small queue while it holds at least 10% of all keys, or
+// when main is empty); the shard whose queue of that kind is longest then runs the algorithm on
+// it. The counts are read lock-free, so they may be a little stale: a shard that finds its queue
+// empty corrects its count and the choice is made again. A shard runs at most
+// kS3FifoStepsPerLock queue steps per lock hold, so a long run of promotions and reinsertions
+// never holds one shard lock for long.
 bool Keyspace::EvictS3Fifo() {
-  S3Fifo* s3 = s3fifo_.load(std::memory_order_relaxed);
-  if (!s3) return false;
-  S3FifoQueues& q = s3->queues;
-  const size_t keys = size();
-  if (keys == 0) return false;
-  // Each step evicts, drops a stale hash, or moves a key and lowers its frequency, so the
-  // loop ends; the bound only guards against a logic error.
-  size_t max_steps;
-  {
-    MaybeLock lock(s3->mutex, thread_safe_);
-    if ((keys & 1023) == 0) q.SizeGhostFor(keys);
-    max_steps = 4 * (q.small_slots() + q.main_slots()) + 16;
-  }
-  for (size_t step = 0; step < max_steps; ++step) {
-    uint64_t hash;
-    bool from_small;
-    {
-      MaybeLock lock(s3->mutex, thread_safe_);
-      const size_t small = s3->small_count;
-      from_small = small > 0 && (small * 10 >= keys || q.main_slots() == 0);
-      if (!(from_small ? q.PopSmall(&hash) : q.PopMain(&hash))) {
-        if (from_small) s3->small_count = 0;  // the count and the queue disagree: trust the queue
-        if (!from_small && small == 0) return false;
-        continue;
+  // Every step makes progress (see Shard::EvictS3Fifo), so an eviction comes within about four
+  // steps per queued hash; the bound only guards against a logic error.
+  size_t slots = 0;
+  for (const auto& s : shards_) slots += s->queue_bytes() / sizeof(uint64_t);
+  const size_t max_rounds = 4 * slots / kS3FifoStepsPerLock + 4 * kShardCount + 16;
+  for (size_t round = 0; round < max_rounds; ++round) {
+    size_t keys = 0, small = 0;
+    for (const auto& s : shards_) {
+      keys += s->size();
+      small += std::min(s->s3fifo_small_count(), s->size());
+    }
+    if (keys == 0) return false;
+    const bool from_small = small > 0 && (small * 10 >= keys || small == keys);
+    // The longest queue of that kind; ties go to the first shard after the last one picked.
+    size_t best = kShardCount, best_len = 0;
+    for (size_t k = 0; k < kShardCount; ++k) {
+      const size_t i = (evict_cursor_ + k) % kShardCount;
+      const Shard& s = *shards_[i];
+      const size_t small_here = std::min(s.s3fifo_small_count(), s.size());
+      const size_t len = from_small ? small_here : s.size() - small_here;
+      if (len > best_len) {
+        best = i;
+        best_len = len;
       }
     }
-    Shard& shard = *shards_[ShardIndex(hash)];
-    MaybeLock shard_lock(shard.mutex(), thread_safe_);
-    Entry* e = shard.FindByHash(hash, !from_small);
-    if (!e) continue;
-    const unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
-    if (from_small) {
-      if (freq > 0) {  // read while in S: promote to M, keeping its frequency
-        e->flags |= kInMainQueue;
-        MaybeLock lock(s3->mutex, thread_safe_);
-        --s3->small_count;
-        q.PushMain(hash);
-        continue;
-      }
-      MaybeLock lock(s3->mutex, thread_safe_);
-      q.RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
-    } else if (freq > 0) {    // read since it last passed the tail: one more round
-      e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
-      MaybeLock lock(s3->mutex, thread_safe_);
-      q.PushMain(hash);
-      continue;
+    if (best == kShardCount) return false;
+    evict_cursor_ = (best + 1) % kShardCount;
+    Shard& s = *shards_[best];
+    MaybeLock lock(s.mutex(), thread_safe_);
+    if (s.EvictS3Fifo(kS3FifoStepsPerLock, from_small) == Shard::S3FifoResult::kEvicted) {
+      return true;
     }
-    shard.EvictByHash(hash, !from_small);  // takes the queue mutex itself (small_count)
-    return true;
   }
   return false;
 }

@@ -7,15 +7,16 @@
 //
 // Threads. SetThreadSafe(true), before any other thread uses the keyspace, turns locking on;
 // while it is off (the default, one worker) no method takes or checks a lock beyond one branch.
-// Lock order, everywhere: eviction mutex -> shard locks (ascending index) -> S3-FIFO queue
-// mutex -> a KeyWatcher's own lock (the singleflight table). Never the reverse; none of them is
-// recursive, so a thread holding shard locks must not call LockShards again.
+// Lock order, everywhere: eviction mutex -> shard locks (ascending index) -> a KeyWatcher's own
+// lock (the singleflight table). S3-FIFO's queues are per shard, under the shard lock. Never the
+// reverse; none of them is recursive, so a thread holding shard locks must not call LockShards
+// again.
 // 1. Caller holds the shard lock(s) of the keys it names (LockShards(mask), or LockAllShards()
 //    for whole-keyspace commands): Locate()'s Shard::* methods, Find, Delete, and with ALL shard
 //    locks: Scan, RandomEntry, Flush. None of these locks a shard.
 // 2. Caller holds NO shard lock; the method locks internally, one shard at a time (or all, in
 //    ascending order, for ConfigureEviction): MakeRoom, ActiveExpirePass, ShrinkTables,
-//    ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
+//    RehashPass, ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
 // 3. Lock-free, from any thread, with or without locks held: size, volatile_count,
 //    memory_bytes, expired_keys, evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy,
 //    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf. Counters are relaxed
@@ -158,11 +159,18 @@ class Keyspace {
   // 10% of the volatile keys seen had expired (Redis's rule for running another pass).
   // Call with no shard lock held: locks each shard with volatile keys in turn.
   size_t ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool* more);
-  // Shrinks sparse shard tables. Call with no shard lock held: locks each sparse shard in turn.
+  // Starts shrinking sparse shard tables. Call with no shard lock held: locks each sparse shard
+  // in turn.
   void ShrinkTables();
+  // Advances every shard's incremental rehash by up to buckets_per_shard buckets (the cron's
+  // share of the work; operations move a bucket each too). Returns true while any shard is still
+  // rehashing. Call with no shard lock held: locks each rehashing shard in turn, for one bounded
+  // step.
+  bool RehashPass(size_t buckets_per_shard);
 
   // ---- memory budget and eviction ----
-  // maxmemory 0 means no limit. The S3-FIFO queues are in use only while they can be used.
+  // maxmemory 0 means no limit. The shards keep S3-FIFO queues only while S3-FIFO evicts
+  // under a limit.
   // Call with no shard lock held: takes the eviction mutex, then every shard lock.
   void ConfigureEviction(EvictionPolicy policy, int64_t maxmemory);
   EvictionPolicy policy() const { return policy_.load(std::memory_order_relaxed); }
@@ -206,10 +214,6 @@ class Keyspace {
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
   std::atomic<int64_t> maxmemory_{0};
   std::atomic<int64_t> baseline_{0};
-  // The S3-FIFO state while S3-FIFO evicts under a limit, else nullptr. The object itself
-  // (s3fifo_storage_) lives as long as the keyspace, so a lock-free reader never sees it freed.
-  std::atomic<S3Fifo*> s3fifo_{nullptr};
-  std::unique_ptr<S3Fifo> s3fifo_storage_;
   // Guarded by evict_mutex_ (when thread-safe).
   std::mutex evict_mutex_;
   size_t evict_cursor_ = 0;

@@ -29,7 +29,7 @@ bool S3FifoQueues::PopMain(uint64_t* hash) {
 // The ghost table is 4-way set associative: a fingerprint may sit in any of the 4 slots of
 // its group, so a few unlucky collisions do not wipe a ghost out.
 void S3FifoQueues::RememberGhost(uint64_t hash) {
-  if (ghost_.empty()) SizeGhostFor(1024);
+  if (ghost_.empty()) SizeGhostFor(kMinGhostSlots);
   uint32_t* group = &ghost_[GhostGroup(hash)];
   const uint32_t fp = Fingerprint(hash);
   for (int i = 0; i < kGhostWays; ++i) {
@@ -55,7 +55,7 @@ bool S3FifoQueues::TakeGhost(uint64_t hash) {
 }
 
 void S3FifoQueues::SizeGhostFor(size_t keys) {
-  size_t want = 1024;
+  size_t want = kMinGhostSlots;
   while (want < keys) want *= 2;
   if (ghost_.size() >= want && ghost_.size() <= want * 4) return;
   // Resizing forgets the ghosts: they are a hint, and this happens only as the shard grows.

@@ -1,5 +1,5 @@
 // s3fifo.h — the queues of S3-FIFO (Yang et al., "FIFO queues are all you need for cache
-// eviction", SOSP 2023), one set for the whole keyspace.
+// eviction", SOSP 2023), one set per shard.
 //
 // S3-FIFO keeps a small FIFO S (10% of the keys) for new keys, a main FIFO M, and a ghost
 // queue G that remembers keys recently evicted from S. A key read at least once while in S
@@ -10,15 +10,17 @@
 // a hash to its entry and skips hashes whose key is gone. G is a 4-way set-associative table
 // of 32-bit fingerprints: old ghosts are overwritten rather than queued, 4 bytes per slot.
 //
-// Threads: the queues and small_count are guarded by S3Fifo::mutex when the keyspace is
-// thread-safe (lock order: a shard lock, then this mutex; never the reverse). Only
-// memory_bytes() may be read without it.
+// Each shard keeps its own queues for its own keys, under its own lock: admitting a new key
+// takes no lock beyond the shard's, so writes to different shards never serialize on eviction
+// state. The evictor visits the shards in turn and runs the algorithm on one shard's queues; as
+// keys spread evenly over shards by hash, each shard's FIFO order approximates the global one.
+//
+// Threads: guarded by the owning shard's lock. Only memory_bytes() may be read without it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <vector>
 
 #include "storage/sync.h"
@@ -45,8 +47,11 @@ class S3FifoQueues {
   // Ghost queue: remember an evicted key; Take() reports (and forgets) whether it is there.
   void RememberGhost(uint64_t hash);
   bool TakeGhost(uint64_t hash);
-  // Keeps the ghost table about as large as the number of keys (a power of two).
+  // Keeps the ghost table about as large as the number of keys (a power of two, at least
+  // kMinGhostSlots). Cheap when nothing changes: call it as often as convenient.
   void SizeGhostFor(size_t keys);
+  // A shard's smallest ghost table: 32 slots (128 bytes), so 32 idle shards cost 4 KiB.
+  static constexpr size_t kMinGhostSlots = 32;
 
   // Bytes the queues and the ghost table hold. Lock-free: a mirror kept by every change.
   size_t memory_bytes() const { return bytes_.get(); }
@@ -67,17 +72,6 @@ class S3FifoQueues {
   std::deque<uint64_t> main_;
   std::vector<uint32_t> ghost_;
   RelaxedCounter<size_t> bytes_;
-};
-
-// The keyspace-wide S3-FIFO state: the queues, and how many live keys are in S (the other
-// keys are in M). Owned by the Keyspace (it lives as long as the keyspace, so that a lock-free
-// reader of memory_bytes() never sees it freed); its shards add and remove keys.
-struct S3Fifo {
-  // Guards queues and small_count while thread_safe (set by the keyspace before threads start).
-  std::mutex mutex;
-  bool thread_safe = false;
-  S3FifoQueues queues;
-  size_t small_count = 0;
 };
 
 }  // namespace flightcache::storage

@@ -1,6 +1,7 @@
 // shard.cc — the shard's chained hash table, lazy and active expiry (see shard.h).
 #include "storage/shard.h"
 
+#include <cassert>
 #include <cstring>
 
 namespace flightcache::storage {
@@ -71,61 +72,87 @@ uint64_t HashKey(std::string_view key) {
   return Mix(kP1 ^ len, Mix(a ^ kP1, b ^ seed) ^ kP2);
 }
 
+Shard::Table::Table(size_t buckets)
+    : slots_(static_cast<Entry**>(std::calloc(buckets, sizeof(Entry*)))), size_(buckets) {
+  if (!slots_) std::abort();  // as operator new would fail, without exceptions on the hot path
+}
+
 Shard::Shard(const std::atomic<int64_t>* clock) : clock_(clock) {
-  SetBuckets(std::vector<Entry*>(kInitialBuckets, nullptr));
+  tables_[0] = Table(kInitialBuckets);
+  TablesChanged();
 }
 
-void Shard::SetBuckets(std::vector<Entry*> buckets) {
-  buckets_ = std::move(buckets);
-  bucket_count_.set(buckets_.size());
+void Shard::TablesChanged() {
+  bucket_count_.set(tables_[0].size() + tables_[1].size());
+  rehashing_hint_.set(rehashing());
 }
 
-void Shard::ForgetSmall(size_t n) {
-  if (n == 0) return;
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
-  s3_->small_count -= n;
-}
-
-Shard::~Shard() {
-  for (Entry*& head : buckets_) {
-    while (head) {
-      Entry* next = head->next;
-      FreeEntry(head);
-      head = next;
+template <typename Fn>
+void Shard::ForEachEntry(Fn&& fn) {
+  for (Table& t : tables_) {
+    for (size_t i = 0; i < t.size(); ++i) {
+      for (Entry* e = t[i]; e; e = e->next) fn(e);
     }
   }
 }
 
-Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
-  Entry** link = &buckets_[BucketOf(hash)];
-  while (*link) {
-    std::string_view k = EntryKey(*link);
-    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return link;
-    link = &(*link)->next;
+size_t Shard::FreeAllEntries() {
+  size_t small = 0;
+  for (Table& t : tables_) {
+    for (size_t i = 0; i < t.size(); ++i) {
+      for (Entry* e = t[i]; e;) {
+        Entry* next = e->next;
+        if (!(e->flags & kInMainQueue)) ++small;
+        FreeEntry(e);
+        e = next;
+      }
+      t[i] = nullptr;
+    }
   }
-  return link;
+  return small;
+}
+
+Shard::~Shard() { FreeAllEntries(); }
+
+Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
+  for (int t = 0; t <= InsertTable(); ++t) {
+    if (t == 0 && MovedAlready(hash)) continue;
+    for (Entry** link = BucketLink(t, hash); *link; link = &(*link)->next) {
+      std::string_view k = EntryKey(*link);
+      if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) {
+        return link;
+      }
+    }
+  }
+  return nullptr;
 }
 
 Entry** Shard::LinkOf(const Entry* entry, uint64_t hash) {
-  Entry** link = &buckets_[BucketOf(hash)];
-  while (*link != entry) link = &(*link)->next;
-  return link;
+  for (int t = 0; t <= InsertTable(); ++t) {
+    if (t == 0 && MovedAlready(hash)) continue;
+    for (Entry** link = BucketLink(t, hash); *link; link = &(*link)->next) {
+      if (*link == entry) return link;
+    }
+  }
+  assert(false && "the entry is in its shard");
+  return nullptr;
 }
 
 void Shard::Unlink(Entry** link) {
   Entry* e = *link;
   *link = e->next;
   --size_;
-  if (s3_ && !(e->flags & kInMainQueue)) ForgetSmall(1);
+  if (s3_ && !(e->flags & kInMainQueue)) --small_count_;
   if (e->flags & kHasExpire) --volatile_count_;
   entry_bytes_.sub(EntryAllocatedSize(e));
   FreeEntry(e);
 }
 
 Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch) {
+  RehashTick();
   Entry** link = FindLink(key, hash);
+  if (!link) return nullptr;
   Entry* e = *link;
-  if (!e) return nullptr;
   if (IsExpired(e, now_ms)) {
     Notify(key);
     Unlink(link);
@@ -139,11 +166,12 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
 Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
                   int64_t expire_at_ms) {
   Notify(key);
+  RehashTick();
   Entry** link = FindLink(key, hash);
   Entry* created = CreateEntry(key, value, expire_at_ms);
   entry_bytes_.add(EntryAllocatedSize(created));
   if (expire_at_ms != 0) ++volatile_count_;
-  if (*link) {
+  if (link) {
     Entry* old = *link;
     created->next = old->next;
     CarryState(old, created);
@@ -154,10 +182,14 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
     FreeEntry(old);
     return created;
   }
-  *link = created;
+  Entry** head = BucketLink(InsertTable(), hash);
+  created->next = *head;
+  *head = created;
   ++size_;
   Admit(created, hash);
-  if (size_.get() > buckets_.size()) Resize(buckets_.size() * 2);
+  // As Redis: no new resize while one is under way. Every operation moves a bucket, so the
+  // rehash ends long before the new table is full.
+  if (!rehashing() && size_.get() > tables_[0].size()) StartRehash(tables_[0].size() * 2);
   return created;
 }
 
@@ -206,104 +238,172 @@ bool Shard::Delete(std::string_view key, uint64_t hash) {
   // A delete of a missing key still counts as a change: a fetch in flight for it must not
   // fill the store afterwards (the singleflight Forget rule).
   Notify(key);
+  RehashTick();
   Entry** link = FindLink(key, hash);
-  if (!*link) return false;
+  if (!link) return false;
   Unlink(link);
   return true;
 }
 
 void Shard::Flush() {
   if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnFlush();
-  size_t small = 0;
-  for (Entry*& head : buckets_) {
-    while (head) {
-      Entry* next = head->next;
-      if (!(head->flags & kInMainQueue)) ++small;
-      FreeEntry(head);
-      head = next;
-    }
-  }
-  if (s3_) ForgetSmall(small);
-  SetBuckets(std::vector<Entry*>(kInitialBuckets, nullptr));
+  FreeAllEntries();
+  queues_.Clear();
+  small_count_.set(0);
+  tables_[0] = Table(kInitialBuckets);
+  tables_[1] = Table();
+  rehash_index_ = 0;
+  TablesChanged();
   size_.set(0);
   volatile_count_.set(0);
   entry_bytes_.set(0);
   expire_cursor_ = 0;
 }
 
-void Shard::Resize(size_t new_bucket_count) {
-  std::vector<Entry*> old;
-  old.swap(buckets_);
-  SetBuckets(std::vector<Entry*>(new_bucket_count, nullptr));
-  for (Entry* head : old) {
-    while (head) {
-      Entry* next = head->next;
-      Entry*& bucket = buckets_[BucketOf(HashKey(EntryKey(head)))];
-      head->next = bucket;
-      bucket = head;
-      head = next;
+void Shard::StartRehash(size_t new_bucket_count) {
+  assert(!rehashing());
+  tables_[1] = Table(new_bucket_count);
+  rehash_index_ = 0;
+  TablesChanged();
+}
+
+// One step of an incremental rehash: moves up to max_buckets non-empty buckets of the old table
+// (tables_[0]) into the new one, from rehash_index_ upwards, relinking each entry (no entry is
+// allocated, copied or freed, so Entry pointers callers hold stay valid). Returns true while
+// buckets are left to move, false once the rehash is over (or none was under way); on the step
+// that moves the last bucket, the new table replaces the old one and the old array is freed.
+//
+// Why the work is bounded: a step visits at most max_buckets * 10 buckets, empty or not (a
+// sparse table, as after many deletes, could otherwise make one step walk almost all of it),
+// and moves the chains of at most max_buckets of them. Chains are short: a table grows when it
+// holds as many keys as buckets, so the expected chain is about one entry. Each move hashes the
+// key again, as the table does not store hashes.
+bool Shard::RehashStep(size_t max_buckets) {
+  if (!rehashing()) return false;
+  Table& from = tables_[0];
+  Table& to = tables_[1];
+  size_t empty_visits = max_buckets * 10;
+  const size_t first = rehash_index_;
+  while (max_buckets > 0 && rehash_index_ < from.size()) {
+    Entry* e = from[rehash_index_];
+    from[rehash_index_] = nullptr;
+    ++rehash_index_;
+    if (!e) {
+      if (--empty_visits == 0) break;
+      continue;
     }
+    while (e) {
+      Entry* next = e->next;
+      Entry*& head = to[HashKey(EntryKey(e)) & to.mask()];
+      e->next = head;
+      head = e;
+      e = next;
+    }
+    --max_buckets;
   }
+  rehashed_buckets_.add(rehash_index_ - first);
+  if (rehash_index_ < from.size()) return true;
+  tables_[0] = std::move(tables_[1]);
+  tables_[1] = Table();  // frees the old array
+  rehash_index_ = 0;
+  TablesChanged();
+  return false;
 }
 
 bool Shard::WantsShrink() const {
   const size_t buckets = bucket_count_.get();
-  return buckets > kInitialBuckets && size_.get() * 8 < buckets;
+  return !rehashing_hint_.get() && buckets > kInitialBuckets && size_.get() * 8 < buckets;
 }
 
 void Shard::MaybeShrink() {
+  if (rehashing()) return;
   const size_t size = size_.get();
-  if (buckets_.size() > kInitialBuckets && size * 8 < buckets_.size()) {
-    size_t target = buckets_.size();
+  size_t target = tables_[0].size();
+  if (target > kInitialBuckets && size * 8 < target) {
     while (target > kInitialBuckets && size * 2 < target) target /= 2;
-    Resize(target);
+    StartRehash(target);
   }
+}
+
+// Redis's dictScan: the cursor counts in reverse binary (the high bit of the mask increments
+// first), so the buckets a cursor has passed stay passed when the table doubles or halves. While
+// rehashing, it visits the cursor's bucket in the smaller table, then every bucket of the larger
+// table that bucket expands to: a key is in one of them whichever table holds it now.
+template <typename OnBucket>
+uint64_t Shard::ScanBuckets(uint64_t cursor, size_t* visited, OnBucket&& on_bucket) {
+  if (!rehashing()) {
+    const uint64_t mask = tables_[0].mask();
+    on_bucket(&tables_[0][cursor & mask]);
+    ++*visited;
+    cursor |= ~mask;
+    return ReverseBits(ReverseBits(cursor) + 1);
+  }
+  Table* small = &tables_[0];
+  Table* large = &tables_[1];
+  if (small->size() > large->size()) std::swap(small, large);
+  const uint64_t m0 = small->mask(), m1 = large->mask();
+  on_bucket(&(*small)[cursor & m0]);
+  ++*visited;
+  do {
+    on_bucket(&(*large)[cursor & m1]);
+    ++*visited;
+    // Increment the reverse cursor over the bits the smaller mask does not cover; the carry
+    // out of them advances the smaller table's part.
+    cursor |= ~m1;
+    cursor = ReverseBits(ReverseBits(cursor) + 1);
+  } while (cursor & (m0 ^ m1));
+  return cursor;
 }
 
 size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired) {
   size_t visited_volatile = 0;
-  for (size_t i = 0; i < max_buckets && volatile_count_.get() > 0; ++i) {
-    expire_cursor_ &= buckets_.size() - 1;
-    Entry** link = &buckets_[expire_cursor_];
-    ++expire_cursor_;
-    while (*link) {
-      Entry* e = *link;
-      if (e->flags & kHasExpire) {
-        ++visited_volatile;
-        if (EntryExpireAt(e) <= now_ms) {
-          Notify(EntryKey(e));
-          Unlink(link);
-          ++expired_keys_;
-          ++*expired;
-          continue;
+  size_t visited = 0;
+  while (visited < max_buckets && volatile_count_.get() > 0) {
+    expire_cursor_ = ScanBuckets(expire_cursor_, &visited, [&](Entry** link) {
+      while (*link) {
+        Entry* e = *link;
+        if (e->flags & kHasExpire) {
+          ++visited_volatile;
+          if (EntryExpireAt(e) <= now_ms) {
+            Notify(EntryKey(e));
+            Unlink(link);
+            ++expired_keys_;
+            ++*expired;
+            continue;
+          }
         }
+        link = &e->next;
       }
-      link = &e->next;
-    }
+    });
   }
   return visited_volatile;
 }
 
 uint64_t Shard::Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn) {
-  const uint64_t mask = buckets_.size() - 1;
-  for (const Entry* e = buckets_[cursor & mask]; e; e = e->next) {
-    if (!IsExpired(e, now_ms)) fn(e);
-  }
-  cursor |= ~mask;
-  cursor = ReverseBits(cursor);
-  ++cursor;
-  cursor = ReverseBits(cursor);
-  return cursor;
+  size_t visited = 0;
+  return ScanBuckets(cursor, &visited, [&](Entry** head) {
+    for (const Entry* e = *head; e; e = e->next) {
+      if (!IsExpired(e, now_ms)) fn(e);
+    }
+  });
 }
 
 Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
   if (size_.get() == 0) return nullptr;
-  const size_t mask = buckets_.size() - 1;
+  const size_t old_size = tables_[0].size();
+  const size_t total = old_size + tables_[1].size();
   // Probe buckets from a random start; chains are short, so pick a random element of the
-  // first non-empty chain, skipping expired entries (bounded tries, as Redis does).
-  for (size_t tries = 0; tries < buckets_.size() * 2 + 16; ++tries) {
+  // first non-empty chain, skipping expired entries (bounded tries, as Redis does). While
+  // rehashing, probe only where keys can be: the old table's unmoved buckets and the new table.
+  for (size_t tries = 0; tries < total * 2 + 16; ++tries) {
     uint64_t r = random + tries * 0x9E3779B97F4A7C15ULL;
-    Entry* head = buckets_[(r >> 7) & mask];
+    Entry* head;
+    if (rehashing()) {
+      const size_t slot = rehash_index_ + (r >> 7) % (total - rehash_index_);
+      head = slot < old_size ? tables_[0][slot] : tables_[1][slot - old_size];
+    } else {
+      head = tables_[0][(r >> 7) & tables_[0].mask()];
+    }
     if (!head) continue;
     size_t len = 0;
     for (Entry* e = head; e; e = e->next) ++len;
@@ -338,69 +438,97 @@ void Shard::Touch(Entry* e) {
 void Shard::Admit(Entry* e, uint64_t hash) {
   e->access = track_lfu_ ? LfuInitial(Now()) : LruClock(Now());
   if (!s3_) return;
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
-  if (s3_->queues.TakeGhost(hash)) {
+  if (queues_.TakeGhost(hash)) {
     e->flags |= kInMainQueue;
-    s3_->queues.PushMain(hash);
+    queues_.PushMain(hash);
   } else {
-    ++s3_->small_count;
-    s3_->queues.PushSmall(hash);
+    ++small_count_;
+    queues_.PushSmall(hash);
   }
 }
 
-void Shard::ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo) {
+void Shard::ConfigureEviction(EvictionPolicy policy, bool s3fifo) {
   const bool lfu = PolicyTracksLfu(policy);
   if (lfu != track_lfu_) {
     // Reinterpret every key's access state from now on, as Redis does after a policy switch.
     const uint32_t fresh = lfu ? LfuInitial(Now()) : LruClock(Now());
-    for (Entry* head : buckets_) {
-      for (Entry* e = head; e; e = e->next) e->access = fresh;
-    }
+    ForEachEntry([&](Entry* e) { e->access = fresh; });
     track_lfu_ = lfu;
   }
   if (s3fifo != s3_) {
     s3_ = s3fifo;
+    queues_.Clear();
+    small_count_.set(0);
     if (s3_) AttachS3Fifo();
   }
 }
 
 void Shard::AttachS3Fifo() {
   // Keys that were there before S3-FIFO took over start in the main queue, in table order.
-  MaybeLock lock(s3_->mutex, s3_->thread_safe);
-  for (Entry* head : buckets_) {
-    for (Entry* e = head; e; e = e->next) {
-      e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
-      s3_->queues.PushMain(HashKey(EntryKey(e)));
-    }
-  }
+  ForEachEntry([&](Entry* e) {
+    e->flags = static_cast<uint8_t>((e->flags & ~kFreqMask) | kInMainQueue);
+    queues_.PushMain(HashKey(EntryKey(e)));
+  });
+  queues_.SizeGhostFor(size_.get());
 }
 
 Entry** Shard::FindLinkByHash(uint64_t hash, bool in_main) {
-  Entry** link = &buckets_[BucketOf(hash)];
-  while (*link) {
-    Entry* e = *link;
-    if (((e->flags & kInMainQueue) != 0) == in_main && HashKey(EntryKey(e)) == hash) return link;
-    link = &e->next;
+  for (int t = 0; t <= InsertTable(); ++t) {
+    if (t == 0 && MovedAlready(hash)) continue;
+    for (Entry** link = BucketLink(t, hash); *link; link = &(*link)->next) {
+      const Entry* e = *link;
+      if (((e->flags & kInMainQueue) != 0) == in_main && HashKey(EntryKey(e)) == hash) {
+        return link;
+      }
+    }
   }
   return nullptr;
 }
 
-Entry* Shard::FindByHash(uint64_t hash, bool in_main) {
-  Entry** link = FindLinkByHash(hash, in_main);
-  return link ? *link : nullptr;
-}
-
-void Shard::EvictByHash(uint64_t hash, bool in_main) {
-  Entry** link = FindLinkByHash(hash, in_main);
-  if (!link) return;
-  Notify(EntryKey(*link));
-  Unlink(link);
-  ++evicted_keys_;
+// Each step pops one hash of the queue asked for and either drops it (its key is gone, or is in
+// the other queue now: stale), promotes a small-queue key read while there to main, gives a main
+// key read since it last passed the tail another round (lowering its 2-bit frequency), or
+// evicts. A key is promoted at most once and goes round main at most 3 times per access burst,
+// so repeated calls end in an eviction or an empty queue; max_steps only bounds the time one
+// call holds the shard lock.
+Shard::S3FifoResult Shard::EvictS3Fifo(size_t max_steps, bool from_small) {
+  if (!s3_ || size_.get() == 0) return S3FifoResult::kEmpty;
+  queues_.SizeGhostFor(size_.get());
+  for (size_t step = 0; step < max_steps; ++step) {
+    uint64_t hash;
+    if (!(from_small ? queues_.PopSmall(&hash) : queues_.PopMain(&hash))) {
+      if (from_small) small_count_.set(0);  // the count and the queue disagree: trust the queue
+      return S3FifoResult::kEmpty;
+    }
+    Entry** link = FindLinkByHash(hash, !from_small);
+    if (!link) continue;  // stale
+    Entry* e = *link;
+    const unsigned freq = (e->flags & kFreqMask) >> kFreqShift;
+    if (from_small) {
+      if (freq > 0) {  // read while in S: promote to M, keeping its frequency
+        e->flags |= kInMainQueue;
+        --small_count_;
+        queues_.PushMain(hash);
+        continue;
+      }
+      queues_.RememberGhost(hash);  // a one-hit wonder: evicted, but remembered in G
+    } else if (freq > 0) {          // read since it last passed the tail: one more round
+      e->flags = static_cast<uint8_t>(e->flags - (1 << kFreqShift));
+      queues_.PushMain(hash);
+      continue;
+    }
+    Notify(EntryKey(e));
+    Unlink(link);
+    ++evicted_keys_;
+    return S3FifoResult::kEvicted;
+  }
+  return S3FifoResult::kMore;
 }
 
 bool Shard::Evict(std::string_view key, uint64_t hash) {
+  RehashTick();
   Entry** link = FindLink(key, hash);
-  if (!*link) return false;
+  if (!link) return false;
   Notify(key);
   Unlink(link);
   ++evicted_keys_;
@@ -413,10 +541,11 @@ Entry* Shard::RandomVolatileEntry(int64_t now_ms, uint64_t random) {
     Entry* e = RandomEntry(now_ms, random + i * 0x9E3779B97F4A7C15ULL);
     if (e && (e->flags & kHasExpire)) return e;
   }
-  const size_t mask = buckets_.size() - 1;
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    for (Entry* e = buckets_[(random + i) & mask]; e; e = e->next) {
-      if ((e->flags & kHasExpire) && !IsExpired(e, now_ms)) return e;
+  for (const Table& t : tables_) {  // moved buckets of the old table are empty
+    for (size_t i = 0; i < t.size(); ++i) {
+      for (Entry* e = t[(random + i) & t.mask()]; e; e = e->next) {
+        if ((e->flags & kHasExpire) && !IsExpired(e, now_ms)) return e;
+      }
     }
   }
   return nullptr;

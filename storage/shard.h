@@ -1,6 +1,11 @@
 // shard.h — one shard of the keyspace: a hash table of entries, TTLs and expiry.
 //
-// The table is an array of buckets (a power of two) chaining Entry blocks intrusively.
+// The table is an array of buckets (a power of two) chaining Entry blocks intrusively. It grows
+// and shrinks incrementally, as Redis's dict does: a resize allocates a second table, and every
+// lookup, write and delete then moves a few buckets of the old table into it (the cron moves more
+// under a time budget), so no single call ever rehashes the whole shard. While rehashing, a key is
+// in exactly one of the two tables: old-table buckets below the rehash index are already moved
+// (and empty), new keys go to the new table, and lookups check both.
 // Expired keys are removed lazily when looked up, and by ActiveExpireStep(), which walks the
 // buckets with a cursor under a budget. Every change to a key is reported to the KeyWatcher
 // (the singleflight table applies its Forget rule there) while it watches any key.
@@ -14,8 +19,8 @@
 //   only under the shard lock and read with relaxed atomic loads: a reader sees a recent value,
 //   not a snapshot consistent across counters or shards.
 // - set_watcher(): before the server starts its threads (or with the shard lock held).
-// - Methods that touch the keyspace's S3-FIFO state (Set, Delete, Evict*, Flush, the expiry
-//   step, ConfigureEviction) take S3Fifo::mutex inside, after the shard lock.
+// - The shard's S3-FIFO queues are its own, guarded by the shard lock like the table: no method
+//   takes any other lock for them.
 // - The KeyWatcher is called with the shard lock held: it may take its own lock (lock order:
 //   shard, then watcher) but must not lock a shard.
 #pragma once
@@ -23,10 +28,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/entry.h"
@@ -72,8 +79,9 @@ class alignas(64) Shard {
   // Removes every key.
   void Flush();
 
-  // Removes expired keys, visiting at most max_buckets buckets. Returns how many it visited
-  // that held a volatile key, and adds the removed count to *expired.
+  // Removes expired keys, visiting at most max_buckets buckets (plus the few more one SCAN-cursor
+  // step spans while rehashing). Returns how many volatile keys it looked at, and adds the
+  // removed count to *expired. Walks with its own SCAN cursor, so a resize never skips a bucket.
   size_t ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired);
   // Calls fn for each live entry of the bucket(s) at cursor (Redis's reverse-binary SCAN
   // cursor: resizes between calls never skip a key) and returns the next cursor, 0 at the end.
@@ -83,20 +91,39 @@ class alignas(64) Shard {
   // A random live entry with an expiry, or nullptr when there is none. Samples first; when
   // volatile keys are too sparse for sampling, walks the table from a random bucket.
   Entry* RandomVolatileEntry(int64_t now_ms, uint64_t random);
-  // Halves the table while it is less than 1/8 full (called from the cron).
+  // Starts shrinking the table (incrementally) while it is less than 1/8 full and no rehash is
+  // under way (called from the cron).
   void MaybeShrink();
   // Lock-free: whether MaybeShrink() would shrink now (a hint; recheck under the lock).
   bool WantsShrink() const;
+  // Moves up to max_buckets buckets of an incremental rehash; true while one is still under way.
+  // See the comment above its definition for the bound.
+  bool RehashStep(size_t max_buckets);
+  // Whether an incremental rehash is under way (two tables).
+  bool rehashing() const { return !tables_[1].empty(); }
+  // Lock-free hint of rehashing() for the cron (recheck under the lock).
+  bool RehashingHint() const { return rehashing_hint_.get(); }
+  // Lock-free: how many old-table buckets rehashing has passed over (moved, or found empty) in
+  // this shard's life. Tests use it to check that one call does a bounded amount of work.
+  uint64_t rehashed_buckets() const { return rehashed_buckets_.get(); }
 
-  // Chooses how access is tracked (LRU clock or LFU counter), and the keyspace's S3-FIFO
-  // state to keep up to date (nullptr: none). Attaching puts every key in the main queue.
-  void ConfigureEviction(EvictionPolicy policy, S3Fifo* s3fifo);
+  // Chooses how access is tracked (LRU clock or LFU counter), and whether this shard keeps
+  // S3-FIFO queues. Turning them on puts every key in the main queue; off frees them.
+  void ConfigureEviction(EvictionPolicy policy, bool s3fifo);
   // Evicts key (counted as an eviction); false when it is not there.
   bool Evict(std::string_view key, uint64_t hash);
-  // S3-FIFO: the entry whose key hashes to hash and is in the given queue, or nullptr.
-  Entry* FindByHash(uint64_t hash, bool in_main);
-  // S3-FIFO: evicts the entry FindByHash(hash, in_main) finds.
-  void EvictByHash(uint64_t hash, bool in_main);
+
+  enum class S3FifoResult : uint8_t {
+    kEvicted,  // one key was evicted
+    kEmpty,    // the queue asked for is empty here (or S3-FIFO is off)
+    kMore,     // the step budget ran out first: call again (after releasing the lock, if wanted)
+  };
+  // S3-FIFO's eviction (Algorithm 1 of the paper) on this shard's small queue (from_small) or
+  // main queue, for at most max_steps queue pops. The keyspace decides which queue, from the
+  // keyspace-wide counts. See the definition for why it ends.
+  S3FifoResult EvictS3Fifo(size_t max_steps, bool from_small);
+  // Lock-free: how many of this shard's keys are in the S3-FIFO small queue.
+  size_t s3fifo_small_count() const { return small_count_.get(); }
 
   // The lock that guards this shard while the keyspace is thread-safe. Take it through
   // Keyspace::LockShards (ascending shard order), never directly together with another shard's.
@@ -105,9 +132,15 @@ class alignas(64) Shard {
   // Lock-free readers.
   size_t size() const { return size_.get(); }
   size_t volatile_count() const { return volatile_count_.get(); }
+  // Buckets of both tables while rehashing.
   size_t bucket_count() const { return bucket_count_.get(); }
-  // Bytes held: entry blocks (as the allocator sizes them) and the bucket array.
-  size_t memory_bytes() const { return entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*); }
+  // Bytes held: entry blocks (as the allocator sizes them), the bucket arrays (both while
+  // rehashing), and the S3-FIFO queues.
+  size_t memory_bytes() const {
+    return entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*) + queues_.memory_bytes();
+  }
+  // Lock-free: the S3-FIFO queues' part of memory_bytes().
+  size_t queue_bytes() const { return queues_.memory_bytes(); }
   ShardStats stats() const { return ShardStats{expired_keys_.get(), evicted_keys_.get()}; }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
@@ -117,7 +150,61 @@ class alignas(64) Shard {
   void RemoveWatch() { watching_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
+  // One table: a power-of-two array of chain heads, zeroed by calloc (a large array then comes
+  // from fresh zero pages: starting a rehash costs no memset of the whole table). Empty: none.
+  class Table {
+   public:
+    Table() = default;
+    explicit Table(size_t buckets);
+    ~Table() { std::free(slots_); }
+    Table(Table&& other) noexcept
+        : slots_(std::exchange(other.slots_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    Table& operator=(Table&& other) noexcept {
+      std::swap(slots_, other.slots_);
+      std::swap(size_, other.size_);
+      return *this;
+    }
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    size_t mask() const { return size_ - 1; }
+    Entry*& operator[](size_t i) { return slots_[i]; }
+    Entry* const& operator[](size_t i) const { return slots_[i]; }
+
+   private:
+    Entry** slots_ = nullptr;
+    size_t size_ = 0;
+  };
+
+  // How many buckets each lookup, write and delete moves while rehashing (Redis moves 1).
+  static constexpr size_t kRehashBucketsPerOp = 1;
+
+  // The link to key's entry, or nullptr when it is not there. Checks both tables.
   Entry** FindLink(std::string_view key, uint64_t hash);
+  // The bucket head of hash in table t.
+  Entry** BucketLink(int t, uint64_t hash) { return &tables_[t][hash & tables_[t].mask()]; }
+  // Whether hash's bucket in the old table is already moved (so it is empty).
+  bool MovedAlready(uint64_t hash) const {
+    return rehashing() && (hash & tables_[0].mask()) < rehash_index_;
+  }
+  // The table new keys go to: the new one while rehashing.
+  int InsertTable() const { return rehashing() ? 1 : 0; }
+  // One rehash step for the operation being served, when a rehash is under way.
+  void RehashTick() {
+    if (rehashing()) RehashStep(kRehashBucketsPerOp);
+  }
+  // Starts an incremental rehash into a table of new_bucket_count buckets.
+  void StartRehash(size_t new_bucket_count);
+  // Keeps the lock-free bucket count and rehash hint in step with the tables.
+  void TablesChanged();
+  // Calls on_bucket(Entry** head) for the bucket(s) under a SCAN cursor and returns the next
+  // cursor; adds the buckets visited to *visited.
+  template <typename OnBucket>
+  uint64_t ScanBuckets(uint64_t cursor, size_t* visited, OnBucket&& on_bucket);
+  // Calls fn(Entry*) for every entry of both tables; fn must not unlink.
+  template <typename Fn>
+  void ForEachEntry(Fn&& fn);
+  // Frees every entry of both tables and returns how many were in the small S3-FIFO queue.
+  size_t FreeAllEntries();
   // The link of the entry whose key hashes to hash and whose S3-FIFO queue is in_main.
   Entry** FindLinkByHash(uint64_t hash, bool in_main);
   // Records an access: LRU clock or LFU counter, and S3-FIFO's frequency.
@@ -129,15 +216,9 @@ class alignas(64) Shard {
   void AttachS3Fifo();
   Entry** LinkOf(const Entry* entry, uint64_t hash);
   void Unlink(Entry** link);
-  void Resize(size_t new_bucket_count);
   void Notify(std::string_view key) {
     if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
   }
-  size_t BucketOf(uint64_t hash) const { return hash & (buckets_.size() - 1); }
-  // Replaces the bucket array, keeping the lock-free bucket count in step.
-  void SetBuckets(std::vector<Entry*> buckets);
-  // S3-FIFO: forgets `n` keys of the small queue (under the queue mutex when thread-safe).
-  void ForgetSmall(size_t n);
   int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 
   std::mutex mutex_;
@@ -148,14 +229,23 @@ class alignas(64) Shard {
   RelaxedCounter<size_t> bucket_count_;
   RelaxedCounter<uint64_t> expired_keys_;
   RelaxedCounter<uint64_t> evicted_keys_;
+  RelaxedCounter<uint64_t> rehashed_buckets_;
+  RelaxedCounter<bool> rehashing_hint_;
   std::atomic<size_t> watching_{0};
   // Guarded by mutex_.
-  std::vector<Entry*> buckets_;
-  uint64_t expire_cursor_ = 0;
+  // tables_[0]: the table; tables_[1]: the table being filled while rehashing, else empty.
+  Table tables_[2];
+  // While rehashing: the next bucket of tables_[0] to move; every bucket below it is moved.
+  size_t rehash_index_ = 0;
+  uint64_t expire_cursor_ = 0;  // a SCAN cursor
   KeyWatcher* watcher_ = nullptr;
   const std::atomic<int64_t>* clock_;
   bool track_lfu_ = false;
-  S3Fifo* s3_ = nullptr;  // the keyspace's, while S3-FIFO evicts
+  // S3-FIFO, while it evicts: this shard's queues and how many live keys are in the small one
+  // (the others are in main).
+  bool s3_ = false;
+  S3FifoQueues queues_;
+  RelaxedCounter<size_t> small_count_;  // read lock-free by the evictor to pick a shard
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
 };
 

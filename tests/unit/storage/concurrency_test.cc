@@ -135,7 +135,7 @@ void CheckCountersAgreeWithScan(Keyspace& ks) {
   size_t shard_entry_bytes = 0, shard_keys = 0;
   for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
     const Shard& s = ks.shard(i);
-    shard_entry_bytes += s.memory_bytes() - s.bucket_count() * sizeof(Entry*);
+    shard_entry_bytes += s.memory_bytes() - s.bucket_count() * sizeof(Entry*) - s.queue_bytes();
     shard_keys += s.size();
   }
   CHECK(shard_keys == keys);
