@@ -1,7 +1,8 @@
 // test_origin.cc — a tiny RESP server on libuv that tests use as a scriptable origin.
 //
 // GET key answers by prefix: "missing:" -> nil, "error:" -> -ERR, "garbage:" -> bytes that are
-// not RESP; anything else -> "value:<key>" or the value stored by SET. Every GET reply is
+// not RESP; anything else -> "value:<key>" (padded with '.' to --value-size bytes when that is
+// larger) or the value stored by SET. Every GET reply is
 // delayed by --delay-ms (changeable with DELAY ms) using one uv timer over a queue of
 // (ready time, connection id); replies on a connection always leave in request order.
 // Other commands: SET, DEL, PING, AUTH, SELECT (accept anything), COUNT key, COUNTS,
@@ -69,7 +70,8 @@ struct Server {
   long long total_gets = 0;
   std::unordered_map<std::string, std::string> values;
   uint64_t delay_ms = 0;
-  bool gated = false;  // GATE .. RELEASE: GET replies are held
+  size_t value_size = 0;  // --value-size: default values are padded to this many bytes
+  bool gated = false;     // GATE .. RELEASE: GET replies are held
   bool hung = false;
   bool stopping = false;
 };
@@ -204,7 +206,9 @@ std::string GetReply(const std::string& key) {
   if (key.rfind("missing:", 0) == 0) return "$-1\r\n";
   if (key.rfind("error:", 0) == 0) return "-ERR test origin error\r\n";
   if (key.rfind("garbage:", 0) == 0) return "?garbage\r\n";
-  return Bulk("value:" + key);
+  std::string value = "value:" + key;
+  if (value.size() < g_server.value_size) value.resize(g_server.value_size, '.');
+  return Bulk(value);
 }
 
 void ProcessAll();
@@ -377,7 +381,9 @@ void OnSignal(uv_signal_t* /*signal*/, int /*signum*/) {
 }
 
 int Usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--port P (0 = any)] [--delay-ms D] [--bind ADDR]\n", argv0);
+  std::fprintf(stderr,
+               "usage: %s [--port P (0 = any)] [--delay-ms D] [--value-size N] [--bind ADDR]\n",
+               argv0);
   return 2;
 }
 
@@ -402,6 +408,8 @@ int main(int argc, char** argv) {
       port = std::atoi(value.c_str());
     } else if (arg == "--delay-ms") {
       g_server.delay_ms = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (arg == "--value-size") {
+      g_server.value_size = std::strtoull(value.c_str(), nullptr, 10);
     } else if (arg == "--bind") {
       bind = value;
     } else {
