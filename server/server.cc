@@ -369,14 +369,14 @@ int Server::Run() {
   // in the backlog of a worker that has not started. A worker opens its own listener on its
   // own thread (the other workers' through their inbox); worker 0 last, just before its loop.
   const bool reuseport = workers_.size() > 1 && startup.accept_mode == "reuseport";
+  bool listening = true;
   int claim_fd = -1;
   if (reuseport && startup.port != 0) {
     claim_fd = ClaimReuseportAddress(startup.bind, startup.port);
     if (claim_fd < 0) {
       Log(LogLevel::kWarning, "Failed listening on port " + std::to_string(startup.port) +
                                   " (tcp), aborting: " + std::strerror(errno));
-      stop_signal_thread();
-      return 1;
+      listening = false;  // the workers still run, to stop and close their loops
     }
   }
   std::vector<std::thread> threads;
@@ -384,8 +384,7 @@ int Server::Run() {
     Worker* w = workers_[i].get();
     threads.emplace_back([w]() { w->Run(); });
   }
-  bool listening = true;
-  for (size_t i = 1; i < workers_.size() && reuseport; ++i) {
+  for (size_t i = 1; i < workers_.size() && reuseport && listening; ++i) {
     Worker* w = workers_[i].get();
     auto answer = std::make_shared<ListenAnswer>();
     std::future<bool> result = answer->promise.get_future();
