@@ -48,8 +48,10 @@ void Connection::Start() {
         auto* conn = static_cast<Connection*>(s->data);
         if (nread > 0) {
           conn->OnBytes(buf->base, static_cast<size_t>(nread));
+        } else if (nread == UV_EOF) {
+          conn->OnEndOfInput();
         } else if (nread < 0) {
-          conn->Close();  // EOF or a socket error closes this client only
+          conn->Close();  // a socket error closes this client only
         }
       });
 }
@@ -63,6 +65,15 @@ void Connection::OnBytes(const char* data, size_t len) {
     return;
   }
   ProcessInput(data, len);
+}
+
+void Connection::OnEndOfInput() {
+  // The client half-closed (shutdown(SHUT_WR), `nc -N`): like Redis for non-blocking commands,
+  // answer what it sent, parked commands included, then close. A command cut off by the end
+  // of file is dropped with the connection.
+  uv_read_stop(stream());
+  input_ended_ = true;
+  worker_->QueueWrite(this);  // closes from AfterWrite once nothing is left to send
 }
 
 void Connection::ProcessInput(const char* data, size_t len) {
@@ -116,7 +127,7 @@ void Connection::ResumeIfDrained() {
   std::string input;
   input.swap(backlog_);
   ProcessInput(input.data(), input.size());
-  if (state_ == ConnectionState::kReading) Start();
+  if (state_ == ConnectionState::kReading && !input_ended_) Start();
 }
 
 void Connection::Close() {
@@ -346,7 +357,10 @@ void Connection::OnWriteDone(int status) {
 
 void Connection::AfterWrite() {
   if (state_ == ConnectionState::kClosing) return;
-  if (close_after_reply_ && parked_slots_ == 0 && !HasOutput() && !write_in_flight_) {
+  // After a half-close, input still in backlog_ runs (on resume) before the close.
+  const bool input_done = input_ended_ && state_ == ConnectionState::kReading;
+  if ((close_after_reply_ || input_done) && parked_slots_ == 0 && !HasOutput() &&
+      !write_in_flight_) {
     Close();
     return;
   }

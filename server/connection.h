@@ -73,6 +73,9 @@ class Connection {
   void CloseAfterReply() { close_after_reply_ = true; }
   // Closes at once, dropping unsent replies.
   void Close();
+  // True once the connection will close when its replies are out: after QUIT, a protocol
+  // error, or the client's end of file (CLIENT LIST flag 'c').
+  bool closes_after_reply() const { return close_after_reply_ || input_ended_; }
   // Re-reads the auth state into the parser limits (after AUTH, HELLO, CONFIG SET).
   void UpdateLimits();
 
@@ -108,6 +111,8 @@ class Connection {
  private:
   friend class Worker;
   void ProcessInput(const char* data, size_t len);
+  // The client shut down its sending side: stop reading, answer everything, then close.
+  void OnEndOfInput();
   void Pause();
   // Resumes a paused connection whose slots and output drained; runs its backlog.
   void ResumeIfDrained();
@@ -139,6 +144,7 @@ class Connection {
   uv_write_t write_req_;
   bool write_in_flight_ = false;
   bool close_after_reply_ = false;
+  bool input_ended_ = false;  // the client half-closed; close once every reply is out
 };
 
 }  // namespace flightcache::server
