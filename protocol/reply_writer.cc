@@ -6,6 +6,11 @@
 #include <cstdio>
 
 namespace flightcache::protocol {
+namespace {
+
+constexpr size_t kReserveAbove = 4096;
+
+}  // namespace
 
 void ReplyWriter::Header(char type, int64_t n) {
   char buf[24];
@@ -34,6 +39,9 @@ void ReplyWriter::Error(std::string_view message) {
 void ReplyWriter::Integer(int64_t v) { Header(':', v); }
 
 void ReplyWriter::Bulk(std::string_view s) {
+  // Room for header, data and CRLF at once: appending the CRLF to a buffer sized to the data
+  // alone would double a big value's buffer.
+  if (s.size() > kReserveAbove) out_->reserve(out_->size() + s.size() + 24);
   Header('$', static_cast<int64_t>(s.size()));
   out_->append(s);
   out_->append("\r\n");

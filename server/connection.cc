@@ -19,6 +19,20 @@ namespace {
 // without reading its replies cannot make the server buffer without bound.
 constexpr size_t kMaxParkedSlots = 4096;
 constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+// Reply and input buffers up to this capacity are kept for reuse; bigger ones are released
+// once written (replies) or once the client is idle (input), as Redis's clientsCron does.
+constexpr size_t kKeptBuffer = 32 * 1024;
+// A client that sent nothing for this long gets its input buffers shrunk.
+constexpr int64_t kIdleShrinkMs = 2000;
+
+// Empties s and, when its buffer is big, gives the buffer back.
+void ReleaseBig(std::string& s) {
+  if (s.capacity() > kKeptBuffer) {
+    std::string().swap(s);
+  } else {
+    s.clear();
+  }
+}
 
 }  // namespace
 
@@ -95,6 +109,7 @@ void Connection::ProcessInput(const char* data, size_t len) {
       case protocol::ParseStatus::kEmpty:
         break;
       case protocol::ParseStatus::kCommandReady:
+        query_peak_ = std::max(query_peak_, parser_.PendingBytes());
         worker_->Execute(*this, parser_.args());
         parser_.Reset();
         if (state_ == ConnectionState::kReading &&
@@ -304,7 +319,7 @@ void Connection::Flush() {
         writing_.swap(head.bytes);
       } else {
         writing_.append(head.bytes);
-        head.bytes.clear();
+        ReleaseBig(head.bytes);
       }
       break;
     }
@@ -319,7 +334,7 @@ void Connection::Flush() {
   uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
   int n = uv_try_write(stream(), &buf, 1);
   if (n == static_cast<int>(writing_.size())) {
-    writing_.clear();
+    ReleaseBig(writing_);
     AfterWrite();
     return;
   }
@@ -343,7 +358,7 @@ void Connection::OnWrite(uv_write_t* req, int status) {
 
 void Connection::OnWriteDone(int status) {
   write_in_flight_ = false;
-  writing_.clear();
+  ReleaseBig(writing_);
   if (status < 0) {
     Close();
     return;
@@ -365,6 +380,18 @@ void Connection::AfterWrite() {
     return;
   }
   if (state_ == ConnectionState::kPaused) worker_->QueueResume(id_);
+}
+
+void Connection::ShrinkIdleBuffers(int64_t now_ms) {
+  const bool idle = now_ms - last_interaction_ms >= kIdleShrinkMs;
+  const size_t held = parser_.BufferBytes();
+  if (held > kKeptBuffer && (idle || held > 2 * query_peak_ + kKeptBuffer)) {
+    parser_.ShrinkBuffers();
+  }
+  query_peak_ = parser_.PendingBytes();  // the peak is over one cron period, as in Redis
+  if (backlog_.empty()) ReleaseBig(backlog_);
+  if (!write_in_flight_) ReleaseBig(writing_);
+  if (slots_.back().bytes.empty()) ReleaseBig(slots_.back().bytes);
 }
 
 }  // namespace flightcache::server

@@ -90,6 +90,11 @@ class Connection {
   void ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchResult& result);
   size_t parked_slots() const { return parked_slots_; }
 
+  // From the cron: releases big buffers nothing uses now (reply buffers written out, spare
+  // input buffers), and shrinks the input buffers of a client idle for 2 s or holding far more
+  // than its peak request since the last call. Never drops unsent or unparsed bytes.
+  void ShrinkIdleBuffers(int64_t now_ms);
+
   // Writes every ready slot with one write; called once per loop turn by the server.
   void Flush();
   bool HasOutput() const;
@@ -139,8 +144,9 @@ class Connection {
   std::deque<ReplySlot> slots_;
   uint64_t next_seq_ = 1;
   size_t parked_slots_ = 0;
-  std::string backlog_;  // input not yet parsed while paused
-  std::string writing_;  // bytes handed to uv_write, kept alive until its callback
+  std::string backlog_;    // input not yet parsed while paused
+  size_t query_peak_ = 0;  // largest request parsed since the last ShrinkIdleBuffers
+  std::string writing_;    // bytes handed to uv_write, kept alive until its callback
   uv_write_t write_req_;
   bool write_in_flight_ = false;
   bool close_after_reply_ = false;

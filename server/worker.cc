@@ -499,6 +499,7 @@ void Worker::Cron() {
     keyspace.MakeRoom();
     server_->RefreshOriginStatus();
   }
+  for (auto& [id, conn] : connections_) conn->ShrinkIdleBuffers(now_ms_);
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;
     for (auto& [id, conn] : connections_) {

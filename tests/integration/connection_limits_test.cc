@@ -14,6 +14,7 @@ namespace flightcache::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr long long kMb = 1024 * 1024;
 
 // The test origin (tests/tools/test_origin) on a free port.
 struct Origin {
@@ -104,6 +105,69 @@ TEST_CASE("a client that half-closes in the middle of a command is closed") {
   std::string out;
   CHECK(raw.WaitClosed(std::chrono::seconds(10), &out));
   CHECK(out == "+PONG\r\n");
+}
+
+// ---- idle buffers ----
+
+// One client SETs, GETs and DELs a value of `size` bytes and stays connected. Under a tight
+// maxmemory the value itself may be evicted on the way: check_kept = false allows that.
+void BigValueRoundTrip(int port, size_t size, ContextPtr* keep, bool check_kept = true) {
+  *keep = Connect(port, std::chrono::milliseconds(60000));
+  const std::string value(size, 'v');
+  CHECK(Do(*keep, {"SET", "big", value}) == "+OK");
+  ReplyPtr r = Command(keep->get(), {"GET", "big"});
+  REQUIRE(r);
+  if (check_kept) CHECK(r->len == size);
+  r.reset();
+  const std::string deleted = Do(*keep, {"DEL", "big"});
+  if (check_kept) CHECK(deleted == ":1");
+}
+
+TEST_CASE("an idle client that moved a 100 MB value gives its buffers back") {
+  ServerFixture f({"--hz", "20"});
+  const long long baseline = InfoNumber(f.c, "used_memory");
+  ContextPtr big;
+  BigValueRoundTrip(f.server.port(), 100 * kMb, &big);
+  long long used = 0;
+  CHECK(WaitUntil(
+      [&] {
+        used = InfoNumber(f.c, "used_memory");
+        return used < baseline + 40 * kMb;
+      },
+      std::chrono::seconds(20)));
+  CAPTURE(baseline);
+  CAPTURE(used);
+  CHECK(Do(big, {"PING"}) == "+PONG");  // still connected
+}
+
+TEST_CASE("with maxmemory, one client's big value leaves room for other clients' writes") {
+  ServerFixture f({"--maxmemory", "300mb", "--hz", "20"});
+  const long long baseline = InfoNumber(f.c, "used_memory");
+  ContextPtr big;
+  BigValueRoundTrip(f.server.port(), 100 * kMb, &big, false);
+  CHECK(WaitUntil([&] { return InfoNumber(f.c, "used_memory") < baseline + 40 * kMb; },
+                  std::chrono::seconds(20)));
+  ContextPtr other = Connect(f.server.port());
+  const std::string value(1000, 'x');
+  int errors = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (Do(other, {"SET", "k:" + std::to_string(i), value}) != "+OK") ++errors;
+  }
+  CHECK(errors == 0);
+  CHECK(Do(other, {"DBSIZE"}) == ":1000");
+  CHECK(Do(big, {"PING"}) == "+PONG");
+}
+
+TEST_CASE("an idle client gives back the argument table of a command with many arguments") {
+  ServerFixture f({"--hz", "20"});
+  const long long baseline = InfoNumber(f.c, "used_memory");
+  ContextPtr many = Connect(f.server.port(), std::chrono::milliseconds(30000));
+  std::vector<std::string> del = {"DEL"};
+  for (int i = 0; i < 300000; ++i) del.push_back("k" + std::to_string(i));
+  CHECK(Do(many, del) == ":0");
+  CHECK(WaitUntil([&] { return InfoNumber(f.c, "used_memory") < baseline + 2 * kMb; },
+                  std::chrono::seconds(20)));
+  CHECK(Do(many, {"PING"}) == "+PONG");
 }
 
 }  // namespace
