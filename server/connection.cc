@@ -40,6 +40,7 @@ Connection::Connection(Worker* worker, uint64_t id, bool is_unix)
     : worker_(worker), id_(id), is_unix_(is_unix), parser_(&limits_) {
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
+  writer_.set_size_check(&Connection::OnReplyGrowth, this);
   UpdateLimits();
   created_ms = worker->now_ms();
   last_interaction_ms = created_ms;
@@ -49,6 +50,7 @@ void Connection::UpdateLimits() {
   const Config& cfg = worker_->config();
   limits_.max_bulk_len = cfg.proto_max_bulk_len;
   limits_.unauthenticated = !cfg.requirepass.empty() && !authenticated;
+  ArmOutputCheck();
 }
 
 void Connection::Start() {
@@ -112,6 +114,11 @@ void Connection::ProcessInput(const char* data, size_t len) {
         query_peak_ = std::max(query_peak_, parser_.PendingBytes());
         worker_->Execute(*this, parser_.args());
         parser_.Reset();
+        if (output_limit_hit_ ||
+            (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes()))) {
+          CloseForOutputLimit();
+          return;
+        }
         if (state_ == ConnectionState::kReading &&
             (parked_slots_ >= kMaxParkedSlots || PendingOutputBytes() > kMaxPendingOutput)) {
           backlog_.append(data + pos, len - pos);
@@ -177,6 +184,7 @@ uint64_t Connection::ParkSlot(std::vector<std::string> keys, std::unique_ptr<Pen
   if (parked_slots_++ == 0) ++worker_->stats().blocked_clients;
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
+  ArmOutputCheck();
   return parked.seq;
 }
 
@@ -294,6 +302,10 @@ void Connection::FinishSlot(ReplySlot* slot) {
     worker_->stats().total_error_replies += w.error_count();
     slot->array.reset();
   }
+  if (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes())) {
+    output_limit_hit_ = true;  // closed from Flush, outside the origin's callback
+  }
+  ArmOutputCheck();
   worker_->QueueWrite(this);
 }
 
@@ -309,7 +321,12 @@ size_t Connection::PendingOutputBytes() const {
 }
 
 void Connection::Flush() {
-  if (write_in_flight_ || state_ == ConnectionState::kClosing) return;
+  if (state_ == ConnectionState::kClosing) return;
+  if (output_limit_hit_) {
+    CloseForOutputLimit();
+    return;
+  }
+  if (write_in_flight_) return;
   writing_.clear();
   while (!slots_.empty()) {
     ReplySlot& head = slots_.front();
@@ -326,6 +343,7 @@ void Connection::Flush() {
     writing_.append(head.bytes);
     slots_.pop_front();
   }
+  ArmOutputCheck();  // bytes moved out of the tail slot
   if (writing_.empty()) {
     AfterWrite();
     return;
@@ -392,6 +410,61 @@ void Connection::ShrinkIdleBuffers(int64_t now_ms) {
   if (backlog_.empty()) ReleaseBig(backlog_);
   if (!write_in_flight_) ReleaseBig(writing_);
   if (slots_.back().bytes.empty()) ReleaseBig(slots_.back().bytes);
+}
+
+const OutputBufferLimit& Connection::output_limit() const {
+  return worker_->config().client_output_buffer_limit[static_cast<size_t>(ClientClass::kNormal)];
+}
+
+bool Connection::OutputLimitsSet() const {
+  return output_limit().hard_bytes > 0 || output_limit().soft_bytes > 0;
+}
+
+bool Connection::OutputLimitReachedAt(size_t used) {
+  const OutputBufferLimit& limit = output_limit();
+  return OutputLimitReached(limit, used, worker_->now_ms(), &soft_limit_since_ms_);
+}
+
+void Connection::ArmOutputCheck() {
+  const OutputBufferLimit& limit = output_limit();
+  if (!OutputLimitsSet()) {
+    writer_.set_check_above(SIZE_MAX);
+    return;
+  }
+  size_t lowest = SIZE_MAX;
+  for (int64_t bytes : {limit.hard_bytes, limit.soft_bytes}) {
+    if (bytes > 0) lowest = std::min(lowest, static_cast<size_t>(bytes));
+  }
+  const size_t tail = slots_.back().bytes.size();
+  const size_t others = PendingOutputBytes() - tail;
+  // Past the lower limit already (soft, counting its seconds): ask again every 64 KB.
+  writer_.set_check_above(lowest > others + tail ? lowest - others : tail + 64 * 1024);
+}
+
+bool Connection::OnReplyGrowth(void* self, size_t tail_size) {
+  auto* conn = static_cast<Connection*>(self);
+  const size_t used = conn->PendingOutputBytes() - conn->slots_.back().bytes.size() + tail_size;
+  if (conn->OutputLimitReachedAt(used)) {
+    // Not closed here: the command writing this reply is still running. ProcessInput closes
+    // the client once it returns; the writer drops the rest of its output meanwhile.
+    conn->output_limit_hit_ = true;
+    return false;
+  }
+  conn->ArmOutputCheck();
+  if (conn->writer_.check_above() < tail_size) conn->writer_.set_check_above(tail_size + 64 * 1024);
+  return true;
+}
+
+void Connection::CloseForOutputLimit() {
+  worker_->server().Log(LogLevel::kWarning,
+                        "Client id=" + std::to_string(id_) + " addr=" + peer_addr +
+                            " scheduled to be closed ASAP for overcoming of output buffer limits.");
+  Close();
+}
+
+void Connection::CheckOutputLimitFromCron() {
+  if (state_ == ConnectionState::kClosing || !OutputLimitsSet()) return;
+  if (output_limit_hit_ || OutputLimitReachedAt(PendingOutputBytes())) CloseForOutputLimit();
 }
 
 }  // namespace flightcache::server

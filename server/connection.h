@@ -21,6 +21,7 @@
 #include "origin/origin.h"
 #include "protocol/reply_writer.h"
 #include "protocol/request_parser.h"
+#include "server/output_buffer_limit.h"
 
 namespace flightcache::server {
 
@@ -95,6 +96,10 @@ class Connection {
   // than its peak request since the last call. Never drops unsent or unparsed bytes.
   void ShrinkIdleBuffers(int64_t now_ms);
 
+  // From the cron: closes the client when its unsent replies have passed
+  // client-output-buffer-limit (the soft limit is a matter of time, so it is checked here too).
+  void CheckOutputLimitFromCron();
+
   // Writes every ready slot with one write; called once per loop turn by the server.
   void Flush();
   bool HasOutput() const;
@@ -129,6 +134,16 @@ class Connection {
   // Renders a slot whose every part is in, and queues the write.
   void FinishSlot(ReplySlot* slot);
   void OpenTailSlot();
+  const OutputBufferLimit& output_limit() const;  // the normal class's, from the config
+  bool OutputLimitsSet() const;
+  // client-output-buffer-limit (normal class) for `used` unsent bytes; true once passed.
+  bool OutputLimitReachedAt(size_t used);
+  // Sets where the reply writer next asks OnReplyGrowth: the smaller configured limit less
+  // what the other slots hold. Called whenever the bytes outside the tail slot change.
+  void ArmOutputCheck();
+  static bool OnReplyGrowth(void* self, size_t tail_size);
+  // Logs, as Redis does, and closes a client past its output limit.
+  void CloseForOutputLimit();
 
   Worker* worker_;
   uint64_t id_;
@@ -144,13 +159,15 @@ class Connection {
   std::deque<ReplySlot> slots_;
   uint64_t next_seq_ = 1;
   size_t parked_slots_ = 0;
-  std::string backlog_;    // input not yet parsed while paused
-  size_t query_peak_ = 0;  // largest request parsed since the last ShrinkIdleBuffers
-  std::string writing_;    // bytes handed to uv_write, kept alive until its callback
+  std::string backlog_;           // input not yet parsed while paused
+  size_t query_peak_ = 0;         // largest request parsed since the last ShrinkIdleBuffers
+  std::string writing_;           // bytes handed to uv_write, kept alive until its callback
   uv_write_t write_req_;
   bool write_in_flight_ = false;
   bool close_after_reply_ = false;
-  bool input_ended_ = false;  // the client half-closed; close once every reply is out
+  bool input_ended_ = false;         // the client half-closed; close once every reply is out
+  bool output_limit_hit_ = false;    // past client-output-buffer-limit: close at the next step
+  int64_t soft_limit_since_ms_ = 0;  // when unsent replies first reached the soft limit
 };
 
 }  // namespace flightcache::server

@@ -462,7 +462,8 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
 
 void Worker::ApplyConfig(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
-    if (name == "requirepass" || name == "proto-max-bulk-len") {
+    if (name == "requirepass" || name == "proto-max-bulk-len" ||
+        name == "client-output-buffer-limit") {
       for (auto& [id, conn] : connections_) conn->UpdateLimits();
     }
     if (name == "hz") {
@@ -499,7 +500,11 @@ void Worker::Cron() {
     keyspace.MakeRoom();
     server_->RefreshOriginStatus();
   }
-  for (auto& [id, conn] : connections_) conn->ShrinkIdleBuffers(now_ms_);
+  // Close() only starts uv_close; connections leave the map in their close callbacks.
+  for (auto& [id, conn] : connections_) {
+    conn->ShrinkIdleBuffers(now_ms_);
+    conn->CheckOutputLimitFromCron();
+  }
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;
     for (auto& [id, conn] : connections_) {
