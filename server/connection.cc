@@ -11,6 +11,7 @@
 #include "origin/singleflight.h"
 #include "server/server.h"
 #include "server/worker.h"
+#include "server/write_pieces.h"
 
 namespace flightcache::server {
 namespace {
@@ -349,9 +350,10 @@ void Connection::Flush() {
     return;
   }
   worker_->stats().total_net_output_bytes += writing_.size();
-  uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
-  int n = uv_try_write(stream(), &buf, 1);
-  if (n == static_cast<int>(writing_.size())) {
+  SplitIntoWritePieces(writing_.data(), writing_.size(), kMaxWritePiece, &pieces_);
+  // One writev takes at most about 2 GiB on Linux, so the count fits an int.
+  const int n = uv_try_write(stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()));
+  if (n >= 0 && static_cast<size_t>(n) == writing_.size()) {
     ReleaseBig(writing_);
     AfterWrite();
     return;
@@ -360,11 +362,14 @@ void Connection::Flush() {
     Close();
     return;
   }
-  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
-  buf = uv_buf_init(writing_.data() + written, static_cast<unsigned>(writing_.size() - written));
+  const size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  SplitIntoWritePieces(writing_.data() + written, writing_.size() - written, kMaxWritePiece,
+                       &pieces_);
   write_in_flight_ = true;
   write_req_.data = this;
-  if (uv_write(&write_req_, stream(), &buf, 1, OnWrite) != 0) {
+  // uv_write copies the buffer array; the bytes stay in writing_ until OnWrite.
+  if (uv_write(&write_req_, stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()),
+               OnWrite) != 0) {
     write_in_flight_ = false;
     Close();
   }

@@ -162,6 +162,7 @@ class Connection {
   std::string backlog_;           // input not yet parsed while paused
   size_t query_peak_ = 0;         // largest request parsed since the last ShrinkIdleBuffers
   std::string writing_;           // bytes handed to uv_write, kept alive until its callback
+  std::vector<uv_buf_t> pieces_;  // writing_ as buffers of at most 1 GiB (write_pieces.h)
   uv_write_t write_req_;
   bool write_in_flight_ = false;
   bool close_after_reply_ = false;
