@@ -6,6 +6,13 @@
 #include <cstdio>
 
 namespace flightcache::protocol {
+namespace {
+
+constexpr size_t kReserveAbove = 4096;
+// The most a type byte, a 64-bit count and CRLF take.
+constexpr size_t kHeaderBytes = 24;
+
+}  // namespace
 
 void ReplyWriter::Header(char type, int64_t n) {
   char buf[24];
@@ -17,7 +24,14 @@ void ReplyWriter::Header(char type, int64_t n) {
   out_->append(buf, static_cast<size_t>(end - buf));
 }
 
+bool ReplyWriter::AdmitChecked(size_t n) {
+  if (dropping_) return false;
+  if (check_ && !check_(check_ctx_, out_->size() + n)) dropping_ = true;
+  return !dropping_;
+}
+
 void ReplyWriter::Simple(std::string_view s) {
+  if (!Admit(s.size() + 3)) return;
   out_->push_back('+');
   out_->append(s);
   out_->append("\r\n");
@@ -25,27 +39,41 @@ void ReplyWriter::Simple(std::string_view s) {
 
 void ReplyWriter::Error(std::string_view message) {
   ++error_count_;
+  if (!Admit(message.size() + 3)) return;
   out_->push_back('-');
   // An error reply is one line: Redis replaces newlines so a message cannot break framing.
   for (char c : message) out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
   out_->append("\r\n");
 }
 
-void ReplyWriter::Integer(int64_t v) { Header(':', v); }
+void ReplyWriter::Integer(int64_t v) {
+  if (Admit(kHeaderBytes)) Header(':', v);
+}
 
 void ReplyWriter::Bulk(std::string_view s) {
+  // Room for header, data and CRLF at once: appending the CRLF to a buffer sized to the data
+  // alone would double a big value's buffer.
+  if (!Admit(s.size() + kHeaderBytes + 2)) return;
+  if (s.size() > kReserveAbove) out_->reserve(out_->size() + s.size() + kHeaderBytes + 2);
   Header('$', static_cast<int64_t>(s.size()));
   out_->append(s);
   out_->append("\r\n");
 }
 
-void ReplyWriter::Null() { out_->append(resp3_ ? "_\r\n" : "$-1\r\n"); }
+void ReplyWriter::Null() {
+  if (Admit(5)) out_->append(resp3_ ? "_\r\n" : "$-1\r\n");
+}
 
-void ReplyWriter::NullArray() { out_->append(resp3_ ? "_\r\n" : "*-1\r\n"); }
+void ReplyWriter::NullArray() {
+  if (Admit(5)) out_->append(resp3_ ? "_\r\n" : "*-1\r\n");
+}
 
-void ReplyWriter::ArrayHeader(size_t n) { Header('*', static_cast<int64_t>(n)); }
+void ReplyWriter::ArrayHeader(size_t n) {
+  if (Admit(kHeaderBytes)) Header('*', static_cast<int64_t>(n));
+}
 
 void ReplyWriter::MapHeader(size_t pairs) {
+  if (!Admit(kHeaderBytes)) return;
   if (resp3_) {
     Header('%', static_cast<int64_t>(pairs));
   } else {
@@ -53,7 +81,9 @@ void ReplyWriter::MapHeader(size_t pairs) {
   }
 }
 
-void ReplyWriter::SetHeader(size_t n) { Header(resp3_ ? '~' : '*', static_cast<int64_t>(n)); }
+void ReplyWriter::SetHeader(size_t n) {
+  if (Admit(kHeaderBytes)) Header(resp3_ ? '~' : '*', static_cast<int64_t>(n));
+}
 
 void ReplyWriter::Double(double v) {
   std::string text;
@@ -63,6 +93,7 @@ void ReplyWriter::Double(double v) {
     text = FormatDouble(v);
   }
   if (resp3_) {
+    if (!Admit(text.size() + 3)) return;
     out_->push_back(',');
     out_->append(text);
     out_->append("\r\n");
@@ -73,7 +104,7 @@ void ReplyWriter::Double(double v) {
 
 void ReplyWriter::Boolean(bool v) {
   if (resp3_) {
-    out_->append(v ? "#t\r\n" : "#f\r\n");
+    if (Admit(4)) out_->append(v ? "#t\r\n" : "#f\r\n");
   } else {
     Integer(v ? 1 : 0);
   }
@@ -84,6 +115,7 @@ void ReplyWriter::Verbatim(std::string_view s) {
     Bulk(s);
     return;
   }
+  if (!Admit(s.size() + kHeaderBytes + 6)) return;
   Header('=', static_cast<int64_t>(s.size() + 4));
   out_->append("txt:");
   out_->append(s);

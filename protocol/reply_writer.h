@@ -5,6 +5,7 @@
 // The writer never allocates beyond the target buffer's growth. Standard library only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,20 @@ class ReplyWriter {
  public:
   ReplyWriter() = default;
   explicit ReplyWriter(std::string* out) : out_(out) {}
+
+  // A guard on the size of the output buffer, for the server's client-output-buffer-limit.
+  // When a reply would take the buffer past check_above bytes, check(ctx, size it would have)
+  // is asked first; it may move check_above (set_check_above) and returns whether to write.
+  // After one refusal the writer drops every later reply: the connection is being closed.
+  using SizeCheck = bool (*)(void* ctx, size_t size);
+  void set_size_check(SizeCheck check, void* ctx) {
+    check_ = check;
+    check_ctx_ = ctx;
+  }
+  void set_check_above(size_t bytes) { check_above_ = bytes; }
+  size_t check_above() const { return check_above_; }
+  bool output_check_armed() const { return check_above_ != SIZE_MAX; }
+  bool dropping() const { return dropping_; }
 
   void set_output(std::string* out) { out_ = out; }
   std::string* output() const { return out_; }
@@ -34,13 +49,25 @@ class ReplyWriter {
   void Boolean(bool v);                  // RESP3 #t/#f, RESP2 :1/:0
   void Verbatim(std::string_view s);     // RESP3 =n\r\ntxt:..., RESP2 bulk
   void Ok() { Simple("OK"); }
-  void Raw(std::string_view bytes) { out_->append(bytes); }
+  void Raw(std::string_view bytes) {
+    if (Admit(bytes.size())) out_->append(bytes);
+  }
   // Error replies written so far (failed_calls and total_error_replies count them).
   uint64_t error_count() const { return error_count_; }
 
  private:
   void Header(char type, int64_t n);
+  // Whether a reply of about n more bytes may be written (see set_size_check).
+  bool Admit(size_t n) {
+    if (out_->size() + n <= check_above_) return !dropping_;
+    return AdmitChecked(n);
+  }
+  bool AdmitChecked(size_t n);
   std::string* out_ = nullptr;
+  SizeCheck check_ = nullptr;
+  void* check_ctx_ = nullptr;
+  size_t check_above_ = SIZE_MAX;
+  bool dropping_ = false;
   bool resp3_ = false;
   uint64_t error_count_ = 0;
 };

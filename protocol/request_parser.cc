@@ -157,6 +157,9 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>& args, size
 }  // namespace
 
 void RequestParser::Reset() {
+  for (size_t i = 0; i <= argc_ && i < args_.size(); ++i) {
+    if (args_[i].capacity() > kKeptBufferCapacity) std::string().swap(args_[i]);
+  }
   state_ = State::kStart;
   line_.clear();
   args_expected_ = 0;
@@ -164,6 +167,50 @@ void RequestParser::Reset() {
   argc_ = 0;
   arg_views_.clear();
   pending_bytes_ = 0;
+}
+
+namespace {
+
+// Releases s when it is empty, or its slack when that is most of it; small buffers stay.
+void ShrinkString(std::string& s) {
+  if (s.capacity() <= RequestParser::kKeptBufferCapacity) return;
+  if (s.empty()) {
+    std::string().swap(s);
+  } else if (s.capacity() > 2 * s.size()) {
+    s.shrink_to_fit();
+  }
+}
+
+// Argument tables longer than this (a command with many arguments) are cut back when idle.
+constexpr size_t kKeptArgSlots = 64;
+
+}  // namespace
+
+void RequestParser::ShrinkBuffers() {
+  ShrinkString(line_);
+  // args_[0, in_use) hold parsed bytes of the command in progress; the rest are spare.
+  const size_t in_use = argc_ + (state_ == State::kBulkData ? 1 : 0);
+  for (size_t i = 0; i < args_.size(); ++i) {
+    if (i >= in_use && args_[i].capacity() > kKeptBufferCapacity) {
+      std::string().swap(args_[i]);
+    } else {
+      ShrinkString(args_[i]);
+    }
+  }
+  if (args_.size() > kKeptArgSlots && in_use < kKeptArgSlots) {
+    args_.resize(kKeptArgSlots);
+    args_.shrink_to_fit();
+  }
+  if (state_ == State::kStart && arg_views_.capacity() > kKeptArgSlots) {
+    std::vector<std::string_view>().swap(arg_views_);
+  }
+}
+
+size_t RequestParser::BufferBytes() const {
+  size_t n = line_.capacity() + args_.capacity() * sizeof(std::string) +
+             arg_views_.capacity() * sizeof(std::string_view);
+  for (const std::string& arg : args_) n += arg.capacity();
+  return n;
 }
 
 void RequestParser::FinishCommand() {

@@ -57,8 +57,18 @@ class RequestParser {
   const std::vector<std::string_view>& args() const { return arg_views_; }
   size_t argc() const { return arg_views_.size(); }
 
-  // Forgets the finished command, keeping allocated buffers for the next one.
+  // Forgets the finished command, keeping small buffers for the next one. Argument buffers
+  // past kKeptBufferCapacity are released, as Redis frees a command's argv: otherwise a client
+  // would hold the largest request it ever sent for as long as it stays connected.
   void Reset();
+
+  // Gives back what the command being parsed does not need: spare argument buffers, an
+  // oversized line buffer, the unused reserve of a partly received argument, and a huge
+  // argument table. Never touches bytes already parsed. For idle clients (server cron).
+  void ShrinkBuffers();
+  // Bytes of buffer capacity held now (what ShrinkBuffers can reduce). O(argument buffers).
+  size_t BufferBytes() const;
+  static constexpr size_t kKeptBufferCapacity = 32 * 1024;
 
   // Bytes held for the command being parsed: what client-query-buffer-limit is checked against.
   size_t PendingBytes() const { return pending_bytes_; }

@@ -165,6 +165,17 @@ std::vector<ConfigOption> BuildOptions() {
       "client-query-buffer-limit", true, 1024 * 1024,
       [](Config& c) -> int64_t& { return c.client_query_buffer_limit; },
       "largest pending request of one client (default 1gb)"));
+  {
+    auto getter = [](const Config& c) {
+      return FormatOutputBufferLimits(c.client_output_buffer_limit);
+    };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      return ParseOutputBufferLimits(text, &c.client_output_buffer_limit, error);
+    };
+    o.push_back(ConfigOption{"client-output-buffer-limit", true, setter, getter,
+                             "class hard soft soft_seconds: close a client whose unsent replies "
+                             "pass hard, or soft for soft_seconds (normal 0 0 0 = never)"});
+  }
   o.push_back(SmallIntOption(
       "tcp-keepalive", true, 0, INT32_MAX, [](Config& c) -> int& { return c.tcp_keepalive; },
       "TCP keepalive interval in seconds (0 = off)"));

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "server/output_buffer_limit.h"
+
 namespace flightcache::server {
 
 enum class LogLevel { kDebug, kVerbose, kNotice, kWarning, kNothing };
@@ -28,6 +30,7 @@ struct Config {
   std::string logfile;  // empty: stderr
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  OutputBufferLimits client_output_buffer_limit = kDefaultOutputBufferLimits;  // by ClientClass
   int tcp_keepalive = 300;
   int hz = 10;
   int64_t maxmemory = 0;

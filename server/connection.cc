@@ -11,6 +11,7 @@
 #include "origin/singleflight.h"
 #include "server/server.h"
 #include "server/worker.h"
+#include "server/write_pieces.h"
 
 namespace flightcache::server {
 namespace {
@@ -19,6 +20,20 @@ namespace {
 // without reading its replies cannot make the server buffer without bound.
 constexpr size_t kMaxParkedSlots = 4096;
 constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+// Reply and input buffers up to this capacity are kept for reuse; bigger ones are released
+// once written (replies) or once the client is idle (input), as Redis's clientsCron does.
+constexpr size_t kKeptBuffer = 32 * 1024;
+// A client that sent nothing for this long gets its input buffers shrunk.
+constexpr int64_t kIdleShrinkMs = 2000;
+
+// Empties s and, when its buffer is big, gives the buffer back.
+void ReleaseBig(std::string& s) {
+  if (s.capacity() > kKeptBuffer) {
+    std::string().swap(s);
+  } else {
+    s.clear();
+  }
+}
 
 }  // namespace
 
@@ -26,6 +41,7 @@ Connection::Connection(Worker* worker, uint64_t id, bool is_unix)
     : worker_(worker), id_(id), is_unix_(is_unix), parser_(&limits_) {
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
+  writer_.set_size_check(&Connection::OnReplyGrowth, this);
   UpdateLimits();
   created_ms = worker->now_ms();
   last_interaction_ms = created_ms;
@@ -35,6 +51,7 @@ void Connection::UpdateLimits() {
   const Config& cfg = worker_->config();
   limits_.max_bulk_len = cfg.proto_max_bulk_len;
   limits_.unauthenticated = !cfg.requirepass.empty() && !authenticated;
+  ArmOutputCheck();
 }
 
 void Connection::Start() {
@@ -48,8 +65,10 @@ void Connection::Start() {
         auto* conn = static_cast<Connection*>(s->data);
         if (nread > 0) {
           conn->OnBytes(buf->base, static_cast<size_t>(nread));
+        } else if (nread == UV_EOF) {
+          conn->OnEndOfInput();
         } else if (nread < 0) {
-          conn->Close();  // EOF or a socket error closes this client only
+          conn->Close();  // a socket error closes this client only
         }
       });
 }
@@ -63,6 +82,15 @@ void Connection::OnBytes(const char* data, size_t len) {
     return;
   }
   ProcessInput(data, len);
+}
+
+void Connection::OnEndOfInput() {
+  // The client half-closed (shutdown(SHUT_WR), `nc -N`): like Redis for non-blocking commands,
+  // answer what it sent, parked commands included, then close. A command cut off by the end
+  // of file is dropped with the connection.
+  uv_read_stop(stream());
+  input_ended_ = true;
+  worker_->QueueWrite(this);  // closes from AfterWrite once nothing is left to send
 }
 
 void Connection::ProcessInput(const char* data, size_t len) {
@@ -84,8 +112,14 @@ void Connection::ProcessInput(const char* data, size_t len) {
       case protocol::ParseStatus::kEmpty:
         break;
       case protocol::ParseStatus::kCommandReady:
+        query_peak_ = std::max(query_peak_, parser_.PendingBytes());
         worker_->Execute(*this, parser_.args());
         parser_.Reset();
+        if (output_limit_hit_ ||
+            (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes()))) {
+          CloseForOutputLimit();
+          return;
+        }
         if (state_ == ConnectionState::kReading &&
             (parked_slots_ >= kMaxParkedSlots || PendingOutputBytes() > kMaxPendingOutput)) {
           backlog_.append(data + pos, len - pos);
@@ -116,7 +150,7 @@ void Connection::ResumeIfDrained() {
   std::string input;
   input.swap(backlog_);
   ProcessInput(input.data(), input.size());
-  if (state_ == ConnectionState::kReading) Start();
+  if (state_ == ConnectionState::kReading && !input_ended_) Start();
 }
 
 void Connection::Close() {
@@ -151,6 +185,7 @@ uint64_t Connection::ParkSlot(std::vector<std::string> keys, std::unique_ptr<Pen
   if (parked_slots_++ == 0) ++worker_->stats().blocked_clients;
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
+  ArmOutputCheck();
   return parked.seq;
 }
 
@@ -268,6 +303,10 @@ void Connection::FinishSlot(ReplySlot* slot) {
     worker_->stats().total_error_replies += w.error_count();
     slot->array.reset();
   }
+  if (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes())) {
+    output_limit_hit_ = true;  // closed from Flush, outside the origin's callback
+  }
+  ArmOutputCheck();
   worker_->QueueWrite(this);
 }
 
@@ -283,7 +322,12 @@ size_t Connection::PendingOutputBytes() const {
 }
 
 void Connection::Flush() {
-  if (write_in_flight_ || state_ == ConnectionState::kClosing) return;
+  if (state_ == ConnectionState::kClosing) return;
+  if (output_limit_hit_) {
+    CloseForOutputLimit();
+    return;
+  }
+  if (write_in_flight_) return;
   writing_.clear();
   while (!slots_.empty()) {
     ReplySlot& head = slots_.front();
@@ -293,22 +337,24 @@ void Connection::Flush() {
         writing_.swap(head.bytes);
       } else {
         writing_.append(head.bytes);
-        head.bytes.clear();
+        ReleaseBig(head.bytes);
       }
       break;
     }
     writing_.append(head.bytes);
     slots_.pop_front();
   }
+  ArmOutputCheck();  // bytes moved out of the tail slot
   if (writing_.empty()) {
     AfterWrite();
     return;
   }
   worker_->stats().total_net_output_bytes += writing_.size();
-  uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
-  int n = uv_try_write(stream(), &buf, 1);
-  if (n == static_cast<int>(writing_.size())) {
-    writing_.clear();
+  SplitIntoWritePieces(writing_.data(), writing_.size(), kMaxWritePiece, &pieces_);
+  // One writev takes at most about 2 GiB on Linux, so the count fits an int.
+  const int n = uv_try_write(stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()));
+  if (n >= 0 && static_cast<size_t>(n) == writing_.size()) {
+    ReleaseBig(writing_);
     AfterWrite();
     return;
   }
@@ -316,11 +362,14 @@ void Connection::Flush() {
     Close();
     return;
   }
-  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
-  buf = uv_buf_init(writing_.data() + written, static_cast<unsigned>(writing_.size() - written));
+  const size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  SplitIntoWritePieces(writing_.data() + written, writing_.size() - written, kMaxWritePiece,
+                       &pieces_);
   write_in_flight_ = true;
   write_req_.data = this;
-  if (uv_write(&write_req_, stream(), &buf, 1, OnWrite) != 0) {
+  // uv_write copies the buffer array; the bytes stay in writing_ until OnWrite.
+  if (uv_write(&write_req_, stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()),
+               OnWrite) != 0) {
     write_in_flight_ = false;
     Close();
   }
@@ -332,7 +381,7 @@ void Connection::OnWrite(uv_write_t* req, int status) {
 
 void Connection::OnWriteDone(int status) {
   write_in_flight_ = false;
-  writing_.clear();
+  ReleaseBig(writing_);
   if (status < 0) {
     Close();
     return;
@@ -346,11 +395,81 @@ void Connection::OnWriteDone(int status) {
 
 void Connection::AfterWrite() {
   if (state_ == ConnectionState::kClosing) return;
-  if (close_after_reply_ && parked_slots_ == 0 && !HasOutput() && !write_in_flight_) {
+  // After a half-close, input still in backlog_ runs (on resume) before the close.
+  const bool input_done = input_ended_ && state_ == ConnectionState::kReading;
+  if ((close_after_reply_ || input_done) && parked_slots_ == 0 && !HasOutput() &&
+      !write_in_flight_) {
     Close();
     return;
   }
   if (state_ == ConnectionState::kPaused) worker_->QueueResume(id_);
+}
+
+void Connection::ShrinkIdleBuffers(int64_t now_ms) {
+  const bool idle = now_ms - last_interaction_ms >= kIdleShrinkMs;
+  const size_t held = parser_.BufferBytes();
+  if (held > kKeptBuffer && (idle || held > 2 * query_peak_ + kKeptBuffer)) {
+    parser_.ShrinkBuffers();
+  }
+  query_peak_ = parser_.PendingBytes();  // the peak is over one cron period, as in Redis
+  if (backlog_.empty()) ReleaseBig(backlog_);
+  if (!write_in_flight_) ReleaseBig(writing_);
+  if (slots_.back().bytes.empty()) ReleaseBig(slots_.back().bytes);
+}
+
+const OutputBufferLimit& Connection::output_limit() const {
+  return worker_->config().client_output_buffer_limit[static_cast<size_t>(ClientClass::kNormal)];
+}
+
+bool Connection::OutputLimitsSet() const {
+  return output_limit().hard_bytes > 0 || output_limit().soft_bytes > 0;
+}
+
+bool Connection::OutputLimitReachedAt(size_t used) {
+  const OutputBufferLimit& limit = output_limit();
+  return OutputLimitReached(limit, used, worker_->now_ms(), &soft_limit_since_ms_);
+}
+
+void Connection::ArmOutputCheck() {
+  const OutputBufferLimit& limit = output_limit();
+  if (!OutputLimitsSet()) {
+    writer_.set_check_above(SIZE_MAX);
+    return;
+  }
+  size_t lowest = SIZE_MAX;
+  for (int64_t bytes : {limit.hard_bytes, limit.soft_bytes}) {
+    if (bytes > 0) lowest = std::min(lowest, static_cast<size_t>(bytes));
+  }
+  const size_t tail = slots_.back().bytes.size();
+  const size_t others = PendingOutputBytes() - tail;
+  // Past the lower limit already (soft, counting its seconds): ask again every 64 KB.
+  writer_.set_check_above(lowest > others + tail ? lowest - others : tail + 64 * 1024);
+}
+
+bool Connection::OnReplyGrowth(void* self, size_t tail_size) {
+  auto* conn = static_cast<Connection*>(self);
+  const size_t used = conn->PendingOutputBytes() - conn->slots_.back().bytes.size() + tail_size;
+  if (conn->OutputLimitReachedAt(used)) {
+    // Not closed here: the command writing this reply is still running. ProcessInput closes
+    // the client once it returns; the writer drops the rest of its output meanwhile.
+    conn->output_limit_hit_ = true;
+    return false;
+  }
+  conn->ArmOutputCheck();
+  if (conn->writer_.check_above() < tail_size) conn->writer_.set_check_above(tail_size + 64 * 1024);
+  return true;
+}
+
+void Connection::CloseForOutputLimit() {
+  worker_->server().Log(LogLevel::kWarning,
+                        "Client id=" + std::to_string(id_) + " addr=" + peer_addr +
+                            " scheduled to be closed ASAP for overcoming of output buffer limits.");
+  Close();
+}
+
+void Connection::CheckOutputLimitFromCron() {
+  if (state_ == ConnectionState::kClosing || !OutputLimitsSet()) return;
+  if (output_limit_hit_ || OutputLimitReachedAt(PendingOutputBytes())) CloseForOutputLimit();
 }
 
 }  // namespace flightcache::server

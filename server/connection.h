@@ -21,6 +21,7 @@
 #include "origin/origin.h"
 #include "protocol/reply_writer.h"
 #include "protocol/request_parser.h"
+#include "server/output_buffer_limit.h"
 
 namespace flightcache::server {
 
@@ -73,6 +74,9 @@ class Connection {
   void CloseAfterReply() { close_after_reply_ = true; }
   // Closes at once, dropping unsent replies.
   void Close();
+  // True once the connection will close when its replies are out: after QUIT, a protocol
+  // error, or the client's end of file (CLIENT LIST flag 'c').
+  bool closes_after_reply() const { return close_after_reply_ || input_ended_; }
   // Re-reads the auth state into the parser limits (after AUTH, HELLO, CONFIG SET).
   void UpdateLimits();
 
@@ -86,6 +90,15 @@ class Connection {
   // Delivers one fetch result to a parked slot; part is the MGET index (0 for GET).
   void ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchResult& result);
   size_t parked_slots() const { return parked_slots_; }
+
+  // From the cron: releases big buffers nothing uses now (reply buffers written out, spare
+  // input buffers), and shrinks the input buffers of a client idle for 2 s or holding far more
+  // than its peak request since the last call. Never drops unsent or unparsed bytes.
+  void ShrinkIdleBuffers(int64_t now_ms);
+
+  // From the cron: closes the client when its unsent replies have passed
+  // client-output-buffer-limit (the soft limit is a matter of time, so it is checked here too).
+  void CheckOutputLimitFromCron();
 
   // Writes every ready slot with one write; called once per loop turn by the server.
   void Flush();
@@ -108,6 +121,8 @@ class Connection {
  private:
   friend class Worker;
   void ProcessInput(const char* data, size_t len);
+  // The client shut down its sending side: stop reading, answer everything, then close.
+  void OnEndOfInput();
   void Pause();
   // Resumes a paused connection whose slots and output drained; runs its backlog.
   void ResumeIfDrained();
@@ -119,6 +134,16 @@ class Connection {
   // Renders a slot whose every part is in, and queues the write.
   void FinishSlot(ReplySlot* slot);
   void OpenTailSlot();
+  const OutputBufferLimit& output_limit() const;  // the normal class's, from the config
+  bool OutputLimitsSet() const;
+  // client-output-buffer-limit (normal class) for `used` unsent bytes; true once passed.
+  bool OutputLimitReachedAt(size_t used);
+  // Sets where the reply writer next asks OnReplyGrowth: the smaller configured limit less
+  // what the other slots hold. Called whenever the bytes outside the tail slot change.
+  void ArmOutputCheck();
+  static bool OnReplyGrowth(void* self, size_t tail_size);
+  // Logs, as Redis does, and closes a client past its output limit.
+  void CloseForOutputLimit();
 
   Worker* worker_;
   uint64_t id_;
@@ -134,11 +159,16 @@ class Connection {
   std::deque<ReplySlot> slots_;
   uint64_t next_seq_ = 1;
   size_t parked_slots_ = 0;
-  std::string backlog_;  // input not yet parsed while paused
-  std::string writing_;  // bytes handed to uv_write, kept alive until its callback
+  std::string backlog_;           // input not yet parsed while paused
+  size_t query_peak_ = 0;         // largest request parsed since the last ShrinkIdleBuffers
+  std::string writing_;           // bytes handed to uv_write, kept alive until its callback
+  std::vector<uv_buf_t> pieces_;  // writing_ as buffers of at most 1 GiB (write_pieces.h)
   uv_write_t write_req_;
   bool write_in_flight_ = false;
   bool close_after_reply_ = false;
+  bool input_ended_ = false;         // the client half-closed; close once every reply is out
+  bool output_limit_hit_ = false;    // past client-output-buffer-limit: close at the next step
+  int64_t soft_limit_since_ms_ = 0;  // when unsent replies first reached the soft limit
 };
 
 }  // namespace flightcache::server

@@ -304,7 +304,10 @@ std::string ClientInfoLine(Worker& w, const Connection& c) {
   line += " name=" + c.name;
   line += " age=" + std::to_string((now - c.created_ms) / 1000);
   line += " idle=" + std::to_string((now - c.last_interaction_ms) / 1000);
-  line += c.parked_slots() > 0 ? " flags=b" : " flags=N";
+  std::string flags;
+  if (c.parked_slots() > 0) flags += 'b';
+  if (c.closes_after_reply()) flags += 'c';
+  line += " flags=" + (flags.empty() ? std::string("N") : flags);
   line += " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0";
   line += " rbs=0 rbp=0 obl=0 oll=0";
   line += " omem=" + std::to_string(c.PendingOutputBytes());

@@ -473,7 +473,8 @@ void Worker::InstallConfig(const Config& config, uint64_t version,
 
 void Worker::ApplyConfig(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
-    if (name == "requirepass" || name == "proto-max-bulk-len") {
+    if (name == "requirepass" || name == "proto-max-bulk-len" ||
+        name == "client-output-buffer-limit") {
       for (auto& [id, conn] : connections_) conn->UpdateLimits();
     }
     if (name == "hz") {
@@ -517,6 +518,11 @@ void Worker::Cron() {
     // Lapsed negative-ttl entries go even when no new miss comes to sweep them (each one keeps
     // its shard watched, which costs every write to that shard the singleflight lock).
     if (origin::Singleflight* flights = server_->singleflight()) flights->SweepNegative();
+  }
+  // Close() only starts uv_close; connections leave the map in their close callbacks.
+  for (auto& [id, conn] : connections_) {
+    conn->ShrinkIdleBuffers(now_ms_);
+    conn->CheckOutputLimitFromCron();
   }
   if (config_.timeout_s > 0) {
     std::vector<Connection*> idle;

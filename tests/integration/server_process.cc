@@ -613,6 +613,8 @@ bool RawConnection::Send(std::string_view bytes) {
   return true;
 }
 
+bool RawConnection::ShutdownWrite() { return shutdown(fd_, SHUT_WR) == 0; }
+
 bool RawConnection::ReadSome(milliseconds timeout, std::string* out) {
   if (closed_) return true;
   pollfd p{fd_, POLLIN, 0};

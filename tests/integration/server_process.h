@@ -201,6 +201,8 @@ class RawConnection {
 
   // Writes every byte (false when the peer has gone).
   bool Send(std::string_view bytes);
+  // Half-closes: shutdown(SHUT_WR), so the peer reads end of file; reading still works.
+  bool ShutdownWrite();
   // Reads until `bytes` bytes have arrived, the peer closes, or timeout; returns what arrived.
   std::string ReadAtLeast(size_t bytes, milliseconds timeout = milliseconds(10000));
   // Reads until text ends with suffix, the peer closes, or timeout.
