@@ -211,8 +211,10 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
       at.shard->Set(key, at.hash, result->value, expire_at);
     }
   }
-  if (value) keyspace_->MakeRoom();  // values filled from the origin evict like any other
   for (const Waiter& w : flight->waiters) deliver_(w, result);
+  // Values filled from the origin evict like any other; after delivery, so that the replies
+  // now holding the value (on this loop) are counted too.
+  if (value) keyspace_->MakeRoom();
 }
 
 int64_t Singleflight::FillExpiry(const Flight& flight, int64_t now_ms) const {

@@ -111,22 +111,24 @@ void Connection::ProcessInput(const char* data, size_t len) {
         break;
       case protocol::ParseStatus::kEmpty:
         break;
-      case protocol::ParseStatus::kCommandReady:
+      case protocol::ParseStatus::kCommandReady: {
         query_peak_ = std::max(query_peak_, parser_.PendingBytes());
         worker_->Execute(*this, parser_.args());
         parser_.Reset();
-        if (output_limit_hit_ ||
-            (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes()))) {
+        const size_t pending = PendingOutputBytes();
+        CountOutput(pending);
+        if (output_limit_hit_ || (OutputLimitsSet() && OutputLimitReachedAt(pending))) {
           CloseForOutputLimit();
           return;
         }
         if (state_ == ConnectionState::kReading &&
-            (parked_slots_ >= kMaxParkedSlots || PendingOutputBytes() > kMaxPendingOutput)) {
+            (parked_slots_ >= kMaxParkedSlots || pending > kMaxPendingOutput)) {
           backlog_.append(data + pos, len - pos);
           Pause();
           pos = len;
         }
         break;
+      }
       default:
         // A protocol error: reply, then close once the reply is out, as Redis does.
         writer_.Error(parser_.ErrorText(r.status));
@@ -166,6 +168,7 @@ void Connection::Close() {
         worker_->server().singleflight()->Cancel(key, id_, slot.seq);
     }
   }
+  CountOutput(0);  // what it had queued is no longer sent, and is freed with it
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
 }
 
@@ -303,7 +306,9 @@ void Connection::FinishSlot(ReplySlot* slot) {
     worker_->stats().total_error_replies += w.error_count();
     slot->array.reset();
   }
-  if (OutputLimitsSet() && OutputLimitReachedAt(PendingOutputBytes())) {
+  const size_t pending = PendingOutputBytes();
+  CountOutput(pending);  // an origin value is in the reply now: eviction must see it
+  if (OutputLimitsSet() && OutputLimitReachedAt(pending)) {
     output_limit_hit_ = true;  // closed from Flush, outside the origin's callback
   }
   ArmOutputCheck();
@@ -313,6 +318,13 @@ void Connection::FinishSlot(ReplySlot* slot) {
 bool Connection::HasOutput() const {
   if (slots_.empty()) return false;
   return slots_.front().waiting == 0 && (slots_.size() > 1 || !slots_.front().bytes.empty());
+}
+
+void Connection::CountOutput(size_t pending) {
+  // Unsigned arithmetic: the worker's sum stays right whether this share grows or shrinks.
+  Counter& total = worker_->stats().client_output_bytes;
+  total.set(total.get() + pending - counted_output_);
+  counted_output_ = pending;
 }
 
 size_t Connection::PendingOutputBytes() const {
@@ -355,6 +367,7 @@ void Connection::Flush() {
   const int n = uv_try_write(stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()));
   if (n >= 0 && static_cast<size_t>(n) == writing_.size()) {
     ReleaseBig(writing_);
+    CountOutput(PendingOutputBytes());
     AfterWrite();
     return;
   }
@@ -382,6 +395,7 @@ void Connection::OnWrite(uv_write_t* req, int status) {
 void Connection::OnWriteDone(int status) {
   write_in_flight_ = false;
   ReleaseBig(writing_);
+  if (state_ != ConnectionState::kClosing) CountOutput(PendingOutputBytes());
   if (status < 0) {
     Close();
     return;

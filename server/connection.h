@@ -104,6 +104,10 @@ class Connection {
   void Flush();
   bool HasOutput() const;
   size_t PendingOutputBytes() const;
+  // Brings this connection's share of the worker's client_output_bytes to pending (its
+  // PendingOutputBytes() now); called wherever output grows or drains outside the per-command
+  // path, and with 0 when the connection closes.
+  void CountOutput(size_t pending);
 
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;
@@ -165,6 +169,7 @@ class Connection {
   std::vector<uv_buf_t> pieces_;  // writing_ as buffers of at most 1 GiB (write_pieces.h)
   uv_write_t write_req_;
   bool write_in_flight_ = false;
+  size_t counted_output_ = 0;  // what CountOutput last reported to the worker
   bool close_after_reply_ = false;
   bool input_ended_ = false;         // the client half-closed; close once every reply is out
   bool output_limit_hit_ = false;    // past client-output-buffer-limit: close at the next step

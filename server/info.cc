@@ -115,6 +115,8 @@ void MemorySection(Worker& w, std::string& out) {
   Field(out, "used_memory_peak", peak);
   Field(out, "used_memory_peak_human", HumanBytes(peak));
   Field(out, "used_memory_dataset", static_cast<uint64_t>(s.keyspace().memory_bytes()));
+  // Replies queued for clients (Redis also counts query buffers here); eviction counts it.
+  Field(out, "mem_clients_normal", static_cast<uint64_t>(s.keyspace().TransientBytes()));
   Field(out, "maxmemory", static_cast<uint64_t>(w.config().maxmemory));
   Field(out, "maxmemory_human", HumanBytes(static_cast<uint64_t>(w.config().maxmemory)));
   Field(out, "maxmemory_policy", w.config().maxmemory_policy);

@@ -148,6 +148,7 @@ Server::Server(Config config) : config_(std::move(config)), commands_(BuildComma
   for (int i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(this, static_cast<size_t>(i), config_));
   }
+  keyspace_.set_transient_bytes_source(&Server::TransientBytes, this);
 }
 
 Server::~Server() {
@@ -221,9 +222,15 @@ void Server::StartOrigin() {
           }
         };
         if (Worker::Current() == &target) {
-          resolve();
+          resolve();  // the singleflight table makes room after delivering on this loop
         } else {
-          target.Post(resolve);
+          // The reply holding the value is counted when it lands on the waiter's loop: room
+          // for it is made there (lock-free when within maxmemory).
+          storage::Keyspace* keyspace = &keyspace_;
+          target.Post([resolve, keyspace]() {
+            resolve();
+            keyspace->MakeRoom();
+          });
         }
       },
       []() { return WallClockMs(); });
@@ -239,8 +246,21 @@ void Server::ConfigureEviction(const Config& config) {
   storage::EvictionPolicy policy = storage::EvictionPolicy::kNoEviction;
   storage::ParseEvictionPolicy(config.maxmemory_policy, &policy);
   keyspace_.ConfigureEviction(policy, config.maxmemory);
+  RemeasureMemoryBaseline();
+}
+
+void Server::RemeasureMemoryBaseline() {
   keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
-                                static_cast<int64_t>(keyspace_.memory_bytes()));
+                                static_cast<int64_t>(keyspace_.memory_bytes()) -
+                                keyspace_.TransientBytes());
+}
+
+int64_t Server::TransientBytes(void* server) {
+  uint64_t total = 0;
+  for (const auto& w : static_cast<Server*>(server)->workers_) {
+    total += w->stats().client_output_bytes.get();
+  }
+  return static_cast<int64_t>(total);
 }
 
 void Server::MakeRoomNow() {

@@ -56,6 +56,9 @@ class Server {
   std::string SetConfig(Worker& from, const std::vector<ConfigChange>& changes);
   // Evicts until within maxmemory (no shard lock may be held by the caller).
   void MakeRoomNow();
+  // Sets the keyspace's memory baseline from the allocator's figure now: what the process holds
+  // beyond the keyspace's own bytes and the transient bytes (TransientBytes).
+  void RemeasureMemoryBaseline();
   // On worker 0: refreshes the origin figures that other workers' INFO reads.
   void RefreshOriginStatus();
 
@@ -85,6 +88,8 @@ class Server {
 
  private:
   void StartOrigin();
+  // The keyspace's transient-bytes source: reply bytes queued for clients on every worker.
+  static int64_t TransientBytes(void* server);
   void ConfigureEviction(const Config& config);
 
   Config config_;

@@ -43,6 +43,9 @@ struct WorkerStats {
   Counter total_error_replies;
   Counter connected_clients;
   Counter blocked_clients;  // connections with a parked command now
+  // Reply bytes queued or being written, over this worker's connections now (a gauge, never
+  // reset). The memory estimate eviction uses adds it (see Server::TransientBytes).
+  Counter client_output_bytes;
 
   void Reset() {
     for (Counter* c : {&total_connections_received, &total_commands_processed,

@@ -510,9 +510,8 @@ void Worker::Cron() {
     while (keyspace.RehashPass(100) && MonotonicMicros() - rehash_start < 1000) {
     }
     // Re-measure what the process holds outside the keyspace, so that the estimate eviction
-    // works with between two crons (keyspace bytes + this) tracks the allocator's figure.
-    keyspace.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
-                                 static_cast<int64_t>(keyspace.memory_bytes()));
+    // works with between two crons tracks the allocator's figure.
+    server_->RemeasureMemoryBaseline();
     keyspace.MakeRoom();
     server_->RefreshOriginStatus();
     // Lapsed negative-ttl entries go even when no new miss comes to sweep them (each one keeps

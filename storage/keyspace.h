@@ -175,11 +175,22 @@ class Keyspace {
   void ConfigureEviction(EvictionPolicy policy, int64_t maxmemory);
   EvictionPolicy policy() const { return policy_.load(std::memory_order_relaxed); }
   int64_t maxmemory() const { return maxmemory_.load(std::memory_order_relaxed); }
-  // Bytes the process holds outside the keyspace (buffers, tables): measured by the server
-  // from the allocator now and then, so that keyspace bytes + baseline tracks used_memory.
+  // Bytes the process holds outside the keyspace (tables, buffers) that change slowly:
+  // measured by the server from the allocator now and then, less the transient bytes at that
+  // moment, so that keyspace bytes + baseline + transient bytes tracks used_memory.
   void set_memory_baseline(int64_t bytes) { baseline_.store(bytes, std::memory_order_relaxed); }
+  // Transient bytes: memory outside the keyspace that moves fast, such as replies queued for
+  // clients (origin values among them), read through fn(context) at every estimate so that a
+  // burst of fills is seen before the next re-measure. Set before the server's threads start.
+  using TransientBytesFn = int64_t (*)(void* context);
+  void set_transient_bytes_source(TransientBytesFn fn, void* context) {
+    transient_fn_ = fn;
+    transient_context_ = context;
+  }
+  int64_t TransientBytes() const { return transient_fn_ ? transient_fn_(transient_context_) : 0; }
   int64_t UsedMemoryEstimate() const {
-    return baseline_.load(std::memory_order_relaxed) + static_cast<int64_t>(memory_bytes());
+    return baseline_.load(std::memory_order_relaxed) + static_cast<int64_t>(memory_bytes()) +
+           TransientBytes();
   }
   bool OverMemoryLimit() const {
     const int64_t limit = maxmemory();
@@ -214,6 +225,8 @@ class Keyspace {
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
   std::atomic<int64_t> maxmemory_{0};
   std::atomic<int64_t> baseline_{0};
+  TransientBytesFn transient_fn_ = nullptr;
+  void* transient_context_ = nullptr;
   // Guarded by evict_mutex_ (when thread-safe).
   std::mutex evict_mutex_;
   size_t evict_cursor_ = 0;

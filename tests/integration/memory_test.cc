@@ -144,6 +144,43 @@ TEST_CASE("values filled from the origin are bounded and evicted like any other"
   CHECK(InfoNumber(f.c, "origin_fills") == 40000);
 }
 
+TEST_CASE("origin values held in unread replies are counted: keys make room for them") {
+  // One client pipelines 2000 misses of 10 KB values and reads nothing: far more than the
+  // kernel's socket buffers take stays queued in the server. Eviction must count those replies
+  // at once, not at the allocator's next re-measure (--hz 1: once a second). One worker, so
+  // that the INFO below runs after every delivery (they happen on the same loop).
+  const int origin_port = FreeTcpPort();
+  ChildProcess origin(SpawnOptions{RequiredEnv("TEST_ORIGIN_BIN"),
+                                   {"--port", std::to_string(origin_port), "--value-size", "10000"},
+                                   {},
+                                   origin_port});
+  ServerFixture f({"--origin", "redis://127.0.0.1:" + std::to_string(origin_port), "--maxmemory",
+                   "32mb", "--hz", "1", "--origin-timeout", "60000", "--threads", "1"});
+  const std::string value(10000, 'v');
+  for (int start = 0; start < 3000; start += 500) {
+    for (int i = start; i < start + 500; ++i) {
+      Append(f.c.get(), {"SET", "stored:" + std::to_string(i), value});
+    }
+    for (int i = start; i < start + 500; ++i) REQUIRE(Show(NextReply(f.c.get()).get()) == "+OK");
+  }
+  ContextPtr reader = Connect(f.server.port(), milliseconds(60000));
+  for (int i = 0; i < 2000; ++i) Append(reader.get(), {"GET", "burst:" + std::to_string(i)});
+  int done = 0;
+  while (!done) REQUIRE(redisBufferWrite(reader.get(), &done) == REDIS_OK);
+  CHECK(WaitUntil([&] { return InfoNumber(f.c, "origin_fills") == 2000; }));
+  const long long held = InfoNumber(f.c, "mem_clients_normal");
+  CAPTURE(held);
+  CHECK(held > 4 * kMb);  // most of the 20 MB is still queued here, not in the kernel
+  CHECK(InfoNumber(f.c, "used_memory") <= 32 * kMb * 105 / 100);
+  CHECK(InfoNumber(f.c, "evicted_keys") > 0);
+  for (int i = 0; i < 2000; ++i) {
+    ReplyPtr r = NextReply(reader.get());
+    REQUIRE(r);
+    CHECK(r->len == 10000);
+  }
+  CHECK(WaitUntil([&] { return InfoNumber(f.c, "mem_clients_normal") < 100000; }));
+}
+
 TEST_CASE("INFO counts hits, misses, expired and evicted keys") {
   ServerFixture f;
   CHECK(Do(f.c, {"SET", "a", "1"}) == "+OK");
