@@ -11,15 +11,6 @@
 namespace flightcache::integration {
 namespace {
 
-long long InfoNumber(const ContextPtr& c, const std::string& field) {
-  ReplyPtr r = Command(c.get(), {"INFO", "everything"});
-  REQUIRE(r);
-  std::string text(r->str, r->len);
-  size_t at = text.find("\r\n" + field + ":");
-  REQUIRE(at != std::string::npos);
-  return std::stoll(text.substr(at + field.size() + 3));
-}
-
 // Writes n keys prefix:i (value of value_size bytes, optional EX) in pipelined batches.
 // Returns how many replies were errors, and the first error text in *first_error.
 int Flood(const ContextPtr& c, const std::string& prefix, int n, size_t value_size,

@@ -41,25 +41,13 @@ struct FaultOrigin {
 
 std::string OriginUrl(int port) { return "redis://127.0.0.1:" + std::to_string(port); }
 
-std::string InfoField(redisContext* c, const std::string& name) {
-  ReplyPtr r = Command(c, {"INFO", "origin"});
-  if (!r || r->type != REDIS_REPLY_STRING) return "(no reply)";
-  std::string text(r->str, r->len);
-  size_t at = text.find("\r\n" + name + ":");
-  if (at == std::string::npos) return "(missing)";
-  size_t start = at + name.size() + 3;
-  return text.substr(start, text.find("\r\n", start) - start);
-}
+std::string InfoField(redisContext* c, const std::string& name) { return InfoValue(c, name); }
 
 // Polls INFO until field reads want; returns the last value read (bounded by timeout).
 std::string WaitInfo(redisContext* c, const std::string& field, const std::string& want,
-                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string value = InfoField(c, field);
-  while (value != want && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    value = InfoField(c, field);
-  }
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+  std::string value;
+  WaitUntil([&] { return (value = InfoField(c, field)) == want; }, timeout);
   return value;
 }
 

@@ -477,6 +477,13 @@ std::string InfoValue(redisContext* ctx, const std::string& field) {
   return text.substr(start, text.find("\r\n", start) - start);
 }
 
+long long InfoNumber(redisContext* ctx, const std::string& field) {
+  const std::string text = InfoValue(ctx, field);
+  char* end = nullptr;
+  const long long n = std::strtoll(text.c_str(), &end, 10);
+  return end != text.c_str() && *end == '\0' ? n : -1;
+}
+
 bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (!cond()) {

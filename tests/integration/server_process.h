@@ -169,6 +169,12 @@ inline std::string Do(const ContextPtr& ctx, const std::vector<std::string>& arg
 // One field of `INFO everything` from ctx's server, or "(absent)" when INFO has no such field.
 std::string InfoValue(redisContext* ctx, const std::string& field);
 
+// InfoValue as a number; -1 when INFO has no such field (or it is not a number).
+long long InfoNumber(redisContext* ctx, const std::string& field);
+inline long long InfoNumber(const ContextPtr& ctx, const std::string& field) {
+  return InfoNumber(ctx.get(), field);
+}
+
 // Polls cond every few milliseconds until it holds (true) or timeout passes (false). Tests wait
 // this way on a server's own counters instead of sleeping: the deadline only bounds a test
 // whose condition never comes, it is not how long the test expects to wait.
