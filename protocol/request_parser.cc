@@ -157,8 +157,11 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>& args, size
 }  // namespace
 
 void RequestParser::Reset() {
-  for (size_t i = 0; i <= argc_ && i < args_.size(); ++i) {
-    if (args_[i].capacity() > kKeptBufferCapacity) std::string().swap(args_[i]);
+  if (copied_args_) {  // a zero-copy command (the common case) left the buffers untouched
+    for (size_t i = 0; i <= argc_ && i < args_.size(); ++i) {
+      if (args_[i].capacity() > kKeptBufferCapacity) std::string().swap(args_[i]);
+    }
+    copied_args_ = false;
   }
   state_ = State::kStart;
   line_.clear();
@@ -214,6 +217,7 @@ size_t RequestParser::BufferBytes() const {
 }
 
 void RequestParser::FinishCommand() {
+  copied_args_ = true;
   arg_views_.clear();
   for (size_t i = 0; i < argc_; ++i) arg_views_.emplace_back(args_[i]);
 }

@@ -99,6 +99,7 @@ class RequestParser {
   int64_t bulk_remaining_ = 0;     // bytes of the current bulk (plus CRLF) still to come
   size_t argc_ = 0;                // arguments complete so far
   std::vector<std::string> args_;  // reused buffers, one per argument
+  bool copied_args_ = false;       // the command just finished was assembled in args_
   std::vector<std::string_view> arg_views_;
   size_t pending_bytes_ = 0;
   char unexpected_char_ = 0;

@@ -114,17 +114,25 @@ size_t Shard::FreeAllEntries() {
 
 Shard::~Shard() { FreeAllEntries(); }
 
-Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
-  for (int t = 0; t <= InsertTable(); ++t) {
-    if (t == 0 && MovedAlready(hash)) continue;
-    for (Entry** link = BucketLink(t, hash); *link; link = &(*link)->next) {
-      std::string_view k = EntryKey(*link);
-      if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) {
-        return link;
-      }
-    }
+namespace {
+
+// The link that points at key's entry in the chain starting at link, or nullptr.
+Entry** FindInChain(Entry** link, std::string_view key) {
+  for (; *link; link = &(*link)->next) {
+    std::string_view k = EntryKey(*link);
+    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return link;
   }
   return nullptr;
+}
+
+}  // namespace
+
+Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
+  if (!rehashing()) return FindInChain(BucketLink(0, hash), key);  // the common case: one table
+  if (!MovedAlready(hash)) {
+    if (Entry** link = FindInChain(BucketLink(0, hash), key)) return link;
+  }
+  return FindInChain(BucketLink(1, hash), key);
 }
 
 Entry** Shard::LinkOf(const Entry* entry, uint64_t hash) {
