@@ -59,6 +59,7 @@ CommandTable BuildCommandTable() {
   RegisterConnectionCommands(table);
   RegisterServerCommands(table);
   RegisterIntrospectionCommands(table);
+  RegisterTransactionCommands(table);
   return table;
 }
 
@@ -72,6 +73,7 @@ std::vector<std::string> CommandFlagNames(uint32_t flags) {
   if (flags & kLoading) names.push_back("loading");
   if (flags & kStale) names.push_back("stale");
   if (flags & kFast) names.push_back("fast");
+  if (flags & kNoScript) names.push_back("noscript");
   return names;
 }
 

@@ -26,6 +26,7 @@ struct CommandContext {
   const std::vector<std::string_view>& args;
   protocol::ReplyWriter& reply;
   int64_t now_ms;
+  bool in_transaction = false;  // run by EXEC: read-through commands answer from the cache only
 };
 
 using CommandHandler = void (*)(CommandContext&);
@@ -39,8 +40,10 @@ enum CommandFlag : uint32_t {
   kLoading = 1 << 5,
   kStale = 1 << 6,
   kDenyOom = 1 << 7,
-  kReadThrough = 1 << 8,  // may park on an origin fetch
-  kAllShards = 1 << 9,    // touches the whole keyspace: runs with every shard locked
+  kReadThrough = 1 << 8,          // may park on an origin fetch
+  kAllShards = 1 << 9,            // touches the whole keyspace: runs with every shard locked
+  kTransactionControl = 1 << 16,  // MULTI EXEC DISCARD WATCH...: runs at once, even in MULTI
+  kNoScript = 1 << 17,
 };
 
 struct SubcommandSpec {
@@ -88,6 +91,7 @@ void RegisterKeyspaceCommands(CommandTable& table);
 void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
+void RegisterTransactionCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

@@ -168,6 +168,7 @@ void Connection::Close() {
         worker_->server().singleflight()->Cancel(key, id_, slot.seq);
     }
   }
+  EndTransaction();
   CountOutput(0);  // what it had queued is no longer sent, and is freed with it
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
 }
@@ -318,6 +319,11 @@ void Connection::FinishSlot(ReplySlot* slot) {
 bool Connection::HasOutput() const {
   if (slots_.empty()) return false;
   return slots_.front().waiting == 0 && (slots_.size() > 1 || !slots_.front().bytes.empty());
+}
+
+void Connection::EndTransaction() {
+  transaction.reset();
+  if (watch) worker_->server().watch_table().UnwatchAll(*watch);
 }
 
 void Connection::CountOutput(size_t pending) {

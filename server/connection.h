@@ -26,6 +26,20 @@
 namespace flightcache::server {
 
 class Worker;
+struct ClientWatch;
+struct CommandSpec;
+
+// One command queued by MULTI, with its arguments copied.
+struct QueuedCommand {
+  const CommandSpec* spec;
+  std::vector<std::string> args;
+};
+
+// A client's MULTI: what EXEC will run, and whether a command failed to queue.
+struct Transaction {
+  std::vector<QueuedCommand> commands;
+  bool failed = false;  // EXEC answers EXECABORT
+};
 
 enum class ConnectionState : uint8_t { kReading, kPaused, kClosing };
 
@@ -108,6 +122,11 @@ class Connection {
   // PendingOutputBytes() now); called wherever output grows or drains outside the per-command
   // path, and with 0 when the connection closes.
   void CountOutput(size_t pending);
+
+  // Ends MULTI (if any) and forgets every watched key: after EXEC, DISCARD, RESET and close.
+  void EndTransaction();
+  std::unique_ptr<Transaction> transaction;  // set between MULTI and EXEC/DISCARD
+  std::shared_ptr<ClientWatch> watch;        // set once the client has WATCHed
 
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;

@@ -38,6 +38,7 @@ void QuitCommand(CommandContext& ctx) {
 }
 
 void ResetCommand(CommandContext& ctx) {
+  ctx.conn.EndTransaction();
   ctx.conn.name.clear();
   ctx.conn.resp = 2;
   ctx.reply.set_resp3(false);
@@ -386,10 +387,10 @@ void RegisterConnectionCommands(CommandTable& t) {
          "Returns the server's liveliness response.", "1.0.0"});
   t.Add(
       {"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
-  t.Add({"quit", -1, kConn | kNoAuth, 0, 0, 0, QuitCommand, "connection", "Closes the connection.",
-         "1.0.0"});
-  t.Add({"reset", 1, kConn | kNoAuth, 0, 0, 0, ResetCommand, "connection", "Resets the connection.",
-         "6.2.0"});
+  t.Add({"quit", -1, kConn | kNoAuth | kTransactionControl, 0, 0, 0, QuitCommand, "connection",
+         "Closes the connection.", "1.0.0"});
+  t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl, 0, 0, 0, ResetCommand, "connection",
+         "Resets the connection.", "6.2.0"});
   t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
          "Changes the selected database (only 0 exists).", "1.0.0"});
   t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",

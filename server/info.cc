@@ -1,6 +1,8 @@
 // info.cc — INFO and CLIENT LIST rendering (see info.h).
 #include "server/info.h"
 
+#include "server/watch_table.h"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define FLIGHTCACHE_SANITIZER_ALLOCATOR 1
@@ -309,8 +311,12 @@ std::string ClientInfoLine(Worker& w, const Connection& c) {
   std::string flags;
   if (c.parked_slots() > 0) flags += 'b';
   if (c.closes_after_reply()) flags += 'c';
+  if (c.watch && c.watch->dirty.load(std::memory_order_relaxed)) flags += 'd';
+  if (c.transaction) flags += 'x';
   line += " flags=" + (flags.empty() ? std::string("N") : flags);
-  line += " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0";
+  line += " db=0 sub=0 psub=0 ssub=0 multi=" +
+          std::to_string(c.transaction ? static_cast<int64_t>(c.transaction->commands.size()) : -1);
+  line += " qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0";
   line += " rbs=0 rbp=0 obl=0 oll=0";
   line += " omem=" + std::to_string(c.PendingOutputBytes());
   line += " tot-mem=0 events=r";

@@ -242,6 +242,21 @@ void Server::RefreshOriginStatus() {
   if (home_origin_) static_cast<HomeLoopOrigin*>(home_origin_)->Refresh();
 }
 
+void Server::ApplyEvictionConfig() {
+  Config config;
+  uint64_t version;
+  {
+    std::lock_guard<std::mutex> hold(config_mutex_);
+    config = config_;
+    version = config_version_;
+  }
+  // Two workers may get here for two CONFIG SETs in either order: the newer config wins.
+  std::lock_guard<std::mutex> hold(eviction_config_mutex_);
+  if (version <= eviction_config_version_) return;
+  eviction_config_version_ = version;
+  ConfigureEviction(config);
+}
+
 void Server::ConfigureEviction(const Config& config) {
   storage::EvictionPolicy policy = storage::EvictionPolicy::kNoEviction;
   storage::ParseEvictionPolicy(config.maxmemory_policy, &policy);
@@ -305,7 +320,9 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
       RaiseFileLimit(updated.maxclients);
       updated.maxclients = max_clients_.load();
     }
-    if (name == "maxmemory" || name == "maxmemory-policy") ConfigureEviction(updated);
+    // The keyspace takes every shard lock to change policy: that happens after the command
+    // (the caller may be EXEC, holding shard locks), in ApplyEvictionConfig.
+    if (name == "maxmemory" || name == "maxmemory-policy") from.ReconfigureEvictionAfterCommand();
     if (origin_ && name == "origin-timeout") {
       origin_->SetTimeoutMs(static_cast<int>(updated.origin_timeout_ms));
     }
@@ -355,6 +372,7 @@ int Server::Run() {
   }
   ConfigureEviction(startup);
   StartOrigin();
+  watch_table_.Install(singleflight_.get());
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
   // by one thread with sigwait(): a signal that arrives at any moment, even before a loop runs,
   // stays pending until that thread asks every worker to stop.

@@ -18,6 +18,7 @@
 
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/watch_table.h"
 #include "storage/keyspace.h"
 
 namespace flightcache::origin {
@@ -56,6 +57,9 @@ class Server {
   std::string SetConfig(Worker& from, const std::vector<ConfigChange>& changes);
   // Evicts until within maxmemory (no shard lock may be held by the caller).
   void MakeRoomNow();
+  // Applies the master config's maxmemory and policy to the keyspace (after a CONFIG SET of
+  // either, once the command is done). No lock may be held by the caller.
+  void ApplyEvictionConfig();
   // Sets the keyspace's memory baseline from the allocator's figure now: what the process holds
   // beyond the keyspace's own bytes and the transient bytes (TransientBytes).
   void RemeasureMemoryBaseline();
@@ -65,6 +69,7 @@ class Server {
   storage::Keyspace& keyspace() { return keyspace_; }
   const CommandTable& commands() const { return commands_; }
   origin::Singleflight* singleflight() { return singleflight_.get(); }
+  WatchTable& watch_table() { return watch_table_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -93,9 +98,12 @@ class Server {
   void ConfigureEviction(const Config& config);
 
   Config config_;
-  uint64_t config_version_ = 0;  // bumped by every SetConfig; guarded by config_mutex_
+  uint64_t config_version_ = 0;           // bumped by every SetConfig; guarded by config_mutex_
+  std::mutex eviction_config_mutex_;      // taken with no other lock held (ApplyEvictionConfig)
+  uint64_t eviction_config_version_ = 0;  // the config version the keyspace's eviction has
   std::mutex config_mutex_;
   storage::Keyspace keyspace_;
+  WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;

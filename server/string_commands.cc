@@ -38,7 +38,7 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key, KeyLocation* at) {
 // True when a miss on key should be fetched from the origin.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  return flights && !flights->KnownMissing(key, ctx.now_ms);
+  return flights && !ctx.in_transaction && !flights->KnownMissing(key, ctx.now_ms);
 }
 
 // Parks the command on key's flight; the reply is written when the fetch completes.

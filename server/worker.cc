@@ -404,28 +404,35 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     }
     reply.Error(text + shown);
     ++stats_.total_error_replies;
+    if (conn.transaction) conn.transaction->failed = true;  // EXEC will answer EXECABORT
     return;
   }
   CommandStats& cmd_stats = command_stats_[cmd->index];
   const int argc = static_cast<int>(args.size());
-  if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
-    reply.Error("ERR wrong number of arguments for '" + cmd->name + "' command");
+  // A command rejected here fails the client's MULTI, if it is in one, as in Redis.
+  auto reject = [&](std::string_view error) {
+    reply.Error(error);
     ++cmd_stats.rejected_calls;
     ++stats_.total_error_replies;
+    if (conn.transaction) conn.transaction->failed = true;
+  };
+  if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+    reject("ERR wrong number of arguments for '" + cmd->name + "' command");
     return;
   }
   if (!conn.authenticated && !config_.requirepass.empty() && !(cmd->flags & kNoAuth)) {
-    reply.Error("NOAUTH Authentication required.");
-    ++cmd_stats.rejected_calls;
-    ++stats_.total_error_replies;
+    reject("NOAUTH Authentication required.");
     return;
   }
   storage::Keyspace& keyspace = server_->keyspace();
   // Eviction locks shards one at a time, so it runs before this command takes its own locks.
   if ((cmd->flags & kDenyOom) && keyspace.maxmemory() > 0 && !keyspace.MakeRoom()) {
-    reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
-    ++cmd_stats.rejected_calls;
-    ++stats_.total_error_replies;
+    reject("OOM command not allowed when used memory > 'maxmemory'.");
+    return;
+  }
+  if (conn.transaction && !(cmd->flags & kTransactionControl)) {
+    conn.transaction->commands.push_back({cmd, std::vector<std::string>(args.begin(), args.end())});
+    reply.Simple("QUEUED");
     return;
   }
   conn.last_command = cmd->name.c_str();
@@ -434,24 +441,51 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   if (server_->threaded()) {
     // With several workers, a command holds the locks of every shard it touches, taken in
     // shard order: multi-key commands stay atomic and no two commands can deadlock.
-    uint64_t mask = 0;
-    if (cmd->flags & kAllShards) {
-      mask = storage::Keyspace::kAllShards;
-    } else if (cmd->first_key > 0) {
-      const int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-      for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) {
-        mask |= keyspace.ShardMaskOf(args[static_cast<size_t>(i)]);
-      }
-    }
-    auto locks = keyspace.LockShards(mask);
+    auto locks = keyspace.LockShards(ShardMaskFor(*cmd, args));
     cmd->handler(ctx);
   } else {
     cmd->handler(ctx);
+  }
+  if (reconfigure_eviction_after_command_) {
+    reconfigure_eviction_after_command_ = false;
+    server_->ApplyEvictionConfig();
   }
   if (make_room_after_command_) {
     make_room_after_command_ = false;
     server_->MakeRoomNow();
   }
+  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  ++cmd_stats.calls;
+  ++stats_.total_commands_processed;
+  const uint64_t errors = reply.error_count() - errors_before;
+  if (errors > 0) {
+    ++cmd_stats.failed_calls;
+    stats_.total_error_replies += errors;
+  }
+}
+
+uint64_t Worker::ShardMaskFor(const CommandSpec& cmd,
+                              const std::vector<std::string_view>& args) const {
+  if (cmd.flags & kAllShards) return storage::Keyspace::kAllShards;
+  uint64_t mask = 0;
+  if (cmd.first_key > 0) {
+    const int argc = static_cast<int>(args.size());
+    const int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;
+    for (int i = cmd.first_key; i <= last && i < argc; i += cmd.key_step) {
+      mask |= server_->keyspace().ShardMaskOf(args[static_cast<size_t>(i)]);
+    }
+  }
+  return mask;
+}
+
+void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
+                       const std::vector<std::string_view>& args) {
+  protocol::ReplyWriter& reply = conn.reply();
+  const uint64_t errors_before = reply.error_count();
+  CommandStats& cmd_stats = command_stats_[cmd.index];
+  CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
+  const int64_t start = MonotonicMicros();
+  cmd.handler(ctx);
   cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;

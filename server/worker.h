@@ -52,6 +52,15 @@ class Worker {
   Server& server() { return *server_; }
   uv_loop_t* loop() { return &loop_; }
   Config& config() { return config_; }
+  // The shard locks a command with these arguments takes: its keys' shards, or every shard
+  // for a whole-keyspace command.
+  uint64_t ShardMaskFor(const CommandSpec& cmd, const std::vector<std::string_view>& args) const;
+  // Runs one command queued by MULTI, from EXEC, which holds the shard locks: counted like any
+  // command, reads through nothing. Its reply goes to conn's reply writer.
+  void RunQueued(Connection& conn, const CommandSpec& cmd,
+                 const std::vector<std::string_view>& args);
+  // After the running command: apply the master config's eviction settings (CONFIG SET).
+  void ReconfigureEvictionAfterCommand() { reconfigure_eviction_after_command_ = true; }
   // On this worker's thread: takes config as its copy when version is newer than the copy it
   // has (copies posted by concurrent CONFIG SETs may arrive out of order), then applies the
   // named options' effects (ApplyConfig) either way.
@@ -118,6 +127,7 @@ class Worker {
   uv_timer_t cron_timer_;
   uv_async_t async_;
   bool make_room_after_command_ = false;  // CONFIG SET lowered maxmemory: evict after unlock
+  bool reconfigure_eviction_after_command_ = false;  // CONFIG SET changed maxmemory(-policy)
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
   bool inbox_closed_ = false;  // guarded by tasks_mutex_
