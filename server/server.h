@@ -84,7 +84,9 @@ class Server {
   std::atomic<uint64_t> evicted_keys_base{0};
 
  private:
-  void StartOrigin();
+  // Builds the routes' origins (checking each SQLite file and query) and the singleflight
+  // table; false with *error naming the route when one cannot work.
+  bool StartOrigin(std::string* error);
   void ConfigureEviction(const Config& config);
 
   Config config_;
