@@ -169,41 +169,34 @@ bool MapParameters(sqlite3_stmt* stmt, const std::vector<std::string>& names, st
   return true;
 }
 
-// Opens path read-only and prepares query; false with *error. On success *db and *stmt are
-// set (the caller closes them).
-bool OpenAndPrepare(const SqliteTarget& target, sqlite3** db, sqlite3_stmt** stmt,
-                    std::vector<int>* params, std::string* error) {
+// Opens path read-only; false with *error. On success *db is set (the caller closes it).
+bool OpenReadOnly(const std::string& path, sqlite3** db, std::string* error) {
   *db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) return true;
+  *error = "cannot open " + path + ": " + (*db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+  sqlite3_close_v2(*db);
+  *db = nullptr;
+  return false;
+}
+
+// Prepares target's query on db and maps its parameters; false with *error (then *stmt is
+// null). Reads the schema, so it waits on a writer's lock like a query.
+bool Prepare(sqlite3* db, const SqliteTarget& target, sqlite3_stmt** stmt, std::vector<int>* params,
+             std::string* error) {
   *stmt = nullptr;
-  int rc =
-      sqlite3_open_v2(target.path.c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    *error = "cannot open " + target.path + ": " + (*db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-    sqlite3_close_v2(*db);
-    *db = nullptr;
-    return false;
-  }
-  rc = sqlite3_prepare_v3(*db, target.query.c_str(), static_cast<int>(target.query.size()),
-                          SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db, target.query.c_str(), static_cast<int>(target.query.size()),
+                              SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
   if (rc != SQLITE_OK || *stmt == nullptr) {
     *error = rc == SQLITE_OK ? std::string("the query is empty")
-                             : "query does not prepare: " + std::string(sqlite3_errmsg(*db));
-    sqlite3_finalize(*stmt);
-    sqlite3_close_v2(*db);
-    *db = nullptr;
-    *stmt = nullptr;
-    return false;
+                             : "query does not prepare: " + std::string(sqlite3_errmsg(db));
+  } else if (MapParameters(*stmt, target.capture_names, params, error)) {
+    if (sqlite3_column_count(*stmt) > 0) return true;
+    *error = "the query returns no columns";
   }
-  if (!MapParameters(*stmt, target.capture_names, params, error) ||
-      sqlite3_column_count(*stmt) == 0) {
-    if (error->empty()) *error = "the query returns no columns";
-    sqlite3_finalize(*stmt);
-    sqlite3_close_v2(*db);
-    *db = nullptr;
-    *stmt = nullptr;
-    return false;
-  }
-  return true;
+  sqlite3_finalize(*stmt);
+  *stmt = nullptr;
+  return false;
 }
 
 }  // namespace
@@ -222,8 +215,10 @@ struct SqliteOrigin::Conn {
   Job job = Job::kOpen;
   std::string key;
   std::vector<std::string> captures;
-  int busy_wait_ms = 0;  // longest wait on a writer's lock: the fetch's timeout
+  // Read by the busy handler while a writer holds the lock: it waits until cancel (the fetch
+  // timed out) or for busy_wait_ms, the fetch's timeout.
   std::atomic<bool> cancel{false};
+  int busy_wait_ms = 0;
   bool ok = false;
   std::string error;
   FetchResult result;
@@ -241,10 +236,10 @@ namespace {
 // SQLite calls this while a writer holds the lock: wait in 1 ms steps until the fetch is
 // cancelled (it timed out) or its timeout has been waited.
 int BusyWait(void* data, int attempts) {
-  auto* conn = static_cast<std::atomic<bool>*>(data);
-  if (conn->load(std::memory_order_relaxed)) return 0;
+  auto* conn = static_cast<SqliteOrigin::Conn*>(data);
+  if (conn->cancel.load(std::memory_order_relaxed) || attempts >= conn->busy_wait_ms) return 0;
   usleep(1000);
-  return 1 + attempts < 1000 * 3600 ? 1 : 0;
+  return 1;
 }
 
 }  // namespace
@@ -263,10 +258,12 @@ bool CheckSqliteTarget(const SqliteTarget& target, std::string* error) {
   sqlite3* db = nullptr;
   sqlite3_stmt* stmt = nullptr;
   std::vector<int> params;
-  if (!OpenAndPrepare(target, &db, &stmt, &params, error)) return false;
+  if (!OpenReadOnly(target.path, &db, error)) return false;
+  sqlite3_busy_timeout(db, 1000);  // a writer's short transaction does not fail start-up
+  const bool ok = Prepare(db, target, &stmt, &params, error);
   sqlite3_finalize(stmt);
   sqlite3_close_v2(db);
-  return true;
+  return ok;
 }
 
 SqliteOrigin::SqliteOrigin(uv_loop_t* loop, SqliteTarget target, int max_connections,
@@ -352,9 +349,18 @@ void SqliteOrigin::Queue(Conn& conn) {
 void SqliteOrigin::RunJob(Conn* conn) {
   if (conn->job == Conn::Job::kOpen) {
     conn->error.clear();
-    conn->ok = OpenAndPrepare(*conn->target, &conn->db, &conn->stmt, &conn->params, &conn->error);
-    if (conn->ok) sqlite3_busy_handler(conn->db, BusyWait, &conn->cancel);
+    conn->ok = OpenReadOnly(conn->target->path, &conn->db, &conn->error);
+    if (conn->ok) sqlite3_busy_handler(conn->db, BusyWait, conn);
     return;
+  }
+  // Prepared once per connection, by its first query (so a writer's lock is waited on, and a
+  // timeout answered, like any query's).
+  if (conn->stmt == nullptr) {
+    std::string error;
+    if (!Prepare(conn->db, *conn->target, &conn->stmt, &conn->params, &error)) {
+      conn->result = FetchResult::Error(FetchErrorKind::kErrorReply, "origin error: " + error);
+      return;
+    }
   }
   sqlite3_stmt* stmt = conn->stmt;
   sqlite3_reset(stmt);

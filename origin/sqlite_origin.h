@@ -43,13 +43,14 @@ bool CheckSqliteTarget(const SqliteTarget& target, std::string* error);
 
 class SqliteOrigin final : public PooledOrigin {
  public:
+  struct Conn;  // one connection's state (sqlite_origin.cc)
+
   SqliteOrigin(uv_loop_s* loop, SqliteTarget target, int max_connections, int timeout_ms);
   ~SqliteOrigin() override;  // calls Close()
 
   std::string Describe() const override { return "sqlite://" + target_.path; }
 
  private:
-  struct Conn;
   static void RunJob(Conn* conn);  // on a thread-pool thread
 
   void OpenConnection(ConnRef ref) override;
