@@ -417,6 +417,13 @@ int Server::Run() {
   ConfigureEviction(startup);
   if (std::string error; !StartOrigin(&error)) {
     std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\n%s\n", error.c_str());
+    // No thread runs yet: each worker's loop is stopped and run dry here, so every handle
+    // (those of routes built before the bad one included) is closed and freed.
+    for (auto& w : workers_) {
+      Worker* target = w.get();
+      target->Post([target]() { target->Stop(); });
+      target->Run();
+    }
     return 1;
   }
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
