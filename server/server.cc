@@ -389,6 +389,16 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
   return "";
 }
 
+void Server::RunDryUnstarted() {
+  // No worker thread runs yet: each loop is stopped and run dry on this thread, so every
+  // handle (the origins' included) is closed and its memory freed before exit.
+  for (auto& w : workers_) {
+    Worker* target = w.get();
+    target->Post([target]() { target->Stop(); });
+    target->Run();
+  }
+}
+
 void Server::RequestStop() {
   for (auto& w : workers_) {
     Worker* target = w.get();
@@ -417,13 +427,7 @@ int Server::Run() {
   ConfigureEviction(startup);
   if (std::string error; !StartOrigin(&error)) {
     std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\n%s\n", error.c_str());
-    // No thread runs yet: each worker's loop is stopped and run dry here, so every handle
-    // (those of routes built before the bad one included) is closed and freed.
-    for (auto& w : workers_) {
-      Worker* target = w.get();
-      target->Post([target]() { target->Stop(); });
-      target->Run();
-    }
+    RunDryUnstarted();
     return 1;
   }
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
@@ -467,6 +471,7 @@ int Server::Run() {
       Log(LogLevel::kWarning, "Failed listening on port " + std::to_string(startup.port) +
                                   " (tcp), aborting: " + std::strerror(errno));
       stop_signal_thread();
+      RunDryUnstarted();
       return 1;
     }
   }

@@ -87,6 +87,8 @@ class Server {
   // Builds the routes' origins (checking each SQLite file and query) and the singleflight
   // table; false with *error naming the route when one cannot work.
   bool StartOrigin(std::string* error);
+  // Before any worker thread starts (a start-up failure): stops and closes every loop here.
+  void RunDryUnstarted();
   void ConfigureEviction(const Config& config);
 
   Config config_;
