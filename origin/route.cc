@@ -211,17 +211,18 @@ bool ParseRouteSpec(std::string_view text, RouteSpec* out, std::string* error) {
   if (!KeyPattern::Parse(words[0], &spec.pattern, &why)) return fail(why);
   spec.url = words[1];
   std::string scheme = UrlScheme(spec.url);
-  if (scheme != "redis" && scheme != "unix" && scheme != "sqlite") {
+  const bool sql = scheme == "sqlite" || scheme == "postgres" || scheme == "postgresql";
+  if (scheme != "redis" && scheme != "unix" && !sql) {
     return fail("unknown origin URL scheme in '" + RedactUrlText(spec.url) +
-                "' (known: redis://, unix://, sqlite://)");
+                "' (known: redis://, unix://, sqlite://, postgres://)");
   }
   size_t next = 2;
   if (next < words.size() && !IsOptionWord(words[next])) spec.query = words[next++];
   for (; next < words.size(); ++next) {
     if (!SetRouteOption(words[next], &spec.options, &why)) return fail(why);
   }
-  if (scheme == "sqlite" && spec.query.empty()) return fail("a sqlite:// route needs a query");
-  if (scheme != "sqlite" && !spec.query.empty()) {
+  if (sql && spec.query.empty()) return fail("a " + scheme + ":// route needs a query");
+  if (!sql && !spec.query.empty()) {
     return fail("a " + scheme + ":// route takes no query");
   }
   *out = std::move(spec);

@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "origin/sql_result.h"
+
 namespace flightcache::origin {
 namespace {
 
@@ -23,62 +25,6 @@ constexpr int kMaxRowsCounted = 1000;
 
 // What a query parameter binds: the capture at index, or the whole key (kWholeKey).
 constexpr int kWholeKey = -1;
-
-void AppendJsonString(std::string* out, std::string_view text) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          *out += "\\u00";
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-std::string Base64(std::string_view bytes) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(v >> shift) & 63]);
-  }
-  if (i < bytes.size()) {
-    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 std::string_view ColumnBytes(sqlite3_stmt* stmt, int column) {
   if (sqlite3_column_type(stmt, column) == SQLITE_BLOB) {
@@ -382,11 +328,9 @@ void SqliteOrigin::RunJob(Conn* conn) {
     int rows = 1;
     while (rows <= kMaxRowsCounted && (rc = sqlite3_step(stmt)) == SQLITE_ROW) ++rows;
     if (rows > 1) {
-      std::string count = rows > kMaxRowsCounted ? "more than " + std::to_string(kMaxRowsCounted)
-                                                 : std::to_string(rows);
-      conn->result = FetchResult::Error(
-          FetchErrorKind::kErrorReply,
-          "origin error: the query returned " + count + " rows for one key (expected 0 or 1)");
+      conn->result =
+          TooManyRows(rows > kMaxRowsCounted ? "more than " + std::to_string(kMaxRowsCounted)
+                                             : std::to_string(rows));
       rc = SQLITE_DONE;
     }
   }

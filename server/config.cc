@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "origin/origin_url.h"
+#include "origin/postgres_origin.h"
 #include "origin/route.h"
 #include "origin/sqlite_origin.h"
 #include "storage/eviction.h"
@@ -228,8 +229,14 @@ std::vector<ConfigOption> BuildOptions() {
       if (!origin::ParseRouteSpec(text, &spec, error)) return false;
       const std::string scheme = origin::UrlScheme(spec.url);
       std::string why;
-      bool url_ok = scheme == "sqlite" ? origin::ParseSqliteUrl(spec.url, &why).has_value()
-                                       : origin::ParseOriginUrl(spec.url, &why).has_value();
+      bool url_ok = false;
+      if (scheme == "sqlite") {
+        url_ok = origin::ParseSqliteUrl(spec.url, &why).has_value();
+      } else if (scheme == "postgres" || scheme == "postgresql") {
+        url_ok = origin::ParsePostgresUrl(spec.url, &why);
+      } else {
+        url_ok = origin::ParseOriginUrl(spec.url, &why).has_value();
+      }
       if (!url_ok) {
         *error = "route '" + spec.Redacted() + "': " + why;
         return false;

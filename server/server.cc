@@ -20,6 +20,7 @@
 #include <random>
 #include <thread>
 
+#include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
 #include "origin/route.h"
 #include "origin/router.h"
@@ -158,7 +159,18 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
   const int timeout_ms =
       spec.options.timeout_ms.value_or(static_cast<int>(config.origin_timeout_ms));
   std::string why;
-  if (origin::UrlScheme(spec.url) == "sqlite") {
+  const std::string scheme = origin::UrlScheme(spec.url);
+  if (scheme == "postgres" || scheme == "postgresql") {
+    origin::PostgresTarget target{spec.url, spec.query, spec.pattern.capture_names(), 0};
+    // The query is prepared once now, so a bad one stops start-up; the server must be up.
+    constexpr int kCheckConnectTimeoutS = 5;
+    if (origin::ParsePostgresUrl(spec.url, &why) &&
+        origin::CheckPostgresTarget(&target, kCheckConnectTimeoutS, &why)) {
+      return std::make_unique<origin::PostgresOrigin>(
+          loop, std::move(target), origin::RedactedPostgresUrl(spec.url),
+          spec.options.pool.value_or(kDefaultSqlPool), timeout_ms);
+    }
+  } else if (scheme == "sqlite") {
     std::optional<std::string> path = origin::ParseSqliteUrl(spec.url, &why);
     origin::SqliteTarget target{path.value_or(""), spec.query, spec.pattern.capture_names()};
     if (path && origin::CheckSqliteTarget(target, &why)) {

@@ -76,6 +76,7 @@ TEST_CASE("a route line has a pattern, a URL, a quoted query and options") {
 TEST_CASE("bad route lines name the route and never show its password") {
   CHECK(RouteError("user:{id}").find("route 'user:{id}'") != std::string::npos);
   CHECK(RouteError("x:{id} ftp://host/").find("unknown origin URL scheme") != std::string::npos);
+  CHECK(RouteError("x:{id} postgres://h/db").find("needs a query") != std::string::npos);
   CHECK(RouteError("x:{id} sqlite:///a.db").find("needs a query") != std::string::npos);
   CHECK(RouteError("x:{id} sqlite:///a.db \"SELECT 1\" pool=0").find("pool") != std::string::npos);
   CHECK(RouteError("x:{id} sqlite:///a.db \"SELECT 1\" color=red").find("unknown route option") !=
