@@ -15,6 +15,8 @@ namespace {
 
 constexpr int kBackoffMinMs = 50;
 constexpr int kBackoffMaxMs = 2000;
+// An open slower than this (or than the fetch timeout, if longer) is a failed attempt.
+constexpr int kMinConnectLimitMs = 1000;
 
 uv_timer_t* NewTimer(uv_loop_t* loop, void* data) {
   auto* timer = new uv_timer_t;
@@ -152,6 +154,7 @@ void PooledOrigin::Dispatch() {
     while (index < conns_.size() && conns_[index].state != ConnState::kClosed) ++index;
     if (index == conns_.size()) conns_.push_back(Conn{});
     conns_[index].state = ConnState::kOpening;
+    conns_[index].opened_at = now;
     ++opening;
     ++open;
     OpenConnection(RefOf(index));
@@ -196,6 +199,11 @@ void PooledOrigin::ConnectDone(ConnRef ref, bool ok, const std::string& error) {
     Dispatch();
     return;
   }
+  OpenFailed(index, error);
+  Dispatch();
+}
+
+void PooledOrigin::OpenFailed(size_t index, const std::string& error) {
   Forget(index);
   ++stats_.connect_failures;
   last_error_ = error;
@@ -203,7 +211,16 @@ void PooledOrigin::ConnectDone(ConnRef ref, bool ok, const std::string& error) {
   next_open_at_ms_ = uv_now(loop_) + static_cast<uint64_t>(backoff_ms_);
   // With nothing else up, waiting cannot help the queued fetches: fail them now.
   if (!AnyLive()) FailQueued("origin unreachable: " + error);
-  Dispatch();
+}
+
+void PooledOrigin::AbandonHungOpens(uint64_t now) {
+  if (!DropOnTimeout()) return;
+  const uint64_t limit = static_cast<uint64_t>(std::max(timeout_ms_, kMinConnectLimitMs));
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (conns_[i].state != ConnState::kOpening || now - conns_[i].opened_at < limit) continue;
+    CloseConnection(RefOf(i));
+    OpenFailed(i, "connect timeout after " + std::to_string(limit) + " ms");
+  }
 }
 
 void PooledOrigin::ReplyDone(ConnRef ref, FetchResult result) {
@@ -392,6 +409,7 @@ void PooledOrigin::OnDeadlineTimer(uv_timer_t* timer) {
       self->CancelRequest(self->RefOf(index));
     }
   }
+  self->AbandonHungOpens(now);
   if (!self->deadlines_.empty()) {
     uint64_t next = self->deadlines_.top().first;
     uv_timer_start(timer, OnDeadlineTimer, next > now ? next - now : 0, 0);

@@ -101,7 +101,9 @@ class PooledOrigin : public Origin {
   // when the kind may close it now: idle, or timed out with DropOnTimeout().
   virtual void CloseConnection(ConnRef ref) = 0;
   // True when a timed-out connection should be closed at once rather than waited on for its
-  // late reply (e.g. a socket that may never answer); false when the reply always comes.
+  // late reply (e.g. a socket that may never answer); false when the reply always comes. Such
+  // a kind's opens are also abandoned (CloseConnection while opening) after the connect limit,
+  // max(timeout, 1 s), checked whenever a deadline fires.
   virtual bool DropOnTimeout() const { return false; }
 
   // ---- what a kind reports, on the loop ----
@@ -125,7 +127,8 @@ class PooledOrigin : public Origin {
   struct Conn {
     ConnState state = ConnState::kClosed;
     uint64_t generation = 0;
-    uint64_t fetch_id = 0;  // the fetch out on it while kBusy
+    uint64_t fetch_id = 0;   // the fetch out on it while kBusy
+    uint64_t opened_at = 0;  // uv_now when OpenConnection was called
   };
   struct Pending {
     FetchCallback cb;
@@ -149,6 +152,9 @@ class PooledOrigin : public Origin {
   void Forget(size_t index);  // the slot becomes kClosed with a new generation
   bool AnyLive() const;       // some connection is opening, idle or busy
   void FailQueued(const std::string& reason);
+  // With DropOnTimeout(): closes opens older than the connect limit as failed attempts.
+  void AbandonHungOpens(uint64_t now);
+  void OpenFailed(size_t index, const std::string& error);
   void AddDeadline(uint64_t id);
   void Deliver(FetchCallback cb, FetchResult result);
 

@@ -168,6 +168,30 @@ TEST_CASE("a kind that drops on timeout gets the connection closed and a fresh o
   CHECK(loop.Finish() == 0);
 }
 
+TEST_CASE("a kind that drops on timeout has an open that never completes abandoned") {
+  TestLoop loop;
+  auto pool = std::make_unique<ScriptedPool>(loop.get(), 1, 30, /*drop=*/true);
+  auto first = StartFetch(*pool, "a");
+  REQUIRE(pool->opens.size() == 1);
+  REQUIRE(loop.Wait(first));
+  CHECK(first->result.error_kind == FetchErrorKind::kTimeout);
+  // Fetches keep timing out; once the open is older than the 1 s connect limit, a deadline
+  // closes it as a failed attempt and a fresh open is tried.
+  REQUIRE(loop.RunUntil(
+      [&] {
+        if (!pool->closes.empty()) return true;
+        StartFetch(*pool, "again");
+        return false;
+      },
+      10000));
+  CHECK(pool->Stats().connect_failures == 1);
+  CHECK(pool->closes[0] == pool->opens[0].index);
+  pool->Open(0, true);  // the abandoned open's late report is ignored
+  CHECK(pool->Stats().connects == 0);
+  pool->Close();
+  CHECK(loop.Finish() == 0);
+}
+
 TEST_CASE("a failed open fails the queue when nothing is up, and fetches fail fast in backoff") {
   TestLoop loop;
   auto pool = std::make_unique<ScriptedPool>(loop.get(), 2, 5000);
