@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <glob.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -44,17 +45,65 @@ std::pair<std::string, std::vector<std::string>> AsPostgres(const std::string& p
   return {"/usr/bin/setpriv", wrapped};
 }
 
-// One PostgreSQL for the whole test run, started on first use.
+// A PostgreSQL data folder (initdb) and its server on 127.0.0.1, which a test may kill and
+// start again on the same port.
 class Postgres {
  public:
+  // One for the whole test run, started on first use.
   static Postgres& Get() {
     static Postgres instance;
     return instance;
+  }
+  Postgres() : bin_(PostgresBinDir()) {
+    if (geteuid() == 0) {
+      struct passwd* pw = getpwnam("postgres");
+      if (pw == nullptr) throw std::runtime_error("no postgres user");
+      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        throw std::runtime_error("cannot chown the PostgreSQL folder");
+      }
+    }
+    auto [initdb, init_args] = AsPostgres(
+        bin_ + "/initdb", {"-D", Data(), "-U", "app", "--auth=trust", "-E", "UTF8", "--no-sync"});
+    RunResult init = RunToExit(initdb, init_args, milliseconds(120000));
+    if (init.exit_code != 0) throw std::runtime_error("initdb failed: " + init.output);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = FreeTcpPort();
+      try {
+        Start();
+        return;
+      } catch (const std::exception&) {
+        if (attempt == 4) throw;
+      }
+    }
+  }
+  // Starts the server on port() (again, after Kill()).
+  void Start() {
+    auto [postgres, args] =
+        AsPostgres(bin_ + "/postgres",
+                   {"-D", Data(), "-p", std::to_string(port_), "-k", dir_.path(), "-c",
+                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"});
+    process_.reset();
+    process_ = std::make_unique<ChildProcess>(
+        SpawnOptions{postgres, args, {}, port_, "", milliseconds(60000), ""});
+  }
+  // Immediate shutdown (SIGQUIT): every backend is ended at once, mid-query.
+  void Kill() {
+    REQUIRE(process_->Signal(SIGQUIT, milliseconds(30000)).has_value());
+    process_.reset();
   }
   int port() const { return port_; }
   std::string Url(const std::string& password = "") const {
     return "postgres://app" + (password.empty() ? "" : ":" + password) +
            "@127.0.0.1:" + std::to_string(port_) + "/postgres";
+  }
+  // The unaligned output of one query, e.g. "1".
+  std::string Value(const std::string& sql) {
+    RunResult run = RunToExit("/usr/bin/psql",
+                              {"-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p",
+                               std::to_string(port_), "-U", "app", "-d", "postgres", "-c", sql},
+                              milliseconds(30000));
+    while (!run.output.empty() && run.output.back() == '\n') run.output.pop_back();
+    return run.output;
   }
   // Runs sql with psql; fails the test when psql fails.
   void Sql(const std::string& sql) {
@@ -67,36 +116,9 @@ class Postgres {
   }
 
  private:
-  Postgres() {
-    const std::string bin = PostgresBinDir();
-    if (geteuid() == 0) {
-      struct passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) throw std::runtime_error("no postgres user");
-      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-        throw std::runtime_error("cannot chown the PostgreSQL folder");
-      }
-    }
-    const std::string data = dir_.path() + "/data";
-    auto [initdb, init_args] = AsPostgres(
-        bin + "/initdb", {"-D", data, "-U", "app", "--auth=trust", "-E", "UTF8", "--no-sync"});
-    RunResult init = RunToExit(initdb, init_args, milliseconds(120000));
-    if (init.exit_code != 0) throw std::runtime_error("initdb failed: " + init.output);
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = FreeTcpPort();
-      auto [postgres, args] =
-          AsPostgres(bin + "/postgres", {"-D", data, "-p", std::to_string(port_), "-k", dir_.path(),
-                                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                         "-c", "max_connections=200"});
-      try {
-        process_ = std::make_unique<ChildProcess>(
-            SpawnOptions{postgres, args, {}, port_, "", milliseconds(60000), ""});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
+  std::string Data() const { return dir_.path() + "/data"; }
 
+  std::string bin_;
   TempDir dir_;
   int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
@@ -183,6 +205,35 @@ TEST_CASE("a PostgreSQL query slower than its timeout times out, and the next fe
   CHECK(Do(f.c, {"GET", "kv:slow"}) == "-ERR origin timeout after 200 ms");
   CHECK(InfoValue(f.c.get(), "origin_timeout_drops") == "1");  // its connection was dropped
   CHECK(Do(f.c, {"GET", "kv:a"}) == "value a");                // on a fresh one
+}
+
+TEST_CASE(
+    "PostgreSQL killed mid-query: the waiter gets an error, and fetches work once it is back") {
+  Postgres pg;  // its own server: this test kills it
+  pg.Sql("CREATE TABLE kv (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO kv VALUES ('slow', 'never seen'), ('a', 'value a')");
+  ServerFixture f({"--route",
+                   "kv:{k} " + pg.Url() +
+                       " \"SELECT v FROM kv, pg_sleep(CASE WHEN $1 = 'slow' THEN 30 ELSE "
+                       "0 END) WHERE k = $1\"",
+                   "--origin-timeout", "60000"});
+  ContextPtr waiter = Connect(f.server.port());
+  Append(waiter.get(), {"GET", "kv:slow"});
+  int done = 0;
+  while (done == 0) REQUIRE(redisBufferWrite(waiter.get(), &done) == 0);
+  // Waits until the query is running at the database (it sleeps 30 s there).
+  REQUIRE(WaitUntil([&] {
+    return pg.Value(
+               "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+               "'SELECT v FROM kv, pg_sleep%'") == "1";
+  }));
+  pg.Kill();
+  ReplyPtr reply = NextReply(waiter.get());
+  const std::string shown = Show(reply.get(), waiter.get());
+  CHECK(shown.rfind("-ERR origin unreachable: ", 0) == 0);
+  pg.Start();
+  // Reconnects back off (50 ms doubling): the first fetches may still fail fast.
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "kv:a"}) == "value a"; }));
 }
 
 TEST_CASE("a PostgreSQL query that does not prepare, or a server that is down, stops start-up") {
