@@ -104,8 +104,20 @@ void AppendJsonValue(std::string* out, const PGresult* res, int column) {
   }
 }
 
+// True when the query failed only because a parameter is not a value of its column's type
+// (user:abc against an integer id): no row can match it, so it is "not found", not an error.
+bool KeyCannotMatch(const PGresult* res) {
+  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  if (state == nullptr) return false;
+  for (const char* code : {"22P02", "22003", "22007", "22008", "22021"}) {
+    if (std::strcmp(state, code) == 0) return true;
+  }
+  return false;
+}
+
 // The answer of a query's result (see the mapping in sqlite_origin.h).
 FetchResult MapResult(const PGresult* res) {
+  if (PQresultStatus(res) != PGRES_TUPLES_OK && KeyCannotMatch(res)) return FetchResult::NotFound();
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     return FetchResult::Error(FetchErrorKind::kErrorReply,
                               "origin error: " + TrimmedError(PQresultErrorMessage(res)));

@@ -8,7 +8,9 @@
 // has its connection dropped (PQfinish; DropOnTimeout), so no late reply can answer another key.
 // Parameters: $N binds the N-th capture of the route's pattern ($1 is the whole key when the
 // pattern has none), as text. A capture that PostgreSQL text cannot hold (a NUL byte, invalid
-// UTF-8) matches no row: it is answered "not found" without a query. Result mapping as for
+// UTF-8) matches no row: it is answered "not found" without a query; so is one the database
+// cannot convert to its parameter's type (SQLSTATE 22P02, 22003, 22007, 22008, 22021: user:abc
+// against an integer id). Result mapping as for
 // SQLite (sqlite_origin.h); bytea is unescaped to raw bytes, and in a JSON object numbers and
 // booleans are JSON numbers and booleans, json/jsonb columns are embedded as they are.
 #pragma once

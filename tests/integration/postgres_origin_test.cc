@@ -193,6 +193,19 @@ TEST_CASE("PostgreSQL keys holding quotes, SQL, unicode or binary bytes get thei
   CHECK(InfoValue(f.c.get(), "origin_errors") == "0");
 }
 
+TEST_CASE("a key that is not a value of the parameter's type is nil, not an error") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES (42, 'forty-two')");
+  ServerFixture f({"--route", "n:{id} " + pg.Url() + " \"SELECT v FROM " + t + " WHERE id = $1\""});
+  CHECK(Do(f.c, {"GET", "n:42"}) == "forty-two");
+  CHECK(Do(f.c, {"GET", "n:abc"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "n:99999999999999999999"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "n:42 OR 1=1"}) == "(nil)");
+  CHECK(InfoValue(f.c.get(), "origin_errors") == "0");
+}
+
 TEST_CASE("a PostgreSQL query slower than its timeout times out, and the next fetch works") {
   Postgres& pg = Postgres::Get();
   const std::string t = FreshTable();
