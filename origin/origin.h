@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace flightcache::origin {
 
@@ -37,6 +38,9 @@ struct FetchResult {
   FetchErrorKind error_kind = FetchErrorKind::kNone;
   std::string value;  // with kValue
   std::string error;  // with kError: a reason for a client, e.g. "origin timeout after 1000 ms"
+  // Set by a route with its own ttl= / negative-ttl= (ms); -1: the global fill policy applies.
+  int64_t cache_ttl_ms = -1;
+  int64_t negative_ttl_ms = -1;
 
   static FetchResult Value(std::string v) {
     return FetchResult{FetchStatus::kValue, FetchErrorKind::kNone, std::move(v), {}};
@@ -56,11 +60,32 @@ struct OriginConnectionStats {
   uint64_t timeout_drops = 0;  // of those, dropped because a fetch on them timed out
 };
 
+// How busy an origin's pool is, for INFO. queued/queue_peak: fetches waiting for a free
+// connection, now and at most so far; connections: open now.
+struct OriginLoad {
+  uint64_t queued = 0;
+  uint64_t queue_peak = 0;
+  uint64_t connections = 0;
+};
+
 class Origin {
  public:
   virtual ~Origin() = default;
   // Starts one fetch of key. cb runs exactly once, later, on the loop.
   virtual void Fetch(std::string_view key, FetchCallback cb) = 0;
+  // Starts one fetch of key with the parts a route captured from it (bound parameters of a
+  // query, in capture order). Kinds that take no parameters ignore them.
+  virtual void FetchWithParams(std::string_view key, std::vector<std::string> /*params*/,
+                               FetchCallback cb) {
+    Fetch(key, std::move(cb));
+  }
+  // False when no route serves key: a miss on it is a plain miss, never fetched. Thread-safe.
+  virtual bool Serves(std::string_view /*key*/) const { return true; }
+  // A request joined key's fetch already in flight (counted per route). Thread-safe.
+  virtual void CountShared(std::string_view /*key*/) {}
+  // One line per route for INFO (empty for a single origin without routes).
+  virtual std::string RoutesInfo() const { return {}; }
+  virtual OriginLoad Load() const { return {}; }
   // How many connections to the origin are up now.
   virtual int ConnectedCount() const = 0;
   // Connects and drops so far (zero for an origin without connections).

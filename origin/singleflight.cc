@@ -130,6 +130,7 @@ void Singleflight::Join(std::string_view key, const Waiter& waiter) {
     if (it != flights_.end()) {
       it->second->waiters.push_back(waiter);
       ++stats_.fetches_shared;
+      origin_->CountShared(key);  // per route, for INFO
       return;
     }
     auto flight = std::make_unique<Flight>();
@@ -187,7 +188,7 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
           } else if (!room) {
             ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
           } else {
-            expire_at = FillExpiry(*flight, now_ms);
+            expire_at = FillExpiry(*flight, result->cache_ttl_ms, now_ms);
             // A GETEX EXAT/PXAT in the past deletes the key it read, as in Redis: no fill.
             fill = expire_at == 0 || expire_at > now_ms;
             stats_.fills += fill;
@@ -195,8 +196,11 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
           break;
         case FetchStatus::kNotFound:
           ++stats_.not_found;
-          if (!flight->forgotten && policy_.negative_ttl_ms > 0) {
-            RememberMissing(key, now_ms + policy_.negative_ttl_ms, now_ms);
+          // A route's own negative-ttl= comes with the result; -1: the global policy.
+          if (const int64_t negative_ttl_ms =
+                  result->negative_ttl_ms >= 0 ? result->negative_ttl_ms : policy_.negative_ttl_ms;
+              !flight->forgotten && negative_ttl_ms > 0) {
+            RememberMissing(key, now_ms + negative_ttl_ms, now_ms);
           }
           break;
         case FetchStatus::kError:
@@ -217,8 +221,9 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
   if (value) keyspace_->MakeRoom();
 }
 
-int64_t Singleflight::FillExpiry(const Flight& flight, int64_t now_ms) const {
-  int64_t expire_at = policy_.cache_ttl_ms > 0 ? now_ms + policy_.cache_ttl_ms : 0;
+int64_t Singleflight::FillExpiry(const Flight& flight, int64_t route_ttl_ms, int64_t now_ms) const {
+  const int64_t ttl_ms = route_ttl_ms >= 0 ? route_ttl_ms : policy_.cache_ttl_ms;
+  int64_t expire_at = ttl_ms > 0 ? now_ms + ttl_ms : 0;
   for (const Waiter& w : flight.waiters) {
     if (w.expire_at_ms != kKeepFillExpiry) expire_at = w.expire_at_ms;
   }

@@ -115,10 +115,11 @@ class Singleflight : public storage::KeyWatcher {
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
   void Complete(const std::string& key, FetchResult result);
-  // The expiry (unix ms, 0 = none) of the value that fills flight's key: the fill policy's
-  // cache TTL, overridden by each GETEX waiter in the order they joined (as if each ran after
-  // the fill, one after another). Called with mutex_ held.
-  int64_t FillExpiry(const Flight& flight, int64_t now_ms) const;
+  // The expiry (unix ms, 0 = none) of the value that fills flight's key: the route's TTL
+  // (route_ttl_ms, -1 for none) or else the fill policy's cache TTL, overridden by each GETEX
+  // waiter in the order they joined (as if each ran after the fill, one after another).
+  // Called with mutex_ held.
+  int64_t FillExpiry(const Flight& flight, int64_t route_ttl_ms, int64_t now_ms) const;
   // Remembers key as missing until expire_at_ms. Lock held.
   void RememberMissing(const std::string& key, int64_t expire_at_ms, int64_t now_ms);
   // Pops up to max_entries queue entries that lapsed by now_ms (or all of them while over the

@@ -8,6 +8,9 @@
 #include <sstream>
 
 #include "origin/origin_url.h"
+#include "origin/postgres_origin.h"
+#include "origin/route.h"
+#include "origin/sqlite_origin.h"
 #include "storage/eviction.h"
 
 namespace flightcache::server {
@@ -218,6 +221,44 @@ std::vector<ConfigOption> BuildOptions() {
     o.push_back(ConfigOption{"origin", false, setter, getter,
                              "read-through origin: redis://[[user]:password@]host[:port][/db] "
                              "or unix:///path.sock[?db=N]"});
+  }
+  {
+    // Repeatable: each value adds a route. CONFIG GET shows them without passwords, joined by
+    // "; ". The file and the query are checked at start-up (Server::StartOrigin).
+    auto getter = [](const Config& c) {
+      std::string out;
+      for (const std::string& text : c.routes) {
+        origin::RouteSpec spec;
+        std::string ignored;
+        if (!out.empty()) out += "; ";
+        out += origin::ParseRouteSpec(text, &spec, &ignored) ? spec.Redacted() : "(invalid)";
+      }
+      return out;
+    };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      origin::RouteSpec spec;
+      if (!origin::ParseRouteSpec(text, &spec, error)) return false;
+      const std::string scheme = origin::UrlScheme(spec.url);
+      std::string why;
+      bool url_ok = false;
+      if (scheme == "sqlite") {
+        url_ok = origin::ParseSqliteUrl(spec.url, &why).has_value();
+      } else if (scheme == "postgres" || scheme == "postgresql") {
+        url_ok = origin::ParsePostgresUrl(spec.url, &why);
+      } else {
+        url_ok = origin::ParseOriginUrl(spec.url, &why).has_value();
+      }
+      if (!url_ok) {
+        *error = "route '" + spec.Redacted() + "': " + why;
+        return false;
+      }
+      c.routes.emplace_back(text);
+      return true;
+    };
+    o.push_back(ConfigOption{"route", false, setter, getter,
+                             "repeatable: '<pattern> <url> [query] [ttl=S] [negative-ttl=S] "
+                             "[timeout=MS] [pool=N]', e.g. 'user:{id} sqlite:///app.db "
+                             "\"SELECT profile FROM users WHERE id = ?1\"'"});
   }
   o.push_back(SmallIntOption(
       "origin-connections", false, 1, 1024, [](Config& c) -> int& { return c.origin_connections; },

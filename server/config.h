@@ -36,7 +36,9 @@ struct Config {
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "allkeys-s3fifo";
   // Read-through origin (see origin/).
-  std::string origin;  // URL; empty: no origin, a miss is a miss
+  std::string origin;  // URL; empty: no origin, a miss is a miss. Shorthand for `route * URL`
+  // `route` lines / --route flags, as given (origin/route.h); checked when added.
+  std::vector<std::string> routes;
   int origin_connections = 4;
   int64_t origin_timeout_ms = 1000;
   int64_t cache_ttl_s = 0;

@@ -227,6 +227,11 @@ void OriginSection(Worker& w, std::string& out) {
   Field(out, "origin_parked_clients", f->parked_waiters());
   Field(out, "origin_latency_p50_ms", FormatFixed(f->LatencyPercentileMs(50), 3));
   Field(out, "origin_latency_p99_ms", FormatFixed(f->LatencyPercentileMs(99), 3));
+  // One line of counters per route (origin/router.h), the --origin shorthand's `*` included.
+  const origin::OriginLoad load = o->Load();
+  Field(out, "origin_queued", load.queued);
+  Field(out, "origin_queue_peak", load.queue_peak);
+  out += o->RoutesInfo();
 }
 
 }  // namespace

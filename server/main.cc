@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "server/config.h"
 #include "server/server.h"
@@ -33,7 +34,14 @@ int main(int argc, char** argv) {
   std::string config_file;
   app.add_option("config-file", config_file, "redis.conf-style config file");
   std::map<std::string, std::string> flag_values;
+  std::vector<std::string> route_flags;  // --route may be given many times
   for (const auto& opt : ConfigOptions()) {
+    if (opt.name == "route") {
+      app.add_option("--route", route_flags, opt.help)
+          ->expected(1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      continue;
+    }
     app.add_option("--" + opt.name, flag_values[opt.name], opt.help);
   }
   try {
@@ -51,10 +59,16 @@ int main(int argc, char** argv) {
   }
   for (const auto& opt : ConfigOptions()) {
     if (app.get_option("--" + opt.name)->count() == 0) continue;
-    if (!opt.set(config, flag_values[opt.name], &error)) {
-      std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\nInvalid value for '--%s' ('%s'): %s\n",
-                   opt.name.c_str(), flag_values[opt.name].c_str(), error.c_str());
-      return 1;
+    // Routes from flags add to the file's; the message names the route (not its password).
+    const std::vector<std::string> values =
+        opt.name == "route" ? route_flags : std::vector<std::string>{flag_values[opt.name]};
+    for (const std::string& value : values) {
+      if (!opt.set(config, value, &error)) {
+        const std::string shown = opt.name == "route" ? std::string("...") : value;
+        std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\nInvalid value for '--%s' ('%s'): %s\n",
+                     opt.name.c_str(), shown.c_str(), error.c_str());
+        return 1;
+      }
     }
   }
   flightcache::server::Server server(std::move(config));

@@ -20,8 +20,12 @@
 #include <random>
 #include <thread>
 
+#include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
+#include "origin/route.h"
+#include "origin/router.h"
 #include "origin/singleflight.h"
+#include "origin/sqlite_origin.h"
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
@@ -119,9 +123,19 @@ class HomeLoopOrigin : public origin::Origin {
     connects_.store(stats.connects);
     disconnects_.store(stats.disconnects);
     timeout_drops_.store(stats.timeout_drops);
+    std::lock_guard<std::mutex> hold(load_mutex_);
+    load_ = inner_->Load();
   }
   std::string Describe() const override { return inner_->Describe(); }
   void Close() override { inner_->Close(); }
+  // The router answers these from any thread (router.h).
+  bool Serves(std::string_view key) const override { return inner_->Serves(key); }
+  void CountShared(std::string_view key) override { inner_->CountShared(key); }
+  std::string RoutesInfo() const override { return inner_->RoutesInfo(); }
+  origin::OriginLoad Load() const override {
+    std::lock_guard<std::mutex> hold(load_mutex_);
+    return load_;
+  }
 
  private:
   Worker* home_;
@@ -130,7 +144,59 @@ class HomeLoopOrigin : public origin::Origin {
   mutable std::atomic<uint64_t> connects_{0};
   mutable std::atomic<uint64_t> disconnects_{0};
   mutable std::atomic<uint64_t> timeout_drops_{0};
+  mutable std::mutex load_mutex_;
+  mutable origin::OriginLoad load_;
 };
+
+// Default pool size of a route without pool=: a database's (SQLite); a Redis-protocol origin
+// pipelines, so it keeps --origin-connections.
+constexpr int kDefaultSqlPool = 16;
+
+// Builds the origin of one route on loop; nullptr with *error naming the route when its URL
+// is bad, its file cannot be opened or its query does not prepare.
+std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::RouteSpec& spec,
+                                                 const Config& config, std::string* error) {
+  const int timeout_ms =
+      spec.options.timeout_ms.value_or(static_cast<int>(config.origin_timeout_ms));
+  std::string why;
+  const std::string scheme = origin::UrlScheme(spec.url);
+  if (scheme == "postgres" || scheme == "postgresql") {
+    origin::PostgresTarget target{spec.url, spec.query, spec.pattern.capture_names(), 0};
+    // The query is prepared once now, so a bad one stops start-up; the server must be up.
+    constexpr int kCheckConnectTimeoutS = 5;
+    if (origin::ParsePostgresUrl(spec.url, &why) &&
+        origin::CheckPostgresTarget(&target, kCheckConnectTimeoutS, &why)) {
+      return std::make_unique<origin::PostgresOrigin>(
+          loop, std::move(target), origin::RedactedPostgresUrl(spec.url),
+          spec.options.pool.value_or(kDefaultSqlPool), timeout_ms);
+    }
+  } else if (scheme == "sqlite") {
+    std::optional<std::string> path = origin::ParseSqliteUrl(spec.url, &why);
+    origin::SqliteTarget target{path.value_or(""), spec.query, spec.pattern.capture_names()};
+    if (path && origin::CheckSqliteTarget(target, &why)) {
+      return std::make_unique<origin::SqliteOrigin>(
+          loop, std::move(target), spec.options.pool.value_or(kDefaultSqlPool), timeout_ms);
+    }
+  } else if (std::optional<origin::OriginUrl> url = origin::ParseOriginUrl(spec.url, &why)) {
+    return std::make_unique<origin::RedisOrigin>(
+        loop, *url, spec.options.pool.value_or(config.origin_connections), timeout_ms);
+  }
+  *error = "route '" + spec.Redacted() + "': " + why;
+  return nullptr;
+}
+
+// Lets libuv's thread pool (SQLite queries) run as many queries at once as the SQLite pools
+// hold, unless UV_THREADPOOL_SIZE is set. Must run before anything uses the thread pool.
+void SizeThreadPool(const std::vector<origin::RouteSpec>& specs) {
+  int threads = 4;  // libuv's default, for its own file-system work
+  for (const origin::RouteSpec& spec : specs) {
+    if (origin::UrlScheme(spec.url) == "sqlite") {
+      threads += spec.options.pool.value_or(kDefaultSqlPool);
+    }
+  }
+  if (threads == 4 || getenv("UV_THREADPOOL_SIZE") != nullptr) return;
+  setenv("UV_THREADPOOL_SIZE", std::to_string(std::min(threads, 1024)).c_str(), 0);
+}
 
 }  // namespace
 
@@ -200,15 +266,41 @@ void Server::RaiseFileLimit(int wanted_clients) {
   max_clients_ = effective;
 }
 
-void Server::StartOrigin() {
-  if (config_.origin.empty()) return;
-  std::string error;
-  std::optional<origin::OriginUrl> url = origin::ParseOriginUrl(config_.origin, &error);
-  if (!url) return;  // validated at start-up
+bool Server::StartOrigin(std::string* error) {
+  if (config_.origin.empty() && config_.routes.empty()) return true;
+  // --origin URL is the one-route shorthand `route * URL`.
+  std::vector<origin::RouteSpec> specs;
+  if (!config_.origin.empty()) {
+    origin::RouteSpec star;
+    origin::KeyPattern::Parse("*", &star.pattern, error);
+    star.url = config_.origin;
+    specs.push_back(std::move(star));
+  }
+  for (const std::string& text : config_.routes) {
+    origin::RouteSpec spec;
+    if (!origin::ParseRouteSpec(text, &spec, error)) return false;  // checked when added
+    for (const origin::RouteSpec& earlier : specs) {
+      if (earlier.pattern.text() == spec.pattern.text()) {
+        *error = "route '" + spec.Redacted() + "': another route (or --origin, for *) has the " +
+                 "same pattern";
+        return false;
+      }
+    }
+    specs.push_back(std::move(spec));
+  }
+  SizeThreadPool(specs);
   Worker* home = workers_[0].get();
+  std::vector<origin::Route> routes;
+  for (origin::RouteSpec& spec : specs) {
+    std::unique_ptr<origin::Origin> built = BuildRouteOrigin(home->loop(), spec, config_, error);
+    if (!built) {
+      for (origin::Route& route : routes) route.origin->Close();
+      return false;
+    }
+    routes.push_back(origin::Route{std::move(spec), std::move(built)});
+  }
   auto origin = std::make_unique<HomeLoopOrigin>(
-      home, std::make_unique<origin::RedisOrigin>(home->loop(), *url, config_.origin_connections,
-                                                  static_cast<int>(config_.origin_timeout_ms)));
+      home, std::make_unique<origin::RouterOrigin>(home->loop(), std::move(routes)));
   home_origin_ = origin.get();
   origin_ = std::move(origin);
   singleflight_ = std::make_unique<origin::Singleflight>(
@@ -236,6 +328,7 @@ void Server::StartOrigin() {
       []() { return WallClockMs(); });
   singleflight_->set_policy(
       origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});
+  return true;
 }
 
 void Server::RefreshOriginStatus() {
@@ -345,6 +438,16 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
   return "";
 }
 
+void Server::RunDryUnstarted() {
+  // No worker thread runs yet: each loop is stopped and run dry on this thread, so every
+  // handle (the origins' included) is closed and its memory freed before exit.
+  for (auto& w : workers_) {
+    Worker* target = w.get();
+    target->Post([target]() { target->Stop(); });
+    target->Run();
+  }
+}
+
 void Server::RequestStop() {
   for (auto& w : workers_) {
     Worker* target = w.get();
@@ -371,7 +474,11 @@ int Server::Run() {
     for (auto& w : workers_) w->config().maxclients = config_.maxclients;
   }
   ConfigureEviction(startup);
-  StartOrigin();
+  if (std::string error; !StartOrigin(&error)) {
+    std::fprintf(stderr, "*** FATAL CONFIG ERROR ***\n%s\n", error.c_str());
+    RunDryUnstarted();
+    return 1;
+  }
   watch_table_.Install(singleflight_.get());
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
   // by one thread with sigwait(): a signal that arrives at any moment, even before a loop runs,

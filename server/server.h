@@ -92,7 +92,11 @@ class Server {
   std::atomic<uint64_t> evicted_keys_base{0};
 
  private:
-  void StartOrigin();
+  // Builds the routes' origins (checking each SQLite file and query) and the singleflight
+  // table; false with *error naming the route when one cannot work.
+  bool StartOrigin(std::string* error);
+  // Before any worker thread starts (a start-up failure): stops and closes every loop here.
+  void RunDryUnstarted();
   // The keyspace's transient-bytes source: reply bytes queued for clients on every worker.
   static int64_t TransientBytes(void* server);
   void ConfigureEviction(const Config& config);

@@ -35,10 +35,12 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key, KeyLocation* at) {
   return e;
 }
 
-// True when a miss on key should be fetched from the origin.
+// True when a miss on key should be fetched from the origin: some route serves the key (one
+// that none serves is a plain miss) and it is not remembered as missing.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  return flights && !ctx.in_transaction && !flights->KnownMissing(key, ctx.now_ms);
+  return flights && !ctx.in_transaction && ctx.server.origin()->Serves(key) &&
+         !flights->KnownMissing(key, ctx.now_ms);
 }
 
 // Parks the command on key's flight; the reply is written when the fetch completes.

@@ -1,0 +1,176 @@
+// router.cc — RouterOrigin: route choice, per-route fill settings and counters (router.h).
+#include "origin/router.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "origin/pool.h"
+
+namespace flightcache::origin {
+namespace {
+
+constexpr size_t kLatencyWindow = 1024;
+
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Fixed3(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", v);
+  return text;
+}
+
+}  // namespace
+
+RouterOrigin::RouterOrigin(uv_loop_s* loop, std::vector<Route> routes)
+    : loop_(loop), routes_(std::move(routes)), stats_(routes_.size()) {
+  for (const Route& route : routes_) specs_.push_back(route.spec);
+}
+
+RouterOrigin::~RouterOrigin() { Close(); }
+
+void RouterOrigin::Fetch(std::string_view key, FetchCallback cb) {
+  std::vector<std::string> captures;
+  const int index = PickRoute(specs_, key, &captures);
+  if (closed_ || index < 0) {
+    FetchResult result = closed_ ? FetchResult::Error(FetchErrorKind::kUnreachable,
+                                                      "origin unreachable: origin closed")
+                                 : FetchResult::NotFound();
+    PostResultLater(loop_, std::move(cb), std::move(result));
+    return;
+  }
+  const auto route = static_cast<size_t>(index);
+  const RouteOptions& options = routes_[route].spec.options;
+  const int64_t cache_ttl_ms = options.cache_ttl_s ? *options.cache_ttl_s * 1000 : -1;
+  const int64_t negative_ttl_ms = options.negative_ttl_s ? *options.negative_ttl_s * 1000 : -1;
+  const int64_t started_us = MonotonicMicros();
+  Origin* target = routes_[route].origin.get();
+  {
+    std::lock_guard<std::mutex> hold(mutex_);
+    ++stats_[route].started;
+  }
+  target->FetchWithParams(key, std::move(captures),
+                          [this, route, cache_ttl_ms, negative_ttl_ms, started_us,
+                           cb = std::move(cb)](FetchResult result) {
+                            result.cache_ttl_ms = cache_ttl_ms;
+                            result.negative_ttl_ms = negative_ttl_ms;
+                            Record(route, result, MonotonicMicros() - started_us);
+                            cb(std::move(result));
+                          });
+  std::lock_guard<std::mutex> hold(mutex_);
+  stats_[route].load = target->Load();
+}
+
+void RouterOrigin::Record(size_t route, const FetchResult& result, int64_t micros) {
+  OriginLoad load = routes_[route].origin->Load();
+  std::lock_guard<std::mutex> hold(mutex_);
+  RouteStats& s = stats_[route];
+  s.load = load;
+  switch (result.status) {
+    case FetchStatus::kValue:
+      ++s.values;
+      break;
+    case FetchStatus::kNotFound:
+      ++s.not_found;
+      break;
+    case FetchStatus::kError:
+      ++s.errors;
+      if (result.error_kind == FetchErrorKind::kTimeout) ++s.timeouts;
+      break;
+  }
+  if (s.latencies_us.size() < kLatencyWindow) {
+    s.latencies_us.push_back(micros);
+  } else {
+    s.latencies_us[s.latency_next] = micros;
+    s.latency_next = (s.latency_next + 1) % kLatencyWindow;
+  }
+}
+
+bool RouterOrigin::Serves(std::string_view key) const {
+  return PickRoute(specs_, key, nullptr) >= 0;
+}
+
+void RouterOrigin::CountShared(std::string_view key) {
+  const int index = PickRoute(specs_, key, nullptr);
+  if (index < 0) return;
+  std::lock_guard<std::mutex> hold(mutex_);
+  ++stats_[static_cast<size_t>(index)].shared;
+}
+
+double RouterOrigin::Percentile(const std::vector<int64_t>& values, double percentile) {
+  if (values.empty()) return 0;
+  std::vector<int64_t> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  auto index = static_cast<size_t>(percentile / 100.0 * static_cast<double>(sorted.size() - 1));
+  return static_cast<double>(sorted[index]) / 1000.0;
+}
+
+std::string RouterOrigin::RoutesInfo() const {
+  std::string out;
+  std::lock_guard<std::mutex> hold(mutex_);
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const RouteStats& s = stats_[i];
+    out += "origin_route" + std::to_string(i) + ":pattern=" + specs_[i].pattern.text() +
+           ",url=" + RedactUrlText(specs_[i].url) +
+           ",fetches_started=" + std::to_string(s.started) +
+           ",fetches_shared=" + std::to_string(s.shared) + ",values=" + std::to_string(s.values) +
+           ",not_found=" + std::to_string(s.not_found) + ",errors=" + std::to_string(s.errors) +
+           ",timeouts=" + std::to_string(s.timeouts) + ",queued=" + std::to_string(s.load.queued) +
+           ",queue_peak=" + std::to_string(s.load.queue_peak) +
+           ",connections=" + std::to_string(s.load.connections) +
+           ",latency_p50_ms=" + Fixed3(Percentile(s.latencies_us, 50)) +
+           ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) + "\r\n";
+  }
+  return out;
+}
+
+int RouterOrigin::ConnectedCount() const {
+  int count = 0;
+  for (const Route& route : routes_) count += route.origin->ConnectedCount();
+  return count;
+}
+
+OriginConnectionStats RouterOrigin::ConnectionStats() const {
+  OriginConnectionStats sum;
+  for (const Route& route : routes_) {
+    OriginConnectionStats s = route.origin->ConnectionStats();
+    sum.connects += s.connects;
+    sum.disconnects += s.disconnects;
+    sum.timeout_drops += s.timeout_drops;
+  }
+  return sum;
+}
+
+OriginLoad RouterOrigin::Load() const {
+  OriginLoad sum;
+  for (const Route& route : routes_) {
+    OriginLoad s = route.origin->Load();
+    sum.queued += s.queued;
+    sum.queue_peak += s.queue_peak;
+    sum.connections += s.connections;
+  }
+  return sum;
+}
+
+void RouterOrigin::SetTimeoutMs(int timeout_ms) {
+  for (Route& route : routes_) {
+    if (!route.spec.options.timeout_ms) route.origin->SetTimeoutMs(timeout_ms);
+  }
+}
+
+std::string RouterOrigin::Describe() const {
+  if (routes_.size() == 1) return routes_[0].origin->Describe();
+  return std::to_string(routes_.size()) + " routes";
+}
+
+void RouterOrigin::Close() {
+  if (closed_) return;
+  closed_ = true;
+  for (Route& route : routes_) route.origin->Close();
+}
+
+}  // namespace flightcache::origin

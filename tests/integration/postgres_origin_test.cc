@@ -1,0 +1,319 @@
+// postgres_origin_test.cc — the real binary reading through postgres:// routes against a real
+// PostgreSQL from Debian: initdb into a temporary folder, postgres on 127.0.0.1 and a free port
+// (run as the postgres user when the tests run as root), stopped when the tests end. Covers the
+// result mapping, keys that look like SQL or hold unicode and binary bytes, a query slower
+// than its timeout, start-up errors, and the 100-cold-keys burst against a 50 ms query.
+// No test depends on the machine's speed: the slow query sleeps far past its timeout, and the
+// burst checks only that every answer is right (with a generous timeout).
+#include <doctest/doctest.h>
+#include <glob.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "tests/integration/server_process.h"
+
+namespace flightcache::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The folder of PostgreSQL's programs (initdb, postgres), e.g. /usr/lib/postgresql/15/bin.
+std::string PostgresBinDir() {
+  glob_t found{};
+  std::string dir;
+  if (glob("/usr/lib/postgresql/*/bin/initdb", 0, nullptr, &found) == 0 && found.gl_pathc > 0) {
+    dir = found.gl_pathv[found.gl_pathc - 1];
+    dir.resize(dir.size() - std::string("/initdb").size());
+  }
+  globfree(&found);
+  if (dir.empty())
+    throw std::runtime_error("PostgreSQL is not installed (apt-get install postgresql)");
+  return dir;
+}
+
+// PostgreSQL refuses to run as root: as root, programs run as the postgres user.
+std::pair<std::string, std::vector<std::string>> AsPostgres(const std::string& program,
+                                                            std::vector<std::string> args) {
+  if (geteuid() != 0) return {program, std::move(args)};
+  std::vector<std::string> wrapped = {"--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+                                      program};
+  wrapped.insert(wrapped.end(), args.begin(), args.end());
+  return {"/usr/bin/setpriv", wrapped};
+}
+
+// A PostgreSQL data folder (initdb) and its server on 127.0.0.1, which a test may kill and
+// start again on the same port.
+class Postgres {
+ public:
+  // One for the whole test run, started on first use.
+  static Postgres& Get() {
+    static Postgres instance;
+    return instance;
+  }
+  Postgres() : bin_(PostgresBinDir()) {
+    if (geteuid() == 0) {
+      struct passwd* pw = getpwnam("postgres");
+      if (pw == nullptr) throw std::runtime_error("no postgres user");
+      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        throw std::runtime_error("cannot chown the PostgreSQL folder");
+      }
+    }
+    auto [initdb, init_args] = AsPostgres(
+        bin_ + "/initdb", {"-D", Data(), "-U", "app", "--auth=trust", "-E", "UTF8", "--no-sync"});
+    RunResult init = RunToExit(initdb, init_args, milliseconds(120000));
+    if (init.exit_code != 0) throw std::runtime_error("initdb failed: " + init.output);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = FreeTcpPort();
+      try {
+        Start();
+        return;
+      } catch (const std::exception&) {
+        if (attempt == 4) throw;
+      }
+    }
+  }
+  // Starts the server on port() (again, after Kill()).
+  void Start() {
+    auto [postgres, args] =
+        AsPostgres(bin_ + "/postgres",
+                   {"-D", Data(), "-p", std::to_string(port_), "-k", dir_.path(), "-c",
+                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"});
+    process_.reset();
+    process_ = std::make_unique<ChildProcess>(
+        SpawnOptions{postgres, args, {}, port_, "", milliseconds(60000), ""});
+  }
+  // Immediate shutdown (SIGQUIT): every backend is ended at once, mid-query.
+  void Kill() {
+    REQUIRE(process_->Signal(SIGQUIT, milliseconds(30000)).has_value());
+    process_.reset();
+  }
+  int port() const { return port_; }
+  std::string Url(const std::string& password = "") const {
+    return "postgres://app" + (password.empty() ? "" : ":" + password) +
+           "@127.0.0.1:" + std::to_string(port_) + "/postgres";
+  }
+  // The unaligned output of one query, e.g. "1".
+  std::string Value(const std::string& sql) {
+    RunResult run = RunToExit("/usr/bin/psql",
+                              {"-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p",
+                               std::to_string(port_), "-U", "app", "-d", "postgres", "-c", sql},
+                              milliseconds(30000));
+    while (!run.output.empty() && run.output.back() == '\n') run.output.pop_back();
+    return run.output;
+  }
+  // Runs sql with psql; fails the test when psql fails.
+  void Sql(const std::string& sql) {
+    RunResult run = RunToExit("/usr/bin/psql",
+                              {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                               std::to_string(port_), "-U", "app", "-d", "postgres", "-c", sql},
+                              milliseconds(30000));
+    INFO(sql, " -> ", run.output);
+    REQUIRE(run.exit_code == 0);
+  }
+
+ private:
+  std::string Data() const { return dir_.path() + "/data"; }
+
+  std::string bin_;
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+long long RouteCounter(redisContext* c, int route, const std::string& name) {
+  std::string line = InfoValue(c, "origin_route" + std::to_string(route));
+  size_t at = line.find("," + name + "=");
+  if (at == std::string::npos) return -1;
+  return std::stoll(line.substr(at + name.size() + 2));
+}
+
+// A fresh table name per test, so tests never see each other's rows.
+std::string FreshTable() {
+  static int next = 0;
+  return "t" + std::to_string(getpid()) + "_" + std::to_string(next++);
+}
+
+TEST_CASE("a PostgreSQL route answers values, not found, NULL and bytea as raw bytes") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text, b bytea)");
+  pg.Sql("INSERT INTO " + t +
+         " VALUES ('42', '{\"name\":\"Ada\"}', NULL), ('null', NULL, NULL), ('bin', NULL, "
+         "'\\x00ff10')");
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"SELECT v FROM " + t + " WHERE k = $1\"",
+                   "--route", "bin:{k} " + pg.Url() + " \"SELECT b FROM " + t + " WHERE k = $1\""});
+  CHECK(Do(f.c, {"GET", "kv:42"}) == "{\"name\":\"Ada\"}");
+  CHECK(Do(f.c, {"GET", "kv:absent"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "kv:null"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "bin:bin"}) == std::string("\x00\xff\x10", 3));
+  CHECK(RouteCounter(f.c.get(), 0, "values") == 1);
+  CHECK(RouteCounter(f.c.get(), 0, "not_found") == 2);
+}
+
+TEST_CASE("a PostgreSQL row of several columns is a JSON object; several rows are an error") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t +
+         " (k text, name text, age int, score numeric, ok bool, meta jsonb, pic bytea)");
+  pg.Sql("INSERT INTO " + t +
+         " VALUES ('1', 'Ada \"the\" Countess', 36, 0.5, true, '{\"a\": [1]}', '\\x00ff10'), "
+         "('2', 'Bob', NULL, 'NaN', false, NULL, NULL), ('dup', 'x', 1, 1, true, NULL, NULL), "
+         "('dup', 'y', 2, 2, true, NULL, NULL)");
+  ServerFixture f({"--route", "row:{k} " + pg.Url() +
+                                  " \"SELECT name, age, score, ok, meta, pic FROM " + t +
+                                  " WHERE k = $1\""});
+  CHECK(Do(f.c, {"GET", "row:1"}) ==
+        "{\"name\":\"Ada \\\"the\\\" Countess\",\"age\":36,\"score\":0.5,\"ok\":true,"
+        "\"meta\":{\"a\": [1]},\"pic\":\"AP8Q\"}");
+  CHECK(Do(f.c, {"GET", "row:2"}) ==
+        "{\"name\":\"Bob\",\"age\":null,\"score\":null,\"ok\":false,\"meta\":null,\"pic\":null}");
+  CHECK(Do(f.c, {"GET", "row:dup"}) ==
+        "-ERR origin error: the query returned 2 rows for one key (expected 0 or 1)");
+}
+
+TEST_CASE("PostgreSQL keys holding quotes, SQL, unicode or binary bytes get their own row or nil") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('o''brien', 'row0'), ('''; DROP TABLE " + t +
+         "; --', 'row1'), ('ünïcødé ✓ 日本', 'row2'), ('$1', 'row3'), ('plain', 'plain row')");
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"SELECT v FROM " + t + " WHERE k = $1\""});
+  CHECK(Do(f.c, {"GET", "kv:o'brien"}) == "row0");
+  CHECK(Do(f.c, {"GET", "kv:'; DROP TABLE " + t + "; --"}) == "row1");
+  CHECK(Do(f.c, {"GET", "kv:ünïcødé ✓ 日本"}) == "row2");
+  CHECK(Do(f.c, {"GET", "kv:$1"}) == "row3");
+  CHECK(Do(f.c, {"GET", "kv:' OR '1'='1"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "kv:" + std::string("bin\x00\xff", 5)}) == "(nil)");  // not text: no row
+  CHECK(Do(f.c, {"GET", "kv:\xc3"}) == "(nil)");                              // cut UTF-8
+  CHECK(Do(f.c, {"GET", "kv:plain"}) == "plain row");                         // table intact
+  CHECK(InfoValue(f.c.get(), "origin_errors") == "0");
+}
+
+TEST_CASE("a key that is not a value of the parameter's type is nil, not an error") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES (42, 'forty-two')");
+  ServerFixture f({"--route", "n:{id} " + pg.Url() + " \"SELECT v FROM " + t + " WHERE id = $1\""});
+  CHECK(Do(f.c, {"GET", "n:42"}) == "forty-two");
+  CHECK(Do(f.c, {"GET", "n:abc"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "n:99999999999999999999"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "n:42 OR 1=1"}) == "(nil)");
+  CHECK(InfoValue(f.c.get(), "origin_errors") == "0");
+}
+
+TEST_CASE("a PostgreSQL query slower than its timeout times out, and the next fetch works") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('slow', 'never seen'), ('a', 'value a')");
+  // The key 'slow' sleeps 5 s, far past the route's 200 ms timeout.
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"SELECT v FROM " + t +
+                                  ", pg_sleep(CASE WHEN $1 = 'slow' THEN 5 ELSE 0 END) WHERE k = "
+                                  "$1\" timeout=200 pool=1"});
+  CHECK(Do(f.c, {"GET", "kv:slow"}) == "-ERR origin timeout after 200 ms");
+  CHECK(InfoValue(f.c.get(), "origin_timeout_drops") == "1");  // its connection was dropped
+  CHECK(Do(f.c, {"GET", "kv:a"}) == "value a");                // on a fresh one
+}
+
+TEST_CASE(
+    "PostgreSQL killed mid-query: the waiter gets an error, and fetches work once it is back") {
+  Postgres pg;  // its own server: this test kills it
+  pg.Sql("CREATE TABLE kv (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO kv VALUES ('slow', 'never seen'), ('a', 'value a')");
+  ServerFixture f({"--route",
+                   "kv:{k} " + pg.Url() +
+                       " \"SELECT v FROM kv, pg_sleep(CASE WHEN $1 = 'slow' THEN 30 ELSE "
+                       "0 END) WHERE k = $1\"",
+                   "--origin-timeout", "60000"});
+  ContextPtr waiter = Connect(f.server.port());
+  Append(waiter.get(), {"GET", "kv:slow"});
+  int done = 0;
+  while (done == 0) REQUIRE(redisBufferWrite(waiter.get(), &done) == 0);
+  // Waits until the query is running at the database (it sleeps 30 s there).
+  REQUIRE(WaitUntil([&] {
+    return pg.Value(
+               "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+               "'SELECT v FROM kv, pg_sleep%'") == "1";
+  }));
+  pg.Kill();
+  ReplyPtr reply = NextReply(waiter.get());
+  const std::string shown = Show(reply.get(), waiter.get());
+  CHECK(shown.rfind("-ERR origin unreachable: ", 0) == 0);
+  pg.Start();
+  // Reconnects back off (50 ms doubling): the first fetches may still fail fast.
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "kv:a"}) == "value a"; }));
+}
+
+TEST_CASE("a PostgreSQL query that does not prepare, or a server that is down, stops start-up") {
+  Postgres& pg = Postgres::Get();
+  const std::string bin = RequiredEnv("FLIGHTCACHE_BIN");
+  RunResult run =
+      RunToExit(bin,
+                {"--port", "0", "--route",
+                 "kv:{k} " + pg.Url("s3cret") + " \"SELECT nope FROM nowhere WHERE k = $1\""},
+                milliseconds(30000));
+  CHECK(run.exit_code == 1);
+  CHECK(run.output.find("route 'kv:{k} postgres://app:***@127.0.0.1:" +
+                        std::to_string(pg.port())) != std::string::npos);
+  CHECK(run.output.find("query does not prepare") != std::string::npos);
+  CHECK(run.output.find("s3cret") == std::string::npos);
+  run = RunToExit(bin,
+                  {"--port", "0", "--route",
+                   "kv:{k} postgres://app@127.0.0.1:1/postgres \"SELECT 1 WHERE $1 = ''\""},
+                  milliseconds(30000));
+  CHECK(run.exit_code == 1);
+  CHECK(run.output.find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("a burst of 100 cold keys with 20 clients each against a 50 ms PostgreSQL query") {
+  constexpr int kKeys = 100;
+  constexpr int kClientsPerKey = 20;
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " SELECT i::text, 'value ' || i FROM generate_series(0, 99) i");
+  struct rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < 4096) {
+    limit.rlim_cur = std::min<rlim_t>(4096, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  ServerFixture f({"--route",
+                   "burst:{k} " + pg.Url() + " \"SELECT v FROM " + t +
+                       ", pg_sleep(0.05) WHERE k = $1\" pool=16",
+                   "--origin-timeout", "60000"});
+  std::vector<ContextPtr> clients;
+  for (int i = 0; i < kKeys * kClientsPerKey; ++i) clients.push_back(Connect(f.server.port()));
+  const auto start = Clock::now();
+  for (int i = 0; i < kKeys * kClientsPerKey; ++i) {
+    redisContext* c = clients[static_cast<size_t>(i)].get();
+    Append(c, {"GET", "burst:" + std::to_string(i % kKeys)});
+    int done = 0;
+    while (done == 0) REQUIRE(redisBufferWrite(c, &done) == 0);
+  }
+  int errors = 0;
+  int wrong = 0;
+  for (int i = 0; i < kKeys * kClientsPerKey; ++i) {
+    redisContext* c = clients[static_cast<size_t>(i)].get();
+    ReplyPtr reply = NextReply(c);
+    std::string shown = Show(reply.get(), c);
+    if (!shown.empty() && shown[0] == '-') ++errors;
+    if (shown != "value " + std::to_string(i % kKeys)) ++wrong;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  MESSAGE("postgres burst: ", kKeys * kClientsPerKey, " clients over ", kKeys,
+          " cold keys (50 ms query, pool 16) in ", seconds, " s, ", errors,
+          " errors; route: ", InfoValue(f.c.get(), "origin_route0"));
+  CHECK(errors == 0);
+  CHECK(wrong == 0);
+  CHECK(InfoValue(f.c.get(), "origin_fetches_started") == std::to_string(kKeys));
+  CHECK(RouteCounter(f.c.get(), 0, "connections") <= 16);
+}
+
+}  // namespace
+}  // namespace flightcache::integration
