@@ -59,6 +59,9 @@ CommandTable BuildCommandTable() {
   RegisterConnectionCommands(table);
   RegisterServerCommands(table);
   RegisterIntrospectionCommands(table);
+  RegisterHashCommands(table);
+  RegisterListCommands(table);
+  RegisterSetCommands(table);
   return table;
 }
 
@@ -72,6 +75,7 @@ std::vector<std::string> CommandFlagNames(uint32_t flags) {
   if (flags & kLoading) names.push_back("loading");
   if (flags & kStale) names.push_back("stale");
   if (flags & kFast) names.push_back("fast");
+  if (flags & kMovableKeys) names.push_back("movablekeys");
   return names;
 }
 

@@ -41,6 +41,10 @@ enum CommandFlag : uint32_t {
   kDenyOom = 1 << 7,
   kReadThrough = 1 << 8,  // may park on an origin fetch
   kAllShards = 1 << 9,    // touches the whole keyspace: runs with every shard locked
+  // Keys are found by parsing (LMPOP, SINTERCARD: a numkeys argument). COMMAND INFO shows
+  // first/last/step as 0 0 0 with "movablekeys", as Redis does; the worker still locks the
+  // shards of every argument first_key..last_key (a superset of the keys, which is safe).
+  kMovableKeys = 1 << 10,
 };
 
 struct SubcommandSpec {
@@ -88,6 +92,9 @@ void RegisterKeyspaceCommands(CommandTable& table);
 void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
+void RegisterHashCommands(CommandTable& table);  // server/commands/hash_commands.cc
+void RegisterListCommands(CommandTable& table);  // server/commands/list_commands.cc
+void RegisterSetCommands(CommandTable& table);   // server/commands/set_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);
