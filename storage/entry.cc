@@ -109,10 +109,7 @@ Object* EntryObject(const Entry* entry) {
   return object;
 }
 
-void FreeEntry(Entry* entry) {
-  if (!EntryIsString(entry)) delete EntryObject(entry);
-  std::free(entry);
-}
+void FreeEntryObject(Entry* entry) { delete EntryObject(entry); }
 
 void FreeEntryBlock(Entry* entry) { std::free(entry); }
 
@@ -163,11 +160,7 @@ size_t EntryAllocatedSize(const Entry* entry) {
   return malloc_usable_size(const_cast<Entry*>(entry)) + FLIGHTCACHE_CHUNK_HEADER;
 }
 
-size_t EntryMemory(const Entry* entry) {
-  const size_t block = EntryAllocatedSize(entry);
-  if (EntryIsString(entry)) return block;
-  return block + EntryObject(entry)->MemoryBytes();
-}
+size_t EntryObjectMemory(const Entry* entry) { return EntryObject(entry)->MemoryBytes(); }
 
 size_t AllocatedBlockSize(const void* block) {
   return malloc_usable_size(const_cast<void*>(block)) + FLIGHTCACHE_CHUNK_HEADER;

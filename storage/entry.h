@@ -41,17 +41,23 @@ Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_
 // Allocates an entry that takes ownership of object.
 Entry* CreateObjectEntry(std::string_view key, std::unique_ptr<Object> object,
                          int64_t expire_at_ms);
-// Frees the block and the object it owns.
-void FreeEntry(Entry* entry);
-// Frees only the block: its object has moved to another block (or to the caller).
-void FreeEntryBlock(Entry* entry);
-
 inline ValueType EntryType(const Entry* entry) {
   return static_cast<ValueType>((entry->flags & kTypeMask) >> kTypeShift);
 }
 inline bool EntryIsString(const Entry* entry) { return (entry->flags & kTypeMask) == 0; }
 // The object of a non-string entry.
 Object* EntryObject(const Entry* entry);
+
+// Frees only the block: its object has moved to another block (or to the caller).
+void FreeEntryBlock(Entry* entry);
+// Deletes a non-string entry's object (FreeEntry's slow path).
+void FreeEntryObject(Entry* entry);
+// Frees the block and the object it owns. Inline: a string pays one flag test.
+inline void FreeEntry(Entry* entry) {
+  if (!EntryIsString(entry)) [[unlikely]]
+    FreeEntryObject(entry);
+  FreeEntryBlock(entry);
+}
 
 std::string_view EntryKey(const Entry* entry);
 std::string_view EntryValue(const Entry* entry);
@@ -63,8 +69,15 @@ void SetEntryExpireInPlace(Entry* entry, int64_t expire_at_ms);
 void OverwriteValueInPlace(Entry* entry, std::string_view value);
 // Bytes the allocator spends on the block: its usable size plus the chunk header.
 size_t EntryAllocatedSize(const Entry* entry);
+// The bytes of a non-string entry's object (EntryMemory's slow path).
+size_t EntryObjectMemory(const Entry* entry);
 // The block's bytes plus its object's (what the shard counts for the key).
-size_t EntryMemory(const Entry* entry);
+inline size_t EntryMemory(const Entry* entry) {
+  const size_t block = EntryAllocatedSize(entry);
+  if (EntryIsString(entry)) [[likely]]
+    return block;
+  return block + EntryObjectMemory(entry);
+}
 // Bytes the allocator spends on any malloc'd block, as EntryAllocatedSize counts them.
 size_t AllocatedBlockSize(const void* block);
 

@@ -263,7 +263,9 @@ void HrandfieldCommand(CommandContext& ctx) {
       return;
     }
     if ((with_values && count < -INT64_MAX / 2) || (!with_values && count < -INT64_MAX)) {
-      ctx.reply.Error("ERR value is out of range");
+      ctx.reply.Error(
+          "ERR value is out of range, value must between -9223372036854775807 and "
+          "9223372036854775807");
       return;
     }
   }

@@ -203,7 +203,9 @@ void SrandmemberCommand(CommandContext& ctx) {
       return;
     }
     if (count == INT64_MIN) {
-      ctx.reply.Error("ERR value is out of range");
+      ctx.reply.Error(
+          "ERR value is out of range, value must between -9223372036854775807 and "
+          "9223372036854775807");
       return;
     }
   }
@@ -269,17 +271,15 @@ void SmoveCommand(CommandContext& ctx) {
   ctx.reply.Integer(1);
 }
 
-// Looks up the sets named by args[first..last): a missing key is a null entry. False (with
-// WRONGTYPE written) when a key holds another type. With stop_at_missing, stops at the first
-// missing key (SINTER's order: a missing key before a wrong-typed one answers empty).
-bool CollectSets(CommandContext& ctx, size_t first, size_t last, bool stop_at_missing,
+// Looks up the sets named by args[first..last): a missing key is a null entry (an empty set).
+// False (with WRONGTYPE written) when any key holds another type, as Redis checks every key.
+bool CollectSets(CommandContext& ctx, size_t first, size_t last,
                  std::vector<const SetObject*>* sets) {
   for (size_t i = first; i < last; ++i) {
     bool wrong;
     SetObject* set = SetForRead(ctx, ctx.args[i], &wrong);
     if (wrong) return false;
     sets->push_back(set);
-    if (!set && stop_at_missing) return true;
   }
   return true;
 }
@@ -334,7 +334,7 @@ enum class SetOp { kInter, kUnion, kDiff };
 void SetAlgebra(CommandContext& ctx, SetOp op, bool store) {
   const size_t first = store ? 2 : 1;
   std::vector<const SetObject*> sets;
-  if (!CollectSets(ctx, first, ctx.args.size(), op == SetOp::kInter, &sets)) return;
+  if (!CollectSets(ctx, first, ctx.args.size(), &sets)) return;
   std::vector<std::string> result;
   switch (op) {
     case SetOp::kInter:
@@ -392,7 +392,7 @@ void SintercardCommand(CommandContext& ctx) {
     }
   }
   std::vector<const SetObject*> sets;
-  if (!CollectSets(ctx, 2, keys_end, true, &sets)) return;
+  if (!CollectSets(ctx, 2, keys_end, &sets)) return;
   ctx.reply.Integer(static_cast<int64_t>(Intersect(sets, static_cast<size_t>(limit)).size()));
 }
 
