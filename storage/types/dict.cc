@@ -62,6 +62,8 @@ size_t NodeBytes(const void* node) { return AllocatedBlockSize(node); }
 
 }  // namespace
 
+size_t Dict::MemoryBytes() const { return node_bytes_ + (table_ ? AllocatedBlockSize(table_) : 0); }
+
 Dict::~Dict() {
   for (size_t i = 0; i < buckets_; ++i) {
     for (Node* n = table_[i]; n;) {

@@ -27,7 +27,8 @@ class Dict {
   Dict& operator=(const Dict&) = delete;
 
   size_t size() const { return size_; }
-  size_t MemoryBytes() const { return node_bytes_ + buckets_ * sizeof(Node*); }
+  // Every node and the bucket array, as the allocator sizes them.
+  size_t MemoryBytes() const;
 
   // The node of field, or nullptr.
   Node* Find(std::string_view field) const;

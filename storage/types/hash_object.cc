@@ -1,10 +1,14 @@
 // hash_object.cc — the listpack and hashtable encodings of a hash (see hash_object.h).
 #include "storage/types/hash_object.h"
 
+#include "storage/entry.h"
+
 namespace flightcache::storage {
 
 size_t HashObject::MemoryBytes() const {
-  return sizeof(HashObject) + (dict_ ? sizeof(Dict) + dict_->MemoryBytes() : lp_.MemoryBytes());
+  // This object's own block too: small hashes are mostly overhead, and eviction must see it.
+  return AllocatedBlockSize(this) +
+         (dict_ ? AllocatedBlockSize(dict_.get()) + dict_->MemoryBytes() : lp_.MemoryBytes());
 }
 
 std::unique_ptr<Object> HashObject::Clone() const {

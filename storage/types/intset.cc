@@ -3,7 +3,13 @@
 
 #include <algorithm>
 
+#include "storage/entry.h"
+
 namespace flightcache::storage {
+
+size_t Intset::MemoryBytes() const {
+  return values_.capacity() > 0 ? AllocatedBlockSize(values_.data()) : 0;
+}
 
 bool Intset::Contains(int64_t v) const {
   return std::binary_search(values_.begin(), values_.end(), v);

@@ -15,7 +15,8 @@ namespace flightcache::storage {
 class Intset {
  public:
   size_t size() const { return values_.size(); }
-  size_t MemoryBytes() const { return values_.capacity() * sizeof(int64_t); }
+  // The array's heap block, as the allocator sizes it.
+  size_t MemoryBytes() const;
   bool Contains(int64_t v) const;
   // True when v was added (it was not there).
   bool Add(int64_t v);

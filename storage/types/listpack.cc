@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "storage/entry.h"
+
 namespace flightcache::storage {
 namespace {
 
@@ -42,8 +44,8 @@ size_t GetVarint(const char* p, uint64_t* len) {
 }  // namespace
 
 size_t Listpack::MemoryBytes() const {
-  // std::string keeps 15 bytes inline; past that it holds capacity + 1 on the heap.
-  return buf_.capacity() > 15 ? buf_.capacity() + 1 : 0;
+  // std::string keeps 15 bytes inline; past that data() is its own heap block.
+  return buf_.capacity() > 15 ? AllocatedBlockSize(buf_.data()) : 0;
 }
 
 size_t Listpack::Next(size_t pos) const {

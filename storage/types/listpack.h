@@ -21,7 +21,7 @@ class Listpack {
   bool empty() const { return count_ == 0; }
   // Bytes of the encoded entries.
   size_t bytes() const { return buf_.size(); }
-  // Heap bytes the buffer holds (its capacity beyond the inline small-string storage).
+  // Heap bytes the buffer holds, as the allocator sizes its block (0 while it fits inline).
   size_t MemoryBytes() const;
 
   size_t Begin() const { return 0; }

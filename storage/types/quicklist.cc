@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "storage/entry.h"
+
 namespace flightcache::storage {
 namespace {
 
@@ -22,14 +24,18 @@ size_t MaxNodeBytes(const TypeLimits& limits) {
 }  // namespace
 
 size_t ListObject::MemoryBytes() const {
-  return sizeof(ListObject) + nodes_.size() * sizeof(Listpack) + node_bytes_;
+  // std::deque keeps its elements in 512-byte blocks (plus a small map of them): an estimate,
+  // as the deque's blocks are not reachable; the node buffers are exact.
+  constexpr size_t kPerBlock = 512 / sizeof(Listpack);
+  const size_t blocks = nodes_.size() / kPerBlock + 1;
+  return AllocatedBlockSize(this) + blocks * (512 + 16) + 64 + node_bytes_;
 }
 
 std::unique_ptr<Object> ListObject::Clone() const {
   auto copy = std::make_unique<ListObject>();
   copy->nodes_ = nodes_;
   copy->count_ = count_;
-  copy->node_bytes_ = node_bytes_;
+  for (const Listpack& node : copy->nodes_) copy->node_bytes_ += node.MemoryBytes();  // new buffers
   return copy;
 }
 

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "storage/entry.h"
+
 namespace flightcache::storage {
 namespace {
 
@@ -29,14 +31,14 @@ const char* SetObject::EncodingName() const {
 }
 
 size_t SetObject::MemoryBytes() const {
-  size_t bytes = sizeof(SetObject);
+  const size_t bytes = AllocatedBlockSize(this);
   switch (encoding_) {
     case Encoding::kIntset:
       return bytes + ints_.MemoryBytes();
     case Encoding::kListpack:
       return bytes + lp_.MemoryBytes();
     case Encoding::kHashtable:
-      return bytes + sizeof(Dict) + dict_->MemoryBytes();
+      return bytes + AllocatedBlockSize(dict_.get()) + dict_->MemoryBytes();
   }
   return bytes;
 }
