@@ -62,6 +62,7 @@ CommandTable BuildCommandTable() {
   RegisterHashCommands(table);
   RegisterListCommands(table);
   RegisterSetCommands(table);
+  RegisterZsetCommands(table);
   return table;
 }
 

@@ -95,6 +95,7 @@ void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterHashCommands(CommandTable& table);  // server/commands/hash_commands.cc
 void RegisterListCommands(CommandTable& table);  // server/commands/list_commands.cc
 void RegisterSetCommands(CommandTable& table);   // server/commands/set_commands.cc
+void RegisterZsetCommands(CommandTable& table);  // server/commands/zset_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

@@ -134,6 +134,8 @@ storage::TypeLimits TypeLimitsOf(CommandContext& ctx) {
   limits.set_max_intset_entries = c.set_max_intset_entries;
   limits.set_max_listpack_entries = c.set_max_listpack_entries;
   limits.set_max_listpack_value = c.set_max_listpack_value;
+  limits.zset_max_listpack_entries = c.zset_max_listpack_entries;
+  limits.zset_max_listpack_value = c.zset_max_listpack_value;
   limits.list_max_listpack_size = c.list_max_listpack_size;
   return limits;
 }

@@ -47,7 +47,7 @@ struct Config {
   int64_t set_max_intset_entries = 512;
   int64_t set_max_listpack_entries = 128;
   int64_t set_max_listpack_value = 64;
-  int64_t zset_max_listpack_entries = 128;  // taken for Redis's tests; zsets are not built yet
+  int64_t zset_max_listpack_entries = 128;
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
   int64_t list_compress_depth = 0;  // accepted; nodes are not compressed

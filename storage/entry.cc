@@ -162,6 +162,13 @@ size_t EntryAllocatedSize(const Entry* entry) {
 
 size_t EntryObjectMemory(const Entry* entry) { return EntryObject(entry)->MemoryBytes(); }
 
+size_t AllocationSizeFor(size_t requested) {
+  if (FLIGHTCACHE_CHUNK_HEADER == 0) return requested;
+  // glibc: the request plus its size header, rounded up to 16 bytes, at least 32.
+  const size_t chunk = (requested + sizeof(size_t) + 15) & ~size_t{15};
+  return chunk < 32 ? 32 : chunk;
+}
+
 size_t AllocatedBlockSize(const void* block) {
   return malloc_usable_size(const_cast<void*>(block)) + FLIGHTCACHE_CHUNK_HEADER;
 }

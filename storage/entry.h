@@ -80,5 +80,8 @@ inline size_t EntryMemory(const Entry* entry) {
 }
 // Bytes the allocator spends on any malloc'd block, as EntryAllocatedSize counts them.
 size_t AllocatedBlockSize(const void* block);
+// What the allocator would spend on a block of `requested` bytes (an object's own block,
+// counted without asking the allocator, so that objects on the stack in tests work too).
+size_t AllocationSizeFor(size_t requested);
 
 }  // namespace flightcache::storage

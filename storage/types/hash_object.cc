@@ -7,8 +7,8 @@ namespace flightcache::storage {
 
 size_t HashObject::MemoryBytes() const {
   // This object's own block too: small hashes are mostly overhead, and eviction must see it.
-  return AllocatedBlockSize(this) +
-         (dict_ ? AllocatedBlockSize(dict_.get()) + dict_->MemoryBytes() : lp_.MemoryBytes());
+  return AllocationSizeFor(sizeof(HashObject)) +
+         (dict_ ? AllocationSizeFor(sizeof(Dict)) + dict_->MemoryBytes() : lp_.MemoryBytes());
 }
 
 std::unique_ptr<Object> HashObject::Clone() const {

@@ -27,6 +27,8 @@ struct TypeLimits {
   int64_t set_max_intset_entries = 512;
   int64_t set_max_listpack_entries = 128;
   int64_t set_max_listpack_value = 64;
+  int64_t zset_max_listpack_entries = 128;
+  int64_t zset_max_listpack_value = 64;
   // Positive: entries per quicklist node; -1..-5: node bytes 4, 8, 16, 32, 64 KB.
   int64_t list_max_listpack_size = -2;
 };

@@ -28,7 +28,7 @@ size_t ListObject::MemoryBytes() const {
   // as the deque's blocks are not reachable; the node buffers are exact.
   constexpr size_t kPerBlock = 512 / sizeof(Listpack);
   const size_t blocks = nodes_.size() / kPerBlock + 1;
-  return AllocatedBlockSize(this) + blocks * (512 + 16) + 64 + node_bytes_;
+  return AllocationSizeFor(sizeof(ListObject)) + blocks * (512 + 16) + 64 + node_bytes_;
 }
 
 std::unique_ptr<Object> ListObject::Clone() const {

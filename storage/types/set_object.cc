@@ -31,14 +31,14 @@ const char* SetObject::EncodingName() const {
 }
 
 size_t SetObject::MemoryBytes() const {
-  const size_t bytes = AllocatedBlockSize(this);
+  const size_t bytes = AllocationSizeFor(sizeof(SetObject));
   switch (encoding_) {
     case Encoding::kIntset:
       return bytes + ints_.MemoryBytes();
     case Encoding::kListpack:
       return bytes + lp_.MemoryBytes();
     case Encoding::kHashtable:
-      return bytes + AllocatedBlockSize(dict_.get()) + dict_->MemoryBytes();
+      return bytes + AllocationSizeFor(sizeof(Dict)) + dict_->MemoryBytes();
   }
   return bytes;
 }

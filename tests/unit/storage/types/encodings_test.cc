@@ -13,6 +13,7 @@
 #include "storage/types/listpack.h"
 #include "storage/types/quicklist.h"
 #include "storage/types/set_object.h"
+#include "storage/types/zset_object.h"
 
 using namespace flightcache::storage;
 
@@ -255,4 +256,40 @@ TEST_CASE("a list's memory figure follows its pushes and pops back to empty") {
   while (list.PopFront(&v)) {
   }
   CHECK(list.MemoryBytes() == empty);
+}
+
+TEST_CASE("a sorted set keeps (score, member) order in both encodings and across conversion") {
+  TypeLimits limits;
+  limits.zset_max_listpack_entries = 4;
+  ZsetObject z;
+  z.Set("c", 3, limits);
+  z.Set("a", 1, limits);
+  z.Set("b", 1, limits);  // ties order by member
+  CHECK(std::string(z.EncodingName()) == "listpack");
+  std::vector<std::string> order;
+  z.ForRange(0, 2, false, [&](std::string_view m, double) { order.emplace_back(m); });
+  CHECK(order == std::vector<std::string>{"a", "b", "c"});
+  CHECK_FALSE(z.Set("a", 5, limits));  // an update moves the member
+  CHECK(*z.Rank("a", false) == 2);
+  z.Set("d", 0, limits);
+  z.Set("e", -1, limits);
+  CHECK(std::string(z.EncodingName()) == "skiplist");
+  order.clear();
+  z.ForRange(0, 4, true, [&](std::string_view m, double) { order.emplace_back(m); });
+  CHECK(order == std::vector<std::string>{"a", "c", "b", "d", "e"});
+  CHECK(*z.Score("c") == 3);
+  CHECK(*z.Rank("e", false) == 0);
+  CHECK(*z.Rank("e", true) == 4);
+  CHECK(z.Remove("c"));
+  CHECK_FALSE(z.Score("c"));
+  CHECK(z.Length() == 4);
+  auto copy = z.Clone();
+  CHECK(copy->Length() == 4);
+  double v;
+  CHECK(ParseScore("-inf", &v));
+  CHECK(ParseScore("+inf", &v));
+  CHECK_FALSE(ParseScore("nan", &v));
+  CHECK_FALSE(ParseScore(" 1", &v));
+  CHECK(FormatScore(1.1) == "1.1000000000000001");
+  CHECK(FormatScore(3) == "3");
 }
