@@ -24,11 +24,9 @@ size_t MaxNodeBytes(const TypeLimits& limits) {
 }  // namespace
 
 size_t ListObject::MemoryBytes() const {
-  // std::deque keeps its elements in 512-byte blocks (plus a small map of them): an estimate,
-  // as the deque's blocks are not reachable; the node buffers are exact.
-  constexpr size_t kPerBlock = 512 / sizeof(Listpack);
-  const size_t blocks = nodes_.size() / kPerBlock + 1;
-  return AllocationSizeFor(sizeof(ListObject)) + blocks * (512 + 16) + 64 + node_bytes_;
+  const size_t array =
+      nodes_.capacity() > 0 ? AllocationSizeFor(nodes_.capacity() * sizeof(Listpack)) : 0;
+  return AllocationSizeFor(sizeof(ListObject)) + array + node_bytes_;
 }
 
 std::unique_ptr<Object> ListObject::Clone() const {
@@ -55,7 +53,7 @@ bool ListObject::Fits(const Listpack& node, std::string_view value,
 }
 
 void ListObject::PushFront(std::string_view value, const TypeLimits& limits) {
-  if (nodes_.empty() || !Fits(nodes_.front(), value, limits)) nodes_.emplace_front();
+  if (nodes_.empty() || !Fits(nodes_.front(), value, limits)) nodes_.emplace(nodes_.begin());
   Modify(0, [&](Listpack& lp) { lp.PushFront(value); });
   ++count_;
 }
@@ -69,6 +67,8 @@ void ListObject::PushBack(std::string_view value, const TypeLimits& limits) {
 void ListObject::DropNode(size_t i) {
   node_bytes_ -= nodes_[i].MemoryBytes();
   nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i));
+  // Give the array back as the list shrinks (amortised: only past a 4x slack).
+  if (nodes_.size() * 4 < nodes_.capacity()) nodes_.shrink_to_fit();
 }
 
 bool ListObject::PopFront(std::string* out) {
