@@ -319,31 +319,31 @@ void ZpopmaxCommand(CommandContext& ctx) { PopGeneric(ctx, true); }
 void RegisterZsetCommands(CommandTable& t) {
   const uint32_t kRead = kReadOnly | kFast;
   const uint32_t kWriteFast = kWrite | kDenyOom | kFast;
-  t.Add({"zadd", -4, kWriteFast, 1, 1, 1, ZaddCommand, "sorted_set",
+  t.Add({"zadd", -4, kWriteFast, 1, 1, 1, ZaddCommand, "sorted-set",
          "Adds one or more members to a sorted set, or updates their scores. Creates the key if it "
          "doesn't exist.",
          "1.2.0"});
-  t.Add({"zincrby", 4, kWriteFast, 1, 1, 1, ZincrbyCommand, "sorted_set",
+  t.Add({"zincrby", 4, kWriteFast, 1, 1, 1, ZincrbyCommand, "sorted-set",
          "Increments the score of a member in a sorted set.", "1.2.0"});
-  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZremCommand, "sorted_set",
+  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZremCommand, "sorted-set",
          "Removes one or more members from a sorted set. Deletes the sorted set if all members "
          "were removed.",
          "1.2.0"});
-  t.Add({"zscore", 3, kRead, 1, 1, 1, ZscoreCommand, "sorted_set",
+  t.Add({"zscore", 3, kRead, 1, 1, 1, ZscoreCommand, "sorted-set",
          "Returns the score of a member in a sorted set.", "1.2.0"});
-  t.Add({"zcard", 2, kRead, 1, 1, 1, ZcardCommand, "sorted_set",
+  t.Add({"zcard", 2, kRead, 1, 1, 1, ZcardCommand, "sorted-set",
          "Returns the number of members in a sorted set.", "1.2.0"});
-  t.Add({"zrank", 3, kRead, 1, 1, 1, ZrankCommand, "sorted_set",
+  t.Add({"zrank", 3, kRead, 1, 1, 1, ZrankCommand, "sorted-set",
          "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0"});
-  t.Add({"zrevrank", 3, kRead, 1, 1, 1, ZrevrankCommand, "sorted_set",
+  t.Add({"zrevrank", 3, kRead, 1, 1, 1, ZrevrankCommand, "sorted-set",
          "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0"});
-  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZrangeCommand, "sorted_set",
+  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZrangeCommand, "sorted-set",
          "Returns members in a sorted set within a range of indexes.", "1.2.0"});
-  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZpopminCommand, "sorted_set",
+  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZpopminCommand, "sorted-set",
          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the "
          "sorted set if the last member was popped.",
          "5.0.0"});
-  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZpopmaxCommand, "sorted_set",
+  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZpopmaxCommand, "sorted-set",
          "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
          "sorted set if the last member was popped.",
          "5.0.0"});
