@@ -60,6 +60,10 @@ CommandTable BuildCommandTable() {
   RegisterServerCommands(table);
   RegisterIntrospectionCommands(table);
   RegisterTransactionCommands(table);
+  RegisterHashCommands(table);
+  RegisterListCommands(table);
+  RegisterSetCommands(table);
+  RegisterZsetCommands(table);
   return table;
 }
 
@@ -74,6 +78,7 @@ std::vector<std::string> CommandFlagNames(uint32_t flags) {
   if (flags & kStale) names.push_back("stale");
   if (flags & kFast) names.push_back("fast");
   if (flags & kNoScript) names.push_back("noscript");
+  if (flags & kMovableKeys) names.push_back("movablekeys");
   return names;
 }
 

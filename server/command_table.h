@@ -44,6 +44,10 @@ enum CommandFlag : uint32_t {
   kAllShards = 1 << 9,            // touches the whole keyspace: runs with every shard locked
   kTransactionControl = 1 << 16,  // MULTI EXEC DISCARD WATCH...: runs at once, even in MULTI
   kNoScript = 1 << 17,
+  // Keys are found by parsing (LMPOP, SINTERCARD: a numkeys argument). COMMAND INFO shows
+  // first/last/step as 0 0 0 with "movablekeys", as Redis does; the worker still locks the
+  // shards of every argument first_key..last_key (a superset of the keys, which is safe).
+  kMovableKeys = 1 << 10,
 };
 
 struct SubcommandSpec {
@@ -92,6 +96,10 @@ void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
+void RegisterHashCommands(CommandTable& table);  // server/commands/hash_commands.cc
+void RegisterListCommands(CommandTable& table);  // server/commands/list_commands.cc
+void RegisterSetCommands(CommandTable& table);   // server/commands/set_commands.cc
+void RegisterZsetCommands(CommandTable& table);  // server/commands/zset_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

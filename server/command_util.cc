@@ -8,6 +8,7 @@
 
 #include "server/command_table.h"
 #include "server/server.h"
+#include "server/worker.h"
 
 namespace flightcache::server {
 
@@ -119,6 +120,75 @@ void ReplySubcommandError(CommandContext& ctx) {
 storage::Entry* Lookup(CommandContext& ctx, std::string_view key, storage::KeyLocation* at) {
   *at = ctx.server.keyspace().Locate(key);
   return at->shard->Find(key, at->hash, ctx.now_ms);
+}
+
+}  // namespace flightcache::server
+
+namespace flightcache::server {
+
+storage::TypeLimits TypeLimitsOf(CommandContext& ctx) {
+  const Config& c = ctx.worker.config();
+  storage::TypeLimits limits;
+  limits.hash_max_listpack_entries = c.hash_max_listpack_entries;
+  limits.hash_max_listpack_value = c.hash_max_listpack_value;
+  limits.set_max_intset_entries = c.set_max_intset_entries;
+  limits.set_max_listpack_entries = c.set_max_listpack_entries;
+  limits.set_max_listpack_value = c.set_max_listpack_value;
+  limits.zset_max_listpack_entries = c.zset_max_listpack_entries;
+  limits.zset_max_listpack_value = c.zset_max_listpack_value;
+  limits.list_max_listpack_size = c.list_max_listpack_size;
+  return limits;
+}
+
+storage::Entry* LookupTyped(CommandContext& ctx, std::string_view key, storage::ValueType want,
+                            storage::KeyLocation* at, bool* wrong_type) {
+  storage::Entry* e = Lookup(ctx, key, at);
+  *wrong_type = e && storage::EntryType(e) != want;
+  if (*wrong_type) {
+    ctx.reply.Error(kErrWrongType);
+    return nullptr;
+  }
+  return e;
+}
+
+bool ParseCursor(std::string_view text, uint64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *out = v;
+  return true;
+}
+
+bool ParseScanOptions(CommandContext& ctx, size_t first, ScanOptions* out) {
+  for (size_t i = first; i < ctx.args.size(); i += 2) {
+    std::string_view a = ctx.args[i];
+    if (i + 1 >= ctx.args.size()) {
+      ctx.reply.Error(kErrSyntax);
+      return false;
+    }
+    if (EqualsIgnoreCase(a, "match")) {
+      out->pattern = ctx.args[i + 1];
+      out->has_pattern = out->pattern != "*";
+    } else if (EqualsIgnoreCase(a, "count")) {
+      if (!ParseInt64(ctx.args[i + 1], &out->count)) {
+        ctx.reply.Error(kErrNotInteger);
+        return false;
+      }
+      if (out->count < 1) {
+        ctx.reply.Error(kErrSyntax);
+        return false;
+      }
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace flightcache::server

@@ -19,6 +19,8 @@ inline constexpr const char* kErrNotInteger = "ERR value is not an integer or ou
 inline constexpr const char* kErrSyntax = "ERR syntax error";
 inline constexpr const char* kErrNotFloat = "ERR value is not a valid float";
 inline constexpr const char* kErrNoSuchKey = "ERR no such key";
+inline constexpr const char* kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 // Strict 64-bit integer as Redis's string2ll: no spaces, no '+', no leading zeros.
 bool ParseInt64(std::string_view text, int64_t* out);
@@ -43,6 +45,27 @@ void ReplySubcommandError(CommandContext& ctx);
 
 // The live entry for key (expired keys are removed first), and where it lives in *at.
 storage::Entry* Lookup(CommandContext& ctx, std::string_view key, storage::KeyLocation* at);
+
+// The encoding limits of the data types from this worker's config.
+storage::TypeLimits TypeLimitsOf(CommandContext& ctx);
+
+// Looks key up for a command on values of type want. Returns the live entry, or nullptr when
+// the key is missing (*wrong_type false) or holds another type (*wrong_type true, and the
+// WRONGTYPE error is written).
+storage::Entry* LookupTyped(CommandContext& ctx, std::string_view key, storage::ValueType want,
+                            storage::KeyLocation* at, bool* wrong_type);
+
+// Parses a SCAN-family cursor (an unsigned 64-bit decimal).
+bool ParseCursor(std::string_view text, uint64_t* out);
+
+// The options of HSCAN/SSCAN/ZSCAN from args[first]: MATCH pattern, COUNT n. On failure writes
+// the error (syntax, not an integer) and returns false.
+struct ScanOptions {
+  std::string_view pattern;
+  bool has_pattern = false;
+  int64_t count = 10;
+};
+bool ParseScanOptions(CommandContext& ctx, size_t first, ScanOptions* out);
 
 // Writes a HELP reply: one simple string per line.
 template <size_t N>

@@ -291,6 +291,44 @@ std::vector<ConfigOption> BuildOptions() {
                              "with threads > 1: reuseport (a listener per worker, the kernel "
                              "spreads connections) or acceptor (worker 0 accepts and hands out)"});
   }
+  // Data-type encodings. The *-ziplist-* names are Redis's old aliases of the same fields.
+  struct TypeOption {
+    const char* name;
+    const char* alias;
+    int64_t min;
+    int64_t max;
+    int64_t Config::*field;
+    const char* help;
+  };
+  const TypeOption type_options[] = {
+      {"hash-max-listpack-entries", "hash-max-ziplist-entries", 0, INT64_MAX,
+       &Config::hash_max_listpack_entries, "most fields of a listpack-encoded hash (512)"},
+      {"hash-max-listpack-value", "hash-max-ziplist-value", 0, INT64_MAX,
+       &Config::hash_max_listpack_value, "longest field or value of a listpack hash (64)"},
+      {"set-max-intset-entries", nullptr, 0, INT64_MAX, &Config::set_max_intset_entries,
+       "most members of an intset-encoded set (512)"},
+      {"set-max-listpack-entries", nullptr, 0, INT64_MAX, &Config::set_max_listpack_entries,
+       "most members of a listpack-encoded set (128)"},
+      {"set-max-listpack-value", nullptr, 0, INT64_MAX, &Config::set_max_listpack_value,
+       "longest member of a listpack-encoded set (64)"},
+      {"zset-max-listpack-entries", "zset-max-ziplist-entries", 0, INT64_MAX,
+       &Config::zset_max_listpack_entries, "most members of a listpack-encoded sorted set (128)"},
+      {"zset-max-listpack-value", "zset-max-ziplist-value", 0, INT64_MAX,
+       &Config::zset_max_listpack_value, "longest member of a listpack-encoded sorted set (64)"},
+      {"list-max-listpack-size", "list-max-ziplist-size", INT32_MIN, INT32_MAX,
+       &Config::list_max_listpack_size,
+       "entries (> 0) or bytes (-1..-5: 4..64 KB) per quicklist node (-2)"},
+      {"list-compress-depth", nullptr, 0, INT32_MAX, &Config::list_compress_depth,
+       "accepted; list nodes are not compressed"},
+  };
+  for (const TypeOption& t : type_options) {
+    int64_t Config::*field = t.field;
+    auto ref = [field](Config& c) -> int64_t& { return c.*field; };
+    o.push_back(IntOption(t.name, true, t.min, t.max, ref, t.help));
+    if (t.alias) {
+      o.push_back(IntOption(t.alias, true, t.min, t.max, ref, std::string("alias of ") + t.name));
+    }
+  }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));

@@ -46,6 +46,16 @@ struct Config {
   // Worker threads, each with its own loop (see server/worker.h).
   int threads = 1;
   std::string accept_mode = "reuseport";  // "reuseport" or "acceptor" (with threads > 1)
+  // Encoding thresholds of the data types (storage/types/), Redis's names and defaults.
+  int64_t hash_max_listpack_entries = 512;
+  int64_t hash_max_listpack_value = 64;
+  int64_t set_max_intset_entries = 512;
+  int64_t set_max_listpack_entries = 128;
+  int64_t set_max_listpack_value = 64;
+  int64_t zset_max_listpack_entries = 128;
+  int64_t zset_max_listpack_value = 64;
+  int64_t list_max_listpack_size = -2;
+  int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
 };
 
 struct ConfigOption {

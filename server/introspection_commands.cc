@@ -71,7 +71,11 @@ void ObjectCommand(CommandContext& ctx) {
   }
   const bool lfu = storage::PolicyTracksLfu(ctx.server.keyspace().policy());
   if (encoding) {
-    ctx.reply.Bulk(Encoding(storage::EntryValue(e)));
+    if (storage::EntryIsString(e)) {
+      ctx.reply.Bulk(Encoding(storage::EntryValue(e)));
+    } else {
+      ctx.reply.Bulk(storage::EntryObject(e)->EncodingName());
+    }
   } else if (refcount) {
     ctx.reply.Integer(1);
   } else if (freq) {
@@ -115,8 +119,9 @@ void MemoryCommand(CommandContext& ctx) {
       ctx.reply.Null();
       return;
     }
-    // The entry block (key, value and metadata in one allocation) and its bucket slot.
-    ctx.reply.Integer(static_cast<int64_t>(storage::EntryAllocatedSize(e) + sizeof(Entry*)));
+    // The entry block (key, value and metadata in one allocation), its object for types other
+    // than strings (counted exactly, so SAMPLES is not needed), and its bucket slot.
+    ctx.reply.Integer(static_cast<int64_t>(storage::EntryMemory(e) + sizeof(Entry*)));
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
     static const char* kHelp[] = {"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                   "USAGE <key> [SAMPLES <count>]",

@@ -1,5 +1,6 @@
 // keyspace_commands.cc — commands on keys as a whole: DEL, EXISTS, EXPIRE family, TTLs,
 // KEYS, SCAN, RANDOMKEY, RENAME, COPY, DBSIZE and FLUSH. Redis 7 replies and error texts.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,8 @@ void ExistsCommand(CommandContext& ctx) {
 
 void TypeCommand(CommandContext& ctx) {
   KeyLocation at;
-  ctx.reply.Simple(Lookup(ctx, ctx.args[1], &at) ? "string" : "none");
+  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  ctx.reply.Simple(e ? storage::TypeName(storage::EntryType(e)) : "none");
 }
 
 // EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX XX GT LT.
@@ -168,19 +170,6 @@ void KeysCommand(CommandContext& ctx) {
   for (const std::string& k : keys) ctx.reply.Bulk(k);
 }
 
-bool ParseCursor(std::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  *out = v;
-  return true;
-}
-
 void ScanCommand(CommandContext& ctx) {
   uint64_t cursor;
   if (!ParseCursor(ctx.args[1], &cursor)) {
@@ -217,11 +206,11 @@ void ScanCommand(CommandContext& ctx) {
     }
   }
   std::vector<std::string> keys;
-  const bool type_excludes = !type_filter.empty() && type_filter != "string";
+  const bool by_type = !type_filter.empty();
   // COUNT is a hint of buckets to visit, as in Redis; the table's load keeps it near keys.
   size_t buckets = static_cast<size_t>(count);
   cursor = ctx.server.keyspace().Scan(cursor, buckets, ctx.now_ms, [&](const Entry* e) {
-    if (type_excludes) return;
+    if (by_type && type_filter != storage::TypeName(storage::EntryType(e))) return;
     std::string_view key = EntryKey(e);
     if (!has_pattern || storage::GlobMatch(pattern, key)) keys.emplace_back(key);
   });
@@ -260,11 +249,17 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     ctx.reply.Integer(0);
     return;
   }
-  std::string value(EntryValue(e));
-  int64_t expire = EntryExpireAt(e);
-  src_at.shard->Delete(src, src_at.hash);
+  const int64_t expire = EntryExpireAt(e);
   dst_at = ctx.server.keyspace().Locate(dst);
-  dst_at.shard->Set(dst, dst_at.hash, value, expire);
+  if (storage::EntryIsString(e)) {
+    std::string value(EntryValue(e));
+    src_at.shard->Delete(src, src_at.hash);
+    dst_at.shard->Set(dst, dst_at.hash, value, expire);
+  } else {
+    // The object moves to the new name; nothing is copied.
+    std::unique_ptr<storage::Object> object = src_at.shard->TakeObject(e, src_at.hash);
+    dst_at.shard->SetObject(dst, dst_at.hash, std::move(object), expire);
+  }
   if (nx)
     ctx.reply.Integer(1);
   else
@@ -311,8 +306,13 @@ void CopyCommand(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  std::string value(EntryValue(e));
-  dst_at.shard->Set(dst, dst_at.hash, value, EntryExpireAt(e));
+  const int64_t expire = EntryExpireAt(e);
+  if (storage::EntryIsString(e)) {
+    std::string value(EntryValue(e));
+    dst_at.shard->Set(dst, dst_at.hash, value, expire);
+  } else {
+    dst_at.shard->SetObject(dst, dst_at.hash, storage::EntryObject(e)->Clone(), expire);
+  }
   ctx.reply.Integer(1);
 }
 

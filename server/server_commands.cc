@@ -130,8 +130,9 @@ void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int ari
 }
 
 void WriteSpecInfo(protocol::ReplyWriter& r, const CommandSpec& c) {
-  WriteCommandInfo(r, c.name, c.arity, c.flags, c.first_key, c.last_key, c.key_step,
-                   &c.subcommands);
+  const bool movable = c.flags & kMovableKeys;
+  WriteCommandInfo(r, c.name, c.arity, c.flags, movable ? 0 : c.first_key, movable ? 0 : c.last_key,
+                   movable ? 0 : c.key_step, &c.subcommands);
 }
 
 void WriteDocs(protocol::ReplyWriter& r, const std::string& summary, const std::string& since,

@@ -35,6 +35,21 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key, KeyLocation* at) {
   return e;
 }
 
+// A string command's lookup: a key of another type gets WRONGTYPE, and *wrong is set.
+Entry* LookupStringRead(CommandContext& ctx, std::string_view key, KeyLocation* at, bool* wrong) {
+  Entry* e = LookupRead(ctx, key, at);
+  *wrong = e && !storage::EntryIsString(e);
+  if (*wrong) {
+    ctx.reply.Error(kErrWrongType);
+    return nullptr;
+  }
+  return e;
+}
+
+Entry* LookupString(CommandContext& ctx, std::string_view key, KeyLocation* at, bool* wrong) {
+  return LookupTyped(ctx, key, storage::ValueType::kString, at, wrong);
+}
+
 // True when a miss on key should be fetched from the origin: some route serves the key (one
 // that none serves is a plain miss) and it is not remembered as missing.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
@@ -57,7 +72,11 @@ void GetCommand(CommandContext& ctx) {
   KeyLocation at;
   std::string_view key = ctx.args[1];
   if (Entry* e = LookupRead(ctx, key, &at)) {
-    ctx.reply.Bulk(EntryValue(e));
+    if (storage::EntryIsString(e)) [[likely]] {
+      ctx.reply.Bulk(EntryValue(e));
+    } else {
+      ctx.reply.Error(kErrWrongType);
+    }
   } else if (ShouldReadThrough(ctx, key)) {
     ParkOnFetch(ctx, key);
   } else {
@@ -83,7 +102,7 @@ void MgetCommand(CommandContext& ctx) {
   if (missing_keys.empty()) {
     ctx.reply.ArrayHeader(n);
     for (Entry* e : found) {
-      if (e)
+      if (e && storage::EntryIsString(e))  // other types read as nil, as in Redis
         ctx.reply.Bulk(EntryValue(e));
       else
         ctx.reply.Null();
@@ -96,7 +115,7 @@ void MgetCommand(CommandContext& ctx) {
   element.set_resp3(ctx.reply.resp3());
   for (size_t i = 0; i < n; ++i) {
     element.set_output(&pending->elements[i]);
-    if (found[i])
+    if (found[i] && storage::EntryIsString(found[i]))
       element.Bulk(EntryValue(found[i]));
     else
       element.Null();  // overwritten by the fetch result where one is pending
@@ -158,6 +177,10 @@ void SetCommand(CommandContext& ctx) {
   std::string_view key = ctx.args[1];
   KeyLocation at;
   Entry* e = Lookup(ctx, key, &at);
+  if (o.get && e && !storage::EntryIsString(e)) {
+    ctx.reply.Error(kErrWrongType);
+    return;
+  }
   std::string old;
   const bool existed = e != nullptr;
   if (o.get && e) old.assign(EntryValue(e));
@@ -206,7 +229,9 @@ void PsetexCommand(CommandContext& ctx) { SetexGeneric(ctx, 1, "psetex"); }
 
 void GetsetCommand(CommandContext& ctx) {
   KeyLocation at;
-  Entry* e = LookupRead(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupStringRead(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   if (e)
     ctx.reply.Bulk(EntryValue(e));
   else
@@ -216,7 +241,9 @@ void GetsetCommand(CommandContext& ctx) {
 
 void GetdelCommand(CommandContext& ctx) {
   KeyLocation at;
-  Entry* e = LookupRead(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupStringRead(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   if (!e) {
     ctx.reply.Null();
     return;
@@ -230,7 +257,9 @@ void GetexCommand(CommandContext& ctx) {
   if (!ParseSetOptions(ctx, 2, true, &o)) return;
   std::string_view key = ctx.args[1];
   KeyLocation at;
-  Entry* e = LookupRead(ctx, key, &at);
+  bool wrong;
+  Entry* e = LookupStringRead(ctx, key, &at, &wrong);
+  if (wrong) return;
   if (!e) {
     if (ShouldReadThrough(ctx, key)) {
       // The options apply to the value the fetch fills, with the fill.
@@ -297,7 +326,9 @@ bool CheckStringLength(CommandContext& ctx, int64_t size, int64_t append) {
 
 void AppendCommand(CommandContext& ctx) {
   KeyLocation at;
-  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupString(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   if (!e) {
     at.shard->Set(ctx.args[1], at.hash, ctx.args[2], 0);
     ctx.reply.Integer(static_cast<int64_t>(ctx.args[2].size()));
@@ -317,7 +348,9 @@ void AppendCommand(CommandContext& ctx) {
 
 void StrlenCommand(CommandContext& ctx) {
   KeyLocation at;
-  Entry* e = LookupRead(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupStringRead(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   ctx.reply.Integer(e ? static_cast<int64_t>(EntryValue(e).size()) : 0);
 }
 
@@ -328,7 +361,9 @@ void GetrangeCommand(CommandContext& ctx) {
     return;
   }
   KeyLocation at;
-  Entry* e = LookupRead(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupStringRead(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   if (!e) {
     ctx.reply.Bulk("");
     return;
@@ -364,7 +399,9 @@ void SetrangeCommand(CommandContext& ctx) {
   }
   std::string_view patch = ctx.args[3];
   KeyLocation at;
-  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupString(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   if (!e) {
     if (patch.empty()) {
       ctx.reply.Integer(0);
@@ -393,7 +430,9 @@ void SetrangeCommand(CommandContext& ctx) {
 
 void IncrByGeneric(CommandContext& ctx, int64_t delta) {
   KeyLocation at;
-  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupString(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   int64_t current = 0;
   if (e && !ParseInt64(EntryValue(e), &current)) {
     ctx.reply.Error(kErrNotInteger);
@@ -446,7 +485,9 @@ void IncrbyfloatCommand(CommandContext& ctx) {
     return;
   }
   KeyLocation at;
-  Entry* e = Lookup(ctx, ctx.args[1], &at);
+  bool wrong;
+  Entry* e = LookupString(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
   long double current = 0;
   if (e && !ParseLongDouble(EntryValue(e), &current)) {
     ctx.reply.Error(kErrNotFloat);

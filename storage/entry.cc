@@ -71,7 +71,8 @@ Decoded Decode(const Entry* e) {
 
 }  // namespace
 
-Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_at_ms,
+                   ValueType type) {
   const bool has_expire = expire_at_ms != 0;
   const size_t size = kFixedHeader + VarintSize(key.size()) + VarintSize(value.size()) +
                       (has_expire ? sizeof(int64_t) : 0) + key.size() + value.size();
@@ -80,7 +81,8 @@ Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_
   Entry* e = static_cast<Entry*>(block);
   e->next = nullptr;
   e->access = 0;
-  e->flags = has_expire ? kHasExpire : 0;
+  e->flags = static_cast<uint8_t>((has_expire ? kHasExpire : 0) |
+                                  (static_cast<uint8_t>(type) << kTypeShift));
   char* p = reinterpret_cast<char*>(block) + kFixedHeader;
   p = PutVarint(p, key.size());
   p = PutVarint(p, value.size());
@@ -93,7 +95,23 @@ Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_
   return e;
 }
 
-void FreeEntry(Entry* entry) { std::free(entry); }
+Entry* CreateObjectEntry(std::string_view key, std::unique_ptr<Object> object,
+                         int64_t expire_at_ms) {
+  const ValueType type = object->type();
+  Object* raw = object.release();
+  return CreateEntry(key, std::string_view(reinterpret_cast<const char*>(&raw), sizeof(raw)),
+                     expire_at_ms, type);
+}
+
+Object* EntryObject(const Entry* entry) {
+  Object* object;
+  std::memcpy(&object, EntryValue(entry).data(), sizeof(object));
+  return object;
+}
+
+void FreeEntryObject(Entry* entry) { delete EntryObject(entry); }
+
+void FreeEntryBlock(Entry* entry) { std::free(entry); }
 
 std::string_view EntryKey(const Entry* entry) {
   Decoded d = Decode(entry);
@@ -140,6 +158,19 @@ void OverwriteValueInPlace(Entry* entry, std::string_view value) {
 
 size_t EntryAllocatedSize(const Entry* entry) {
   return malloc_usable_size(const_cast<Entry*>(entry)) + FLIGHTCACHE_CHUNK_HEADER;
+}
+
+size_t EntryObjectMemory(const Entry* entry) { return EntryObject(entry)->MemoryBytes(); }
+
+size_t AllocationSizeFor(size_t requested) {
+  if (FLIGHTCACHE_CHUNK_HEADER == 0) return requested;
+  // glibc: the request plus its size header, rounded up to 16 bytes, at least 32.
+  const size_t chunk = (requested + sizeof(size_t) + 15) & ~size_t{15};
+  return chunk < 32 ? 32 : chunk;
+}
+
+size_t AllocatedBlockSize(const void* block) {
+  return malloc_usable_size(const_cast<void*>(block)) + FLIGHTCACHE_CHUNK_HEADER;
 }
 
 }  // namespace flightcache::storage

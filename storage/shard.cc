@@ -152,7 +152,7 @@ void Shard::Unlink(Entry** link) {
   --size_;
   if (s3_ && !(e->flags & kInMainQueue)) --small_count_;
   if (e->flags & kHasExpire) --volatile_count_;
-  entry_bytes_.sub(EntryAllocatedSize(e));
+  entry_bytes_.sub(EntryMemory(e));
   FreeEntry(e);
 }
 
@@ -171,13 +171,13 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
   return e;
 }
 
-Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
-                  int64_t expire_at_ms) {
+// Inlined into Set: the string write path pays no extra call for sharing it with SetObject.
+[[gnu::always_inline]] inline Entry* Shard::Insert(std::string_view key, uint64_t hash,
+                                                   Entry* created, int64_t expire_at_ms) {
   Notify(key);
   RehashTick();
   Entry** link = FindLink(key, hash);
-  Entry* created = CreateEntry(key, value, expire_at_ms);
-  entry_bytes_.add(EntryAllocatedSize(created));
+  entry_bytes_.add(EntryMemory(created));
   if (expire_at_ms != 0) ++volatile_count_;
   if (link) {
     Entry* old = *link;
@@ -186,7 +186,7 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
     Touch(created);
     *link = created;
     if (old->flags & kHasExpire) --volatile_count_;
-    entry_bytes_.sub(EntryAllocatedSize(old));
+    entry_bytes_.sub(EntryMemory(old));
     FreeEntry(old);
     return created;
   }
@@ -201,20 +201,50 @@ Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
   return created;
 }
 
+Entry* Shard::Set(std::string_view key, uint64_t hash, std::string_view value,
+                  int64_t expire_at_ms) {
+  return Insert(key, hash, CreateEntry(key, value, expire_at_ms), expire_at_ms);
+}
+
+Entry* Shard::SetObject(std::string_view key, uint64_t hash, std::unique_ptr<Object> object,
+                        int64_t expire_at_ms) {
+  return Insert(key, hash, CreateObjectEntry(key, std::move(object), expire_at_ms), expire_at_ms);
+}
+
+std::unique_ptr<Object> Shard::TakeObject(Entry* entry, uint64_t hash) {
+  assert(!EntryIsString(entry));
+  Notify(EntryKey(entry));
+  std::unique_ptr<Object> object(EntryObject(entry));
+  Entry** link = LinkOf(entry, hash);
+  *link = entry->next;
+  --size_;
+  if (s3_ && !(entry->flags & kInMainQueue)) --small_count_;
+  if (entry->flags & kHasExpire) --volatile_count_;
+  entry_bytes_.sub(EntryAllocatedSize(entry) + object->MemoryBytes());
+  FreeEntryBlock(entry);
+  return object;
+}
+
 Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) {
+  assert(EntryIsString(entry));
   Notify(EntryKey(entry));
   if (EntryValue(entry).size() == value.size()) {
     OverwriteValueInPlace(entry, value);
     return entry;
   }
+  return Rewrite(entry, hash, value, EntryExpireAt(entry));
+}
+
+Entry* Shard::Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64_t expire_at_ms) {
   Entry** link = LinkOf(entry, hash);
-  Entry* created = CreateEntry(EntryKey(entry), value, EntryExpireAt(entry));
+  // A non-string's value bytes are its object pointer: the new block takes the object over.
+  Entry* created = CreateEntry(EntryKey(entry), value, expire_at_ms, EntryType(entry));
   created->next = entry->next;
   CarryState(entry, created);
   *link = created;
   entry_bytes_.add(EntryAllocatedSize(created));
   entry_bytes_.sub(EntryAllocatedSize(entry));
-  FreeEntry(entry);
+  FreeEntryBlock(entry);
   return created;
 }
 
@@ -226,20 +256,12 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
     return entry;
   }
   if (!had && expire_at_ms == 0) return entry;
-  Entry** link = LinkOf(entry, hash);
-  Entry* created = CreateEntry(EntryKey(entry), EntryValue(entry), expire_at_ms);
-  created->next = entry->next;
-  CarryState(entry, created);
-  *link = created;
   if (expire_at_ms != 0) {
     ++volatile_count_;
   } else {
     --volatile_count_;
   }
-  entry_bytes_.add(EntryAllocatedSize(created));
-  entry_bytes_.sub(EntryAllocatedSize(entry));
-  FreeEntry(entry);
-  return created;
+  return Rewrite(entry, hash, EntryValue(entry), expire_at_ms);
 }
 
 bool Shard::Delete(std::string_view key, uint64_t hash) {
@@ -424,8 +446,8 @@ Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
 
 void Shard::CarryState(const Entry* from, Entry* to) {
   to->access = from->access;
-  to->flags =
-      static_cast<uint8_t>((to->flags & kHasExpire) | (from->flags & (kInMainQueue | kFreqMask)));
+  to->flags = static_cast<uint8_t>((to->flags & (kHasExpire | kTypeMask)) |
+                                   (from->flags & (kInMainQueue | kFreqMask)));
 }
 
 void Shard::Touch(Entry* e) {

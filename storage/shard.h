@@ -68,9 +68,16 @@ class alignas(64) Shard {
   // Returns the live entry for key, or nullptr. An expired entry is removed first. touch:
   // record the access for eviction (OBJECT, MEMORY and the evictor itself look without it).
   Entry* Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch = true);
-  // Inserts or replaces key's value. expire_at_ms == 0: no expiry. Returns the new entry.
+  // Inserts or replaces key's value (of any type) with a string. expire_at_ms == 0: no expiry.
+  // Returns the new entry.
   Entry* Set(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms);
-  // Replaces the value of an existing entry, keeping its expiry. Returns the entry.
+  // Inserts or replaces key's value with object (a hash, list or set). Returns the new entry.
+  Entry* SetObject(std::string_view key, uint64_t hash, std::unique_ptr<Object> object,
+                   int64_t expire_at_ms);
+  // Removes key and hands its object to the caller (RENAME moves it). The entry must be a
+  // live non-string entry of this shard.
+  std::unique_ptr<Object> TakeObject(Entry* entry, uint64_t hash);
+  // Replaces the value of an existing string entry, keeping its expiry. Returns the entry.
   Entry* ReplaceValue(Entry* entry, uint64_t hash, std::string_view value);
   // Sets (or with 0 removes) the expiry of an existing entry. Returns the entry.
   Entry* SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms);
@@ -142,6 +149,14 @@ class alignas(64) Shard {
   // Lock-free: the S3-FIFO queues' part of memory_bytes().
   size_t queue_bytes() const { return queues_.memory_bytes(); }
   ShardStats stats() const { return ShardStats{expired_keys_.get(), evicted_keys_.get()}; }
+
+  // An object's bytes changed from before to after (ObjectWrite calls it).
+  void ObjectResized(size_t before, size_t after) {
+    entry_bytes_.add(after);
+    entry_bytes_.sub(before);
+  }
+  // Tells the KeyWatcher that key is being written (ObjectWrite calls it).
+  void NoteWrite(std::string_view key) { Notify(key); }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
   // Lock-free (an atomic count). For the Forget rule to hold, add the watch before any write the
@@ -215,7 +230,12 @@ class alignas(64) Shard {
   static void CarryState(const Entry* from, Entry* to);
   void AttachS3Fifo();
   Entry** LinkOf(const Entry* entry, uint64_t hash);
+  // Unlinks and frees the entry at link (and its object).
   void Unlink(Entry** link);
+  // Puts created in place of key's entry, or inserts it as a new key.
+  Entry* Insert(std::string_view key, uint64_t hash, Entry* created, int64_t expire_at_ms);
+  // Moves entry to a new block of the same value with expire_at_ms (SetExpire).
+  Entry* Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64_t expire_at_ms);
   void Notify(std::string_view key) {
     if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
   }
@@ -247,6 +267,26 @@ class alignas(64) Shard {
   S3FifoQueues queues_;
   RelaxedCounter<size_t> small_count_;  // read lock-free by the evictor to pick a shard
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
+};
+
+// The one way to change a hash, list or set in place: tells the KeyWatcher of the write (the
+// Forget rule) when made, and re-counts the object's bytes in the shard's memory figure when it
+// goes out of scope. Hold the key's shard lock for its whole life, and let it end before the
+// key is deleted (an empty object is removed with its key).
+class ObjectWrite {
+ public:
+  ObjectWrite(Shard& shard, Entry* entry)
+      : shard_(shard), object_(EntryObject(entry)), before_(object_->MemoryBytes()) {
+    shard_.NoteWrite(EntryKey(entry));
+  }
+  ~ObjectWrite() { shard_.ObjectResized(before_, object_->MemoryBytes()); }
+  ObjectWrite(const ObjectWrite&) = delete;
+  ObjectWrite& operator=(const ObjectWrite&) = delete;
+
+ private:
+  Shard& shard_;
+  Object* object_;
+  size_t before_;
 };
 
 // The hash every shard and the keyspace use for keys.

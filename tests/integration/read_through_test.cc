@@ -337,6 +337,29 @@ TEST_CASE("a SET while the fetch is in flight wins over the fetched value") {
   CHECK(Do(rt.c, {"GET", "sk"}) == "written");
 }
 
+TEST_CASE("an HSET, RPUSH or SADD while the fetch is in flight keeps the fetched string out") {
+  ReadThrough rt(0, {"--origin-timeout", "60000"});
+  const std::vector<std::vector<std::string>> writes = {
+      {"HSET", "tk:h", "f", "v"}, {"RPUSH", "tk:l", "e"}, {"SADD", "tk:s", "m"}};
+  for (const std::vector<std::string>& write : writes) {
+    CAPTURE(write[0]);
+    const std::string& key = write[1];
+    rt.origin.Gate();
+    ContextPtr waiter = Connect(rt.server.port(), std::chrono::milliseconds(30000));
+    Append(waiter.get(), {"GET", key});
+    Send(waiter.get());
+    rt.origin.WaitHeld(1);
+    CHECK(Do(rt.c, write) == ":1");
+    rt.origin.Release();
+    // The waiter that joined before the write gets the origin's value; the store keeps the write.
+    CHECK(Show(NextReply(waiter.get()).get()) == "value:" + key);
+    CHECK(Do(rt.c, {"TYPE", key}) != "+string");
+    CHECK(Do(rt.c, {"GET", key}) ==
+          "-WRONGTYPE Operation against a key holding the wrong kind of value");
+  }
+  CHECK(rt.InfoField("origin_forgotten") == "3");
+}
+
 TEST_CASE("a FLUSHALL while fetches are in flight keeps their values out of the store") {
   ReadThrough rt(0, {"--origin-timeout", "60000"});
   rt.origin.Gate();

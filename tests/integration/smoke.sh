@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # smoke.sh — drives the real flightcache binary with Redis's own tools: redis-cli (arguments,
-# piped input, --scan) and redis-benchmark (-t ping,set,get,incr,mset -n 20000).
+# piped input, --scan) and redis-benchmark (-t ping,set,get,incr,mset and the list, set, hash and
+# sorted-set tests -n 20000).
 # Fails on any unexpected reply, any benchmark error, or an unclean SIGTERM shutdown.
 # Run by `meson test` with FLIGHTCACHE_BIN set to the server binary. Needs redis-tools.
 set -euo pipefail
@@ -108,13 +109,17 @@ Expect "OK" flushall
 Expect "0" dbsize
 
 # redis-benchmark: every test must report a positive rate and nothing may mention an error.
-bench=$(timeout 300 redis-benchmark -p "$port" -t ping,set,get,incr,mset -n "$BENCH_REQUESTS" \
+bench_tests=ping,set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin
+bench_tests+=,lrange_100,lrange_300,lrange_500,lrange_600
+bench=$(timeout 300 redis-benchmark -p "$port" -t "$bench_tests" -n "$BENCH_REQUESTS" \
   --csv 2>&1) || Fail "redis-benchmark exited non-zero or timed out: $bench"
 echo "$bench"
 if grep -Eqi 'error|warning|fail|reset by peer' <<<"$bench"; then
   Fail "redis-benchmark reported a problem"
 fi
-for test in PING_INLINE PING_MBULK SET GET INCR 'MSET (10 keys)'; do
+for test in PING_INLINE PING_MBULK SET GET INCR 'MSET (10 keys)' LPUSH RPUSH LPOP RPOP SADD HSET \
+  SPOP ZADD ZPOPMIN 'LRANGE_100 (first 100 elements)' 'LRANGE_300 (first 300 elements)' \
+  'LRANGE_500 (first 500 elements)' 'LRANGE_600 (first 600 elements)'; do
   rps=$(awk -F'","' -v t="\"$test" '$1 == t { print $2 }' <<<"$bench")
   [[ -n $rps ]] || Fail "redis-benchmark printed no result for $test"
   awk -v r="$rps" 'BEGIN { exit !(r > 0) }' || Fail "redis-benchmark: $test ran 0 requests/s"

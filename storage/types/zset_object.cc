@@ -1,0 +1,196 @@
+// zset_object.cc — the listpack and tree encodings of a sorted set (see zset_object.h).
+#include "storage/types/zset_object.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <vector>
+
+#include "storage/entry.h"
+
+namespace flightcache::storage {
+namespace {
+
+std::string EncodeScore(double score) {
+  std::string bytes(sizeof(double), '\0');
+  std::memcpy(bytes.data(), &score, sizeof(double));
+  return bytes;
+}
+
+double DecodeScore(std::string_view bytes) {
+  double score;
+  std::memcpy(&score, bytes.data(), sizeof(double));
+  return score;
+}
+
+bool Less(double score_a, std::string_view a, double score_b, std::string_view b) {
+  return score_a < score_b || (score_a == score_b && a < b);
+}
+
+}  // namespace
+
+bool ParseScore(std::string_view text, double* out) {
+  if (text.empty() || text.size() > 1024) return false;
+  if (std::isspace(static_cast<unsigned char>(text.front()))) return false;
+  std::string buf(text);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && !std::isinf(v) && v != 0) return false;
+  *out = v;
+  return true;
+}
+
+std::string FormatScore(double score) {
+  if (std::isinf(score)) return score > 0 ? "inf" : "-inf";
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof(buf), "%.17g", score);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+size_t ZsetObject::ItemBytes(const Item& item) {
+  // A tree node (red-black header + Item) as the allocator sizes it, and the member's heap
+  // buffer when it does not fit inline. The node is not reachable: this is an estimate.
+  const size_t node = (32 + sizeof(Item) + 8 + 15) / 16 * 16;
+  const size_t member = item.member.capacity() > 15 ? AllocatedBlockSize(item.member.data()) : 0;
+  return node + member;
+}
+
+size_t ZsetObject::MemoryBytes() const {
+  size_t bytes = AllocationSizeFor(sizeof(ZsetObject));
+  if (!tree_) return bytes + lp_.MemoryBytes();
+  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() + tree_->item_bytes;
+}
+
+size_t ZsetObject::Length() const { return tree_ ? tree_->items.size() : lp_.size() / 2; }
+
+std::unique_ptr<Object> ZsetObject::Clone() const {
+  auto copy = std::make_unique<ZsetObject>();
+  if (!tree_) {
+    copy->lp_ = lp_;
+    return copy;
+  }
+  copy->tree_ = std::make_unique<Tree>();
+  for (const Item& item : tree_->items) {
+    auto it = copy->tree_->items.insert(item).first;
+    copy->tree_->item_bytes += ItemBytes(*it);
+    copy->tree_->scores.Set(item.member, EncodeScore(item.score));
+  }
+  return copy;
+}
+
+std::optional<double> ZsetObject::Score(std::string_view member) const {
+  if (tree_) {
+    const Dict::Node* n = tree_->scores.Find(member);
+    if (!n) return std::nullopt;
+    return DecodeScore(Dict::ValueOf(n));
+  }
+  const size_t pos = lp_.Find(member, 0, 2);
+  if (pos == lp_.End()) return std::nullopt;
+  return DecodeScore(lp_.Get(lp_.Next(pos)));
+}
+
+bool ZsetObject::Set(std::string_view member, double score, const TypeLimits& limits) {
+  const bool added = Remove(member) == false;
+  if (!tree_ && (static_cast<int64_t>(member.size()) > limits.zset_max_listpack_value ||
+                 static_cast<int64_t>(Length() + 1) > limits.zset_max_listpack_entries)) {
+    ConvertToTree();
+  }
+  if (tree_) {
+    auto it = tree_->items.insert(Item{score, std::string(member)}).first;
+    tree_->item_bytes += ItemBytes(*it);
+    tree_->scores.Set(member, EncodeScore(score));
+    return added;
+  }
+  size_t pos = lp_.Begin();
+  while (pos != lp_.End()) {
+    const size_t score_pos = lp_.Next(pos);
+    if (Less(score, member, DecodeScore(lp_.Get(score_pos)), lp_.Get(pos))) break;
+    pos = lp_.Next(score_pos);
+  }
+  const std::string encoded = EncodeScore(score);
+  lp_.Insert(pos, encoded);
+  lp_.Insert(pos, member);
+  return added;
+}
+
+bool ZsetObject::Remove(std::string_view member) {
+  if (tree_) {
+    const Dict::Node* n = tree_->scores.Find(member);
+    if (!n) return false;
+    auto it = tree_->items.find(Item{DecodeScore(Dict::ValueOf(n)), std::string(member)});
+    tree_->item_bytes -= ItemBytes(*it);
+    tree_->items.erase(it);
+    tree_->scores.Erase(member);
+    return true;
+  }
+  const size_t pos = lp_.Find(member, 0, 2);
+  if (pos == lp_.End()) return false;
+  lp_.Erase(pos, 2);
+  return true;
+}
+
+std::optional<size_t> ZsetObject::Rank(std::string_view member, bool reverse) const {
+  std::optional<double> score = Score(member);
+  if (!score) return std::nullopt;
+  size_t rank = 0;
+  if (tree_) {
+    auto it = tree_->items.find(Item{*score, std::string(member)});
+    rank = static_cast<size_t>(std::distance(tree_->items.begin(), it));
+  } else {
+    for (size_t pos = lp_.Begin(); lp_.Get(pos) != member; pos = lp_.Next(lp_.Next(pos))) ++rank;
+  }
+  return reverse ? Length() - 1 - rank : rank;
+}
+
+void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
+                          const std::function<void(std::string_view, double)>& fn) const {
+  if (start > end || end >= Length()) return;
+  if (tree_) {
+    if (!reverse) {
+      auto it = std::next(tree_->items.begin(), static_cast<std::ptrdiff_t>(start));
+      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
+    } else {
+      auto it = std::next(tree_->items.rbegin(), static_cast<std::ptrdiff_t>(start));
+      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
+    }
+    return;
+  }
+  const size_t n = Length();
+  // Ranks in the listpack's own order: reverse ranks start..end are forward n-1-end..n-1-start.
+  const size_t from = reverse ? n - 1 - end : start;
+  const size_t to = reverse ? n - 1 - start : end;
+  std::vector<std::pair<std::string_view, double>> picked;
+  size_t pos = lp_.PositionOf(from * 2);
+  for (size_t i = from; i <= to; ++i) {
+    const size_t score_pos = lp_.Next(pos);
+    picked.emplace_back(lp_.Get(pos), DecodeScore(lp_.Get(score_pos)));
+    pos = lp_.Next(score_pos);
+  }
+  if (reverse) {
+    for (size_t k = picked.size(); k-- > 0;) fn(picked[k].first, picked[k].second);
+  } else {
+    for (const auto& [m, s] : picked) fn(m, s);
+  }
+}
+
+void ZsetObject::ConvertToTree() {
+  auto tree = std::make_unique<Tree>();
+  for (size_t pos = lp_.Begin(); pos != lp_.End();) {
+    const size_t score_pos = lp_.Next(pos);
+    const double score = DecodeScore(lp_.Get(score_pos));
+    auto it = tree->items.insert(Item{score, std::string(lp_.Get(pos))}).first;
+    tree->item_bytes += ItemBytes(*it);
+    tree->scores.Set(lp_.Get(pos), lp_.Get(score_pos));
+    pos = lp_.Next(score_pos);
+  }
+  tree_ = std::move(tree);
+  lp_.Clear();
+}
+
+}  // namespace flightcache::storage
