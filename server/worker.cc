@@ -208,11 +208,13 @@ void Worker::Adopt(int fd) {
   }
   RefreshClock();
   if (server_->client_count().load() >= server_->max_clients()) {
+    // Counted before the client can see the close: a test (or a person) that then reads INFO
+    // on another worker finds it counted.
+    ++stats_.rejected_connections;
     static const char kFull[] = "-ERR max number of clients reached\r\n";
     ssize_t ignored = write(fd, kFull, sizeof(kFull) - 1);
     (void)ignored;
     close(fd);
-    ++stats_.rejected_connections;
     return;
   }
   auto* conn = new Connection(this, server_->NextClientId(), false);
@@ -259,9 +261,9 @@ void Worker::AcceptUnix() {
   }
   if (server_->client_count().load() >= server_->max_clients()) {
     static const char kFull[] = "-ERR max number of clients reached\r\n";
+    ++stats_.rejected_connections;  // before the client can see the reply (as above)
     uv_buf_t buf = uv_buf_init(const_cast<char*>(kFull), sizeof(kFull) - 1);
     uv_try_write(conn->stream(), &buf, 1);
-    ++stats_.rejected_connections;
     uv_close(reinterpret_cast<uv_handle_t*>(conn->stream()), CloseAndDelete);
     return;
   }
