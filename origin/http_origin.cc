@@ -320,8 +320,8 @@ void HttpOrigin::Close() {
     slot->easy = nullptr;
   }
   // Closes the cached connections; curl tells OnCurlSocket to stop watching each.
-  curl_multi_cleanup(multi);
   multi_ = nullptr;
+  curl_multi_cleanup(multi);
   later_.clear();
   for (uv_timer_t** timer : {&curl_timer_, &report_timer_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(*timer),
@@ -338,7 +338,9 @@ int HttpOrigin::OnCurlSocket(void* /*easy*/, int fd, int what, void* userp, void
       uv_poll_stop(&socket->poll);
       uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll),
                [](uv_handle_t* handle) { delete static_cast<Socket*>(handle->data); });
-      curl_multi_assign(static_cast<CURLM*>(self->multi_), fd, nullptr);
+      // Not while Close() cleans the multi handle up (multi_ is null then).
+      if (self->multi_ != nullptr)
+        curl_multi_assign(static_cast<CURLM*>(self->multi_), fd, nullptr);
     }
     return 0;
   }
