@@ -38,9 +38,12 @@ struct FetchResult {
   FetchErrorKind error_kind = FetchErrorKind::kNone;
   std::string value;  // with kValue
   std::string error;  // with kError: a reason for a client, e.g. "origin timeout after 1000 ms"
-  // Set by a route with its own ttl= / negative-ttl= (ms); -1: the global fill policy applies.
+  // Set by the origin (an HTTP max-age) or else by a route with its own ttl= / negative-ttl=
+  // (ms); -1: the global fill policy applies.
   int64_t cache_ttl_ms = -1;
   int64_t negative_ttl_ms = -1;
+  // With kValue: answer the waiters but do not store it (an HTTP Cache-Control: no-store).
+  bool no_store = false;
 
   static FetchResult Value(std::string v) {
     return FetchResult{FetchStatus::kValue, FetchErrorKind::kNone, std::move(v), {}};

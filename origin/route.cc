@@ -212,9 +212,10 @@ bool ParseRouteSpec(std::string_view text, RouteSpec* out, std::string* error) {
   spec.url = words[1];
   std::string scheme = UrlScheme(spec.url);
   const bool sql = scheme == "sqlite" || scheme == "postgres" || scheme == "postgresql";
-  if (scheme != "redis" && scheme != "unix" && !sql) {
+  const bool http = scheme == "http" || scheme == "https";
+  if (scheme != "redis" && scheme != "unix" && !sql && !http) {
     return fail("unknown origin URL scheme in '" + RedactUrlText(spec.url) +
-                "' (known: redis://, unix://, sqlite://, postgres://)");
+                "' (known: redis://, unix://, sqlite://, postgres://, http://)");
   }
   size_t next = 2;
   if (next < words.size() && !IsOptionWord(words[next])) spec.query = words[next++];

@@ -56,8 +56,11 @@ void RouterOrigin::Fetch(std::string_view key, FetchCallback cb) {
   target->FetchWithParams(key, std::move(captures),
                           [this, route, cache_ttl_ms, negative_ttl_ms, started_us,
                            cb = std::move(cb)](FetchResult result) {
-                            result.cache_ttl_ms = cache_ttl_ms;
-                            result.negative_ttl_ms = negative_ttl_ms;
+                            // What the origin said for this result (max-age) wins.
+                            if (result.cache_ttl_ms < 0) result.cache_ttl_ms = cache_ttl_ms;
+                            if (result.negative_ttl_ms < 0) {
+                              result.negative_ttl_ms = negative_ttl_ms;
+                            }
                             Record(route, result, MonotonicMicros() - started_us);
                             cb(std::move(result));
                           });

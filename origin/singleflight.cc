@@ -187,6 +187,8 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
             ++stats_.forgotten;
           } else if (!room) {
             ++stats_.fills_skipped;  // over maxmemory and nothing may be evicted (noeviction)
+          } else if (result->no_store) {
+            ++stats_.not_stored;  // the origin said so (HTTP Cache-Control: no-store)
           } else {
             expire_at = FillExpiry(*flight, result->cache_ttl_ms, now_ms);
             // A GETEX EXAT/PXAT in the past deletes the key it read, as in Redis: no fill.

@@ -54,6 +54,7 @@ struct SingleflightStats {
   uint64_t fills = 0;               // values written to the store
   uint64_t fills_skipped = 0;       // values not stored: over maxmemory under noeviction
   uint64_t forgotten = 0;           // results not stored because the key changed meanwhile
+  uint64_t not_stored = 0;          // values answered but not stored: the origin said no-store
   uint64_t negative_hits = 0;       // misses answered from the negative cache
   uint64_t key_changes_locked = 0;  // OnKeyChanged calls that got past the watch filter
 };

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "origin/http_origin.h"
 #include "origin/origin_url.h"
 #include "origin/postgres_origin.h"
 #include "origin/route.h"
@@ -245,6 +246,9 @@ std::vector<ConfigOption> BuildOptions() {
         url_ok = origin::ParseSqliteUrl(spec.url, &why).has_value();
       } else if (scheme == "postgres" || scheme == "postgresql") {
         url_ok = origin::ParsePostgresUrl(spec.url, &why);
+      } else if (scheme == "http" || scheme == "https") {
+        origin::HttpUrlTemplate url;
+        url_ok = origin::ParseHttpUrl(spec.url, spec.pattern.capture_names(), &url, &why);
       } else {
         url_ok = origin::ParseOriginUrl(spec.url, &why).has_value();
       }

@@ -222,6 +222,7 @@ void OriginSection(Worker& w, std::string& out) {
   Field(out, "origin_errors", st.errors);
   Field(out, "origin_timeouts", st.timeouts);
   Field(out, "origin_forgotten", st.forgotten);
+  Field(out, "origin_not_stored", st.not_stored);
   Field(out, "origin_negative_hits", st.negative_hits);
   Field(out, "origin_fetches_in_flight", f->in_flight());
   Field(out, "origin_parked_clients", f->parked_waiters());

@@ -20,6 +20,7 @@
 #include <random>
 #include <thread>
 
+#include "origin/http_origin.h"
 #include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
 #include "origin/route.h"
@@ -148,8 +149,9 @@ class HomeLoopOrigin : public origin::Origin {
   mutable origin::OriginLoad load_;
 };
 
-// Default pool size of a route without pool=: a database's (SQLite); a Redis-protocol origin
-// pipelines, so it keeps --origin-connections.
+// Default pool size of a route without pool=: a database's (SQLite, PostgreSQL; also the most
+// HTTP connections at once); a Redis-protocol origin pipelines, so it keeps
+// --origin-connections.
 constexpr int kDefaultSqlPool = 16;
 
 // Builds the origin of one route on loop; nullptr with *error naming the route when its URL
@@ -168,6 +170,13 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
         origin::CheckPostgresTarget(&target, kCheckConnectTimeoutS, &why)) {
       return std::make_unique<origin::PostgresOrigin>(
           loop, std::move(target), origin::RedactedPostgresUrl(spec.url),
+          spec.options.pool.value_or(kDefaultSqlPool), timeout_ms);
+    }
+  } else if (scheme == "http" || scheme == "https") {
+    origin::HttpUrlTemplate url;
+    if (origin::ParseHttpUrl(spec.url, spec.pattern.capture_names(), &url, &why)) {
+      return std::make_unique<origin::HttpOrigin>(
+          loop, std::move(url), origin::RedactUrlText(spec.url),
           spec.options.pool.value_or(kDefaultSqlPool), timeout_ms);
     }
   } else if (scheme == "sqlite") {

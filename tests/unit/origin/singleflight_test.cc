@@ -87,6 +87,31 @@ TEST_CASE("a filled value gets cache-ttl as its expiry") {
   CHECK(EntryExpireAt(f.keyspace.Find("k", f.now)) == f.now + 5000);
 }
 
+TEST_CASE("a value the origin marks no-store reaches every waiter but is not stored") {
+  Fixture f;
+  f.flights.Join("k", Waiter{1, 1, 0});
+  f.flights.Join("k", Waiter{2, 1, 0});
+  FetchResult result = FetchResult::Value("v");
+  result.no_store = true;
+  f.origin.Finish("k", std::move(result));
+  REQUIRE(f.delivered.size() == 2);
+  CHECK(f.delivered[1].value == "v");
+  CHECK(f.keyspace.size() == 0);
+  CHECK(f.flights.stats().not_stored == 1);
+  CHECK(f.flights.stats().fills == 0);
+}
+
+TEST_CASE("a result's own ttl (an HTTP max-age) is the fill's expiry") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{5000, 0});
+  f.flights.Join("k", Waiter{1, 1, 0});
+  FetchResult result = FetchResult::Value("v");
+  result.cache_ttl_ms = 60000;
+  f.origin.Finish("k", std::move(result));
+  REQUIRE(f.keyspace.Find("k", f.now));
+  CHECK(EntryExpireAt(f.keyspace.Find("k", f.now)) == f.now + 60000);
+}
+
 TEST_CASE("an error reaches every waiter, is not stored, and the next join fetches again") {
   Fixture f;
   f.flights.Join("k", Waiter{1, 1, 0});
