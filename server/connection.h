@@ -139,8 +139,7 @@ class Connection {
   // Writes a published message (pattern empty: a channel subscription's "message", else a
   // "pmessage") as a RESP2 array or a RESP3 push, queues the write, and marks the client to be
   // closed from the write pass when its unsent output has passed its limit. Never closes it here.
-  void DeliverMessage(std::string_view pattern, std::string_view channel,
-                      std::string_view message);
+  void DeliverMessage(std::string_view pattern, std::string_view channel, std::string_view message);
   // Takes every subscription of this client out of the registry (close, RESET); no replies.
   void UnsubscribeAll();
 

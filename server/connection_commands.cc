@@ -252,20 +252,22 @@ void ClientList(CommandContext& ctx) {
       return;
     }
   }
-  Gather(ctx, PendingArray::Combine::kVerbatimText, [only_ids, only_type](Worker& worker, uint64_t) {
-    std::string out;
-    for (const auto& [id, conn] : worker.connections()) {
-      if (!only_ids.empty() && std::find(only_ids.begin(), only_ids.end(), id) == only_ids.end()) {
-        continue;
-      }
-      if (!only_type.empty() && (only_type == "pubsub") != (conn->subscription_count() > 0)) {
-        continue;
-      }
-      out += ClientInfoLine(worker, *conn);
-      out += '\n';
-    }
-    return out;
-  });
+  Gather(
+      ctx, PendingArray::Combine::kVerbatimText, [only_ids, only_type](Worker& worker, uint64_t) {
+        std::string out;
+        for (const auto& [id, conn] : worker.connections()) {
+          if (!only_ids.empty() &&
+              std::find(only_ids.begin(), only_ids.end(), id) == only_ids.end()) {
+            continue;
+          }
+          if (!only_type.empty() && (only_type == "pubsub") != (conn->subscription_count() > 0)) {
+            continue;
+          }
+          out += ClientInfoLine(worker, *conn);
+          out += '\n';
+        }
+        return out;
+      });
 }
 
 void ClientKill(CommandContext& ctx) {
@@ -400,10 +402,10 @@ void RegisterConnectionCommands(CommandTable& t) {
          "Returns the server's liveliness response.", "1.0.0"});
   t.Add(
       {"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
-  t.Add({"quit", -1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, QuitCommand, "connection",
-         "Closes the connection.", "1.0.0"});
-  t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, ResetCommand, "connection",
-         "Resets the connection.", "6.2.0"});
+  t.Add({"quit", -1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, QuitCommand,
+         "connection", "Closes the connection.", "1.0.0"});
+  t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, ResetCommand,
+         "connection", "Resets the connection.", "6.2.0"});
   t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
          "Changes the selected database (only 0 exists).", "1.0.0"});
   t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",

@@ -23,9 +23,7 @@ namespace flightcache::server {
 struct Subscriber {
   uint32_t worker;
   uint64_t conn_id;
-  bool operator==(const Subscriber& o) const {
-    return worker == o.worker && conn_id == o.conn_id;
-  }
+  bool operator==(const Subscriber& o) const { return worker == o.worker && conn_id == o.conn_id; }
 };
 
 struct SubscriberHash {

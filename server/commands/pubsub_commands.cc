@@ -96,7 +96,8 @@ void DeliverBatch(Worker& worker, const std::string& channel, const std::string&
                   const PublishBatch& batch) {
   for (uint64_t id : batch.channel_subscribers) {
     Connection* conn = worker.FindConnection(id);
-    if (conn && conn->pubsub_channels.count(channel) > 0) conn->DeliverMessage({}, channel, message);
+    if (conn && conn->pubsub_channels.count(channel) > 0)
+      conn->DeliverMessage({}, channel, message);
   }
   for (const auto& [id, pattern] : batch.pattern_subscribers) {
     Connection* conn = worker.FindConnection(id);
@@ -180,16 +181,9 @@ void RegisterPubsubCommands(CommandTable& t) {
          "2.0.0"});
   t.Add({"publish", 3, kPubsub | kLoading | kStale | kFast, 0, 0, 0, PublishCommand, "pubsub",
          "Posts a message to a channel.", "2.0.0"});
-  CommandSpec pubsub{"pubsub",
-                     -2,
-                     0,
-                     0,
-                     0,
-                     0,
-                     PubsubCommand,
-                     "pubsub",
-                     "A container for Pub/Sub commands.",
-                     "2.8.0"};
+  CommandSpec pubsub{
+      "pubsub", -2, 0, 0, 0, 0, PubsubCommand, "pubsub", "A container for Pub/Sub commands.",
+      "2.8.0"};
   pubsub.subcommands = {
       {"pubsub|channels", -2, "Returns the active channels."},
       {"pubsub|numpat", 2, "Returns a count of unique pattern subscriptions."},

@@ -45,7 +45,8 @@ TEST_CASE_FIXTURE(ServerFixture, "SUBSCRIBE and UNSUBSCRIBE answer each channel 
   CHECK(Do(c, {"PING"}) == "+PONG");
 }
 
-TEST_CASE_FIXTURE(ServerFixture, "PUBLISH reaches channel and pattern subscribers and counts them") {
+TEST_CASE_FIXTURE(ServerFixture,
+                  "PUBLISH reaches channel and pattern subscribers and counts them") {
   ContextPtr sub = Connect(server.port());
   ContextPtr psub = Connect(server.port());
   CHECK(Do(c, {"PUBLISH", "news", "nobody"}) == ":0");
