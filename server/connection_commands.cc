@@ -282,6 +282,7 @@ void ClientKill(CommandContext& ctx) {
   }
   uint64_t id_filter = 0;
   std::string addr_filter, laddr_filter;
+  int type_filter = 0;  // 1: normal clients only, 2: subscribers only
   bool skipme = true;
   if (ctx.args.size() % 2 != 0) {
     ctx.reply.Error(kErrSyntax);
@@ -309,10 +310,13 @@ void ClientKill(CommandContext& ctx) {
         ctx.reply.Error(kErrSyntax);
         return;
       }
+    } else if (EqualsIgnoreCase(opt, "type") &&
+               (EqualsIgnoreCase(val, "normal") || EqualsIgnoreCase(val, "pubsub"))) {
+      type_filter = EqualsIgnoreCase(val, "pubsub") ? 2 : 1;  // subscribed or not
     } else if (EqualsIgnoreCase(opt, "type") || EqualsIgnoreCase(opt, "user")) {
-      // Every client is a normal client of the default user.
+      // No replicas or masters here, and every client is of the default user.
       std::string v = ToLower(val);
-      if (v != "normal" && v != "default") {
+      if (v != "default" || EqualsIgnoreCase(opt, "type")) {
         ctx.reply.Integer(0);
         return;
       }
@@ -326,6 +330,7 @@ void ClientKill(CommandContext& ctx) {
       if (id_filter && c.id() != id_filter) return false;
       if (!addr_filter.empty() && c.peer_addr != addr_filter) return false;
       if (!laddr_filter.empty() && c.local_addr != laddr_filter) return false;
+      if (type_filter != 0 && (type_filter == 2) != (c.subscription_count() > 0)) return false;
       return !(skipme && c.id() == requester);
     }));
   });

@@ -86,6 +86,11 @@ TEST_CASE_FIXTURE(ServerFixture, "a RESP2 subscriber may only run the subscriber
   CHECK(Do(other, {"CLIENT", "LIST", "TYPE", "normal"}).find("flags=P") == std::string::npos);
   CHECK(Do(other, {"INFO", "stats"}).find("pubsub_channels:1\r\npubsub_patterns:1\r\n") !=
         std::string::npos);
+  ContextPtr third = Connect(server.port());
+  const std::string third_id = Do(third, {"CLIENT", "ID"}).substr(1);
+  CHECK(Do(third, {"PSUBSCRIBE", "q*"}) == "[psubscribe, q*, :1]");
+  CHECK(Do(other, {"CLIENT", "KILL", "TYPE", "normal", "ID", third_id}) == ":0");
+  CHECK(Do(other, {"CLIENT", "KILL", "TYPE", "pubsub", "ID", third_id}) == ":1");
   CHECK(Do(c, {"RESET"}) == "+RESET");
   CHECK(Do(c, {"GET", "k"}) == "(nil)");
   CHECK(Do(other, {"PUBSUB", "NUMSUB", "ch"}) == "[ch, :0]");
