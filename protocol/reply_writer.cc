@@ -72,6 +72,10 @@ void ReplyWriter::ArrayHeader(size_t n) {
   if (Admit(kHeaderBytes)) Header('*', static_cast<int64_t>(n));
 }
 
+void ReplyWriter::PushHeader(size_t n) {
+  if (Admit(kHeaderBytes)) Header(resp3_ ? '>' : '*', static_cast<int64_t>(n));
+}
+
 void ReplyWriter::MapHeader(size_t pairs) {
   if (!Admit(kHeaderBytes)) return;
   if (resp3_) {

@@ -45,6 +45,7 @@ class ReplyWriter {
   void ArrayHeader(size_t n);            // *n
   void MapHeader(size_t pairs);          // RESP3 %n, RESP2 *2n
   void SetHeader(size_t n);              // RESP3 ~n, RESP2 *n
+  void PushHeader(size_t n);             // RESP3 >n (out-of-band: pub/sub), RESP2 *n
   void Double(double v);                 // RESP3 ,v, RESP2 bulk
   void Boolean(bool v);                  // RESP3 #t/#f, RESP2 :1/:0
   void Verbatim(std::string_view s);     // RESP3 =n\r\ntxt:..., RESP2 bulk

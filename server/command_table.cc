@@ -64,6 +64,7 @@ CommandTable BuildCommandTable() {
   RegisterListCommands(table);
   RegisterSetCommands(table);
   RegisterZsetCommands(table);
+  RegisterPubsubCommands(table);
   return table;
 }
 
@@ -73,6 +74,7 @@ std::vector<std::string> CommandFlagNames(uint32_t flags) {
   if (flags & kReadOnly) names.push_back("readonly");
   if (flags & kDenyOom) names.push_back("denyoom");
   if (flags & kAdmin) names.push_back("admin");
+  if (flags & kPubsub) names.push_back("pubsub");
   if (flags & kNoAuth) names.push_back("no_auth");
   if (flags & kLoading) names.push_back("loading");
   if (flags & kStale) names.push_back("stale");

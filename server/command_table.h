@@ -48,6 +48,8 @@ enum CommandFlag : uint32_t {
   // first/last/step as 0 0 0 with "movablekeys", as Redis does; the worker still locks the
   // shards of every argument first_key..last_key (a superset of the keys, which is safe).
   kMovableKeys = 1 << 10,
+  kSubscriberMode = 1 << 11,  // allowed to a RESP2 client with subscriptions (PING, SUBSCRIBE...)
+  kPubsub = 1 << 12,          // a pub/sub command (COMMAND INFO flag "pubsub")
 };
 
 struct SubcommandSpec {
@@ -96,10 +98,11 @@ void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
-void RegisterHashCommands(CommandTable& table);  // server/commands/hash_commands.cc
-void RegisterListCommands(CommandTable& table);  // server/commands/list_commands.cc
-void RegisterSetCommands(CommandTable& table);   // server/commands/set_commands.cc
-void RegisterZsetCommands(CommandTable& table);  // server/commands/zset_commands.cc
+void RegisterHashCommands(CommandTable& table);    // server/commands/hash_commands.cc
+void RegisterListCommands(CommandTable& table);    // server/commands/list_commands.cc
+void RegisterSetCommands(CommandTable& table);     // server/commands/set_commands.cc
+void RegisterZsetCommands(CommandTable& table);    // server/commands/zset_commands.cc
+void RegisterPubsubCommands(CommandTable& table);  // server/commands/pubsub_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

@@ -169,6 +169,7 @@ void Connection::Close() {
     }
   }
   EndTransaction();
+  UnsubscribeAll();
   CountOutput(0);  // what it had queued is no longer sent, and is freed with it
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
 }
@@ -326,6 +327,34 @@ void Connection::EndTransaction() {
   if (watch) worker_->server().watch_table().UnwatchAll(*watch);
 }
 
+void Connection::DeliverMessage(std::string_view pattern, std::string_view channel,
+                                std::string_view message) {
+  if (state_ == ConnectionState::kClosing || output_limit_hit_) return;
+  protocol::ReplyWriter& w = writer_;
+  w.PushHeader(pattern.empty() ? 3 : 4);
+  if (pattern.empty()) {
+    w.Bulk("message");
+  } else {
+    w.Bulk("pmessage");
+    w.Bulk(pattern);
+  }
+  w.Bulk(channel);
+  w.Bulk(message);
+  const size_t pending = PendingOutputBytes();
+  CountOutput(pending);
+  if (OutputLimitsSet() && OutputLimitReachedAt(pending)) output_limit_hit_ = true;
+  worker_->QueueWrite(this);  // Flush writes it, or closes the client past its limit
+}
+
+void Connection::UnsubscribeAll() {
+  PubsubRegistry& registry = worker_->server().pubsub();
+  const Subscriber me{static_cast<uint32_t>(worker_->index()), id_};
+  for (const std::string& channel : pubsub_channels) registry.Unsubscribe(channel, me);
+  for (const std::string& pattern : pubsub_patterns) registry.PUnsubscribe(pattern, me);
+  pubsub_channels.clear();
+  pubsub_patterns.clear();
+}
+
 void Connection::CountOutput(size_t pending) {
   // Unsigned arithmetic: the worker's sum stays right whether this share grows or shrinks.
   Counter& total = worker_->stats().client_output_bytes;
@@ -438,7 +467,8 @@ void Connection::ShrinkIdleBuffers(int64_t now_ms) {
 }
 
 const OutputBufferLimit& Connection::output_limit() const {
-  return worker_->config().client_output_buffer_limit[static_cast<size_t>(ClientClass::kNormal)];
+  const ClientClass cls = subscription_count() > 0 ? ClientClass::kPubsub : ClientClass::kNormal;
+  return worker_->config().client_output_buffer_limit[static_cast<size_t>(cls)];
 }
 
 bool Connection::OutputLimitsSet() const {

@@ -16,6 +16,8 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "origin/origin.h"
@@ -128,6 +130,19 @@ class Connection {
   std::unique_ptr<Transaction> transaction;  // set between MULTI and EXEC/DISCARD
   std::shared_ptr<ClientWatch> watch;        // set once the client has WATCHed
 
+  // Pub/sub: what this client is subscribed to (its worker's copy; the server's
+  // PubsubRegistry mirrors it). While it has any, client-output-buffer-limit's pubsub class
+  // applies to it, and a RESP2 client may only run the subscriber-mode commands.
+  std::unordered_set<std::string> pubsub_channels;
+  std::unordered_set<std::string> pubsub_patterns;
+  size_t subscription_count() const { return pubsub_channels.size() + pubsub_patterns.size(); }
+  // Writes a published message (pattern empty: a channel subscription's "message", else a
+  // "pmessage") as a RESP2 array or a RESP3 push, queues the write, and marks the client to be
+  // closed from the write pass when its unsent output has passed its limit. Never closes it here.
+  void DeliverMessage(std::string_view pattern, std::string_view channel, std::string_view message);
+  // Takes every subscription of this client out of the registry (close, RESET); no replies.
+  void UnsubscribeAll();
+
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;
   std::string lib_name;
@@ -157,9 +172,10 @@ class Connection {
   // Renders a slot whose every part is in, and queues the write.
   void FinishSlot(ReplySlot* slot);
   void OpenTailSlot();
-  const OutputBufferLimit& output_limit() const;  // the normal class's, from the config
+  // From the config: the pubsub class's while the client has subscriptions, else normal's.
+  const OutputBufferLimit& output_limit() const;
   bool OutputLimitsSet() const;
-  // client-output-buffer-limit (normal class) for `used` unsent bytes; true once passed.
+  // client-output-buffer-limit (the client's class) for `used` unsent bytes; true once passed.
   bool OutputLimitReachedAt(size_t used);
   // Sets where the reply writer next asks OnReplyGrowth: the smaller configured limit less
   // what the other slots hold. Called whenever the bytes outside the tail slot change.

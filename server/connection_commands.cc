@@ -23,6 +23,13 @@ void PingCommand(CommandContext& ctx) {
     ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
     return;
   }
+  if (ctx.conn.resp == 2 && ctx.conn.subscription_count() > 0) {
+    // A RESP2 subscriber reads arrays only: Redis answers ["pong", message or ""].
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.args.size() == 2 ? ctx.args[1] : std::string_view());
+    return;
+  }
   if (ctx.args.size() == 2) {
     ctx.reply.Bulk(ctx.args[1]);
   } else {
@@ -39,6 +46,7 @@ void QuitCommand(CommandContext& ctx) {
 
 void ResetCommand(CommandContext& ctx) {
   ctx.conn.EndTransaction();
+  ctx.conn.UnsubscribeAll();
   ctx.conn.name.clear();
   ctx.conn.resp = 2;
   ctx.reply.set_resp3(false);
@@ -216,6 +224,7 @@ int64_t KillMatching(Worker& worker, uint64_t requester,
 
 void ClientList(CommandContext& ctx) {
   std::vector<uint64_t> only_ids;
+  std::string only_type;
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     if (EqualsIgnoreCase(ctx.args[i], "type") && i + 1 < ctx.args.size()) {
       std::string type = ToLower(ctx.args[i + 1]);
@@ -223,10 +232,11 @@ void ClientList(CommandContext& ctx) {
         ctx.reply.Error("ERR Unknown client type '" + std::string(ctx.args[i + 1]) + "'");
         return;
       }
-      if (type != "normal") {
+      if (type == "master" || type == "replica") {
         ctx.reply.Verbatim("");
         return;
       }
+      only_type = type;  // normal: no subscriptions; pubsub: some
       ++i;
     } else if (EqualsIgnoreCase(ctx.args[i], "id") && i + 1 < ctx.args.size()) {
       for (++i; i < ctx.args.size(); ++i) {
@@ -242,17 +252,22 @@ void ClientList(CommandContext& ctx) {
       return;
     }
   }
-  Gather(ctx, PendingArray::Combine::kVerbatimText, [only_ids](Worker& worker, uint64_t) {
-    std::string out;
-    for (const auto& [id, conn] : worker.connections()) {
-      if (!only_ids.empty() && std::find(only_ids.begin(), only_ids.end(), id) == only_ids.end()) {
-        continue;
-      }
-      out += ClientInfoLine(worker, *conn);
-      out += '\n';
-    }
-    return out;
-  });
+  Gather(
+      ctx, PendingArray::Combine::kVerbatimText, [only_ids, only_type](Worker& worker, uint64_t) {
+        std::string out;
+        for (const auto& [id, conn] : worker.connections()) {
+          if (!only_ids.empty() &&
+              std::find(only_ids.begin(), only_ids.end(), id) == only_ids.end()) {
+            continue;
+          }
+          if (!only_type.empty() && (only_type == "pubsub") != (conn->subscription_count() > 0)) {
+            continue;
+          }
+          out += ClientInfoLine(worker, *conn);
+          out += '\n';
+        }
+        return out;
+      });
 }
 
 void ClientKill(CommandContext& ctx) {
@@ -267,6 +282,7 @@ void ClientKill(CommandContext& ctx) {
   }
   uint64_t id_filter = 0;
   std::string addr_filter, laddr_filter;
+  int type_filter = 0;  // 1: normal clients only, 2: subscribers only
   bool skipme = true;
   if (ctx.args.size() % 2 != 0) {
     ctx.reply.Error(kErrSyntax);
@@ -294,10 +310,13 @@ void ClientKill(CommandContext& ctx) {
         ctx.reply.Error(kErrSyntax);
         return;
       }
+    } else if (EqualsIgnoreCase(opt, "type") &&
+               (EqualsIgnoreCase(val, "normal") || EqualsIgnoreCase(val, "pubsub"))) {
+      type_filter = EqualsIgnoreCase(val, "pubsub") ? 2 : 1;  // subscribed or not
     } else if (EqualsIgnoreCase(opt, "type") || EqualsIgnoreCase(opt, "user")) {
-      // Every client is a normal client of the default user.
+      // No replicas or masters here, and every client is of the default user.
       std::string v = ToLower(val);
-      if (v != "normal" && v != "default") {
+      if (v != "default" || EqualsIgnoreCase(opt, "type")) {
         ctx.reply.Integer(0);
         return;
       }
@@ -311,6 +330,7 @@ void ClientKill(CommandContext& ctx) {
       if (id_filter && c.id() != id_filter) return false;
       if (!addr_filter.empty() && c.peer_addr != addr_filter) return false;
       if (!laddr_filter.empty() && c.local_addr != laddr_filter) return false;
+      if (type_filter != 0 && (type_filter == 2) != (c.subscription_count() > 0)) return false;
       return !(skipme && c.id() == requester);
     }));
   });
@@ -383,14 +403,14 @@ void ClientCommand(CommandContext& ctx) {
 
 void RegisterConnectionCommands(CommandTable& t) {
   const uint32_t kConn = kFast | kLoading | kStale;
-  t.Add({"ping", -1, kConn, 0, 0, 0, PingCommand, "connection",
+  t.Add({"ping", -1, kConn | kSubscriberMode, 0, 0, 0, PingCommand, "connection",
          "Returns the server's liveliness response.", "1.0.0"});
   t.Add(
       {"echo", 2, kConn, 0, 0, 0, EchoCommand, "connection", "Returns the given string.", "1.0.0"});
-  t.Add({"quit", -1, kConn | kNoAuth | kTransactionControl, 0, 0, 0, QuitCommand, "connection",
-         "Closes the connection.", "1.0.0"});
-  t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl, 0, 0, 0, ResetCommand, "connection",
-         "Resets the connection.", "6.2.0"});
+  t.Add({"quit", -1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, QuitCommand,
+         "connection", "Closes the connection.", "1.0.0"});
+  t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, ResetCommand,
+         "connection", "Resets the connection.", "6.2.0"});
   t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
          "Changes the selected database (only 0 exists).", "1.0.0"});
   t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",

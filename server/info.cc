@@ -150,8 +150,8 @@ void StatsSection(Server& s, std::string& out) {
   Field(out, "evicted_keys", s.keyspace().evicted_keys() - s.evicted_keys_base.load());
   Field(out, "keyspace_hits", sum(&WorkerStats::keyspace_hits));
   Field(out, "keyspace_misses", sum(&WorkerStats::keyspace_misses));
-  Field(out, "pubsub_channels", "0");
-  Field(out, "pubsub_patterns", "0");
+  Field(out, "pubsub_channels", s.pubsub().NumChannels());
+  Field(out, "pubsub_patterns", s.pubsub().NumPat());
   Field(out, "total_error_replies", sum(&WorkerStats::total_error_replies));
 }
 
@@ -315,12 +315,15 @@ std::string ClientInfoLine(Worker& w, const Connection& c) {
   line += " age=" + std::to_string((now - c.created_ms) / 1000);
   line += " idle=" + std::to_string((now - c.last_interaction_ms) / 1000);
   std::string flags;
+  if (c.subscription_count() > 0) flags += 'P';
   if (c.parked_slots() > 0) flags += 'b';
   if (c.closes_after_reply()) flags += 'c';
   if (c.watch && c.watch->dirty.load(std::memory_order_relaxed)) flags += 'd';
   if (c.transaction) flags += 'x';
   line += " flags=" + (flags.empty() ? std::string("N") : flags);
-  line += " db=0 sub=0 psub=0 ssub=0 multi=" +
+  line += " db=0 sub=" + std::to_string(c.pubsub_channels.size());
+  line += " psub=" + std::to_string(c.pubsub_patterns.size());
+  line += " ssub=0 multi=" +
           std::to_string(c.transaction ? static_cast<int64_t>(c.transaction->commands.size()) : -1);
   line += " qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0";
   line += " rbs=0 rbp=0 obl=0 oll=0";

@@ -1,8 +1,9 @@
 // output_buffer_limit.h — Redis's client-output-buffer-limit: the option's value (per client
 // class: hard bytes, soft bytes, soft seconds), its CONFIG text form, and the check that
 // decides when a client's unsent replies have passed it.
-// The config registry (config.cc) parses and renders it; Connection applies the normal class
-// after each command, while a reply is being built, and from the cron.
+// The config registry (config.cc) parses and renders it; Connection applies the client's class
+// (pubsub while it has subscriptions, else normal) after each command, while a reply is being
+// built, when a published message arrives, and from the cron.
 #pragma once
 
 #include <array>
@@ -21,8 +22,8 @@ struct OutputBufferLimit {
   int64_t soft_seconds = 0;
 };
 
-// The client classes, in Redis's order. Only normal clients exist here (no replication or
-// pub/sub); the other classes are kept so that CONFIG GET/SET behave as Redis's.
+// The client classes, in Redis's order. Normal and pubsub clients exist here; the replica class
+// is kept so that CONFIG GET/SET behave as Redis's.
 enum class ClientClass : uint8_t { kNormal, kReplica, kPubsub };
 inline constexpr size_t kClientClasses = 3;
 using OutputBufferLimits = std::array<OutputBufferLimit, kClientClasses>;

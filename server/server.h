@@ -18,6 +18,7 @@
 
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/pubsub_registry.h"
 #include "server/watch_table.h"
 #include "storage/keyspace.h"
 
@@ -70,6 +71,7 @@ class Server {
   const CommandTable& commands() const { return commands_; }
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
+  PubsubRegistry& pubsub() { return pubsub_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -109,6 +111,7 @@ class Server {
   storage::Keyspace keyspace_;
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
+  PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures

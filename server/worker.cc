@@ -432,6 +432,13 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     reject("OOM command not allowed when used memory > 'maxmemory'.");
     return;
   }
+  // A RESP2 subscriber reads only pushes; Redis 7.0 allows it this short list of commands.
+  if (conn.resp == 2 && conn.subscription_count() > 0 && !(cmd->flags & kSubscriberMode)) {
+    reject("ERR Can't execute '" + cmd->name +
+           "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+           "context");
+    return;
+  }
   if (conn.transaction && !(cmd->flags & kTransactionControl)) {
     conn.transaction->commands.push_back({cmd, std::vector<std::string>(args.begin(), args.end())});
     reply.Simple("QUEUED");

@@ -130,7 +130,13 @@ TEST_CASE("values filled from the origin are bounded and evicted like any other"
       REQUIRE(r->type == REDIS_REPLY_STRING);
     }
   }
-  CHECK(InfoNumber(f.c, "used_memory") <= 3 * kMb * 105 / 100);
+  // What grew outside the keyspace during the load (tables of flights, buffers) is seen at the
+  // allocator's next re-measure (the hz cron), which evicts for it: used_memory settles within
+  // the bound.
+  long long used = 0;
+  CHECK(WaitUntil([&] { return (used = InfoNumber(f.c, "used_memory")) <= 3 * kMb * 105 / 100; },
+                  milliseconds(10000)));
+  CAPTURE(used);
   CHECK(InfoNumber(f.c, "evicted_keys") > 0);
   CHECK(InfoNumber(f.c, "origin_fills") == 40000);
 }

@@ -44,6 +44,15 @@ TEST_CASE("RESP3 replies use the RESP3 types") {
   CHECK(out == "_\r\n%2\r\n~3\r\n#f\r\n,2.25\r\n=6\r\ntxt:hi\r\n");
 }
 
+TEST_CASE("a push is > in RESP3 and a plain array in RESP2") {
+  std::string out;
+  ReplyWriter w(&out);
+  w.PushHeader(3);
+  w.set_resp3(true);
+  w.PushHeader(4);
+  CHECK(out == "*3\r\n>4\r\n");
+}
+
 TEST_CASE("an array of bulk strings round-trips through the request parser") {
   std::string out;
   ReplyWriter w(&out);
