@@ -6,41 +6,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "storage/varint.h"
+
 namespace flightcache::storage {
 namespace {
 
 constexpr size_t kFixedHeader = sizeof(Entry*) + sizeof(uint32_t) + sizeof(uint8_t);
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-const char* GetVarint(const char* p, uint64_t* v) {
-  uint64_t result = 0;
-  int shift = 0;
-  while (true) {
-    uint8_t byte = static_cast<uint8_t>(*p++);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) break;
-    shift += 7;
-  }
-  *v = result;
-  return p;
-}
 
 const char* Variable(const Entry* e) { return reinterpret_cast<const char*>(e) + kFixedHeader; }
 

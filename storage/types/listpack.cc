@@ -5,43 +5,10 @@
 #include <cstring>
 
 #include "storage/entry.h"
+#include "storage/varint.h"
 
 namespace flightcache::storage {
-namespace {
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-void PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  *p = static_cast<char>(v);
-}
-
-// Decodes the varint at p; *len gets its value and the return is the varint's size.
-size_t GetVarint(const char* p, uint64_t* len) {
-  uint64_t result = 0;
-  int shift = 0;
-  size_t n = 0;
-  while (true) {
-    uint8_t byte = static_cast<uint8_t>(p[n++]);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) break;
-    shift += 7;
-  }
-  *len = result;
-  return n;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 size_t Listpack::MemoryBytes() const {
   // std::string keeps 15 bytes inline; past that data() is its own heap block.
@@ -51,14 +18,16 @@ size_t Listpack::MemoryBytes() const {
 size_t Listpack::Next(size_t pos) const {
   assert(pos < buf_.size());
   uint64_t len;
-  size_t header = GetVarint(buf_.data() + pos, &len);
+  const size_t header =
+      static_cast<size_t>(GetVarint(buf_.data() + pos, &len) - (buf_.data() + pos));
   return pos + header + len;
 }
 
 std::string_view Listpack::Get(size_t pos) const {
   assert(pos < buf_.size());
   uint64_t len;
-  size_t header = GetVarint(buf_.data() + pos, &len);
+  const size_t header =
+      static_cast<size_t>(GetVarint(buf_.data() + pos, &len) - (buf_.data() + pos));
   return std::string_view(buf_.data() + pos + header, len);
 }
 
