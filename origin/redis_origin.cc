@@ -22,6 +22,8 @@
 #include <cassert>
 #include <cstdint>
 
+#include "origin/pool.h"
+
 namespace flightcache::origin {
 namespace {
 
@@ -72,31 +74,6 @@ FetchResult MapReply(const redisReply& reply) {
           FetchErrorKind::kProtocol,
           "origin protocol error: GET answered with reply type " + std::to_string(reply.type));
   }
-}
-
-// A Fetch after Close() still must be answered later, never inside Fetch; the origin's own
-// timers are closed by then, so this one-shot timer carries the answer and frees itself.
-struct PostedResult {
-  uv_timer_t timer;
-  FetchCallback cb;
-  FetchResult result;
-};
-
-void PostAfterClose(uv_loop_t* loop, FetchCallback cb, FetchResult result) {
-  auto* posted = new PostedResult{{}, std::move(cb), std::move(result)};
-  uv_timer_init(loop, &posted->timer);
-  posted->timer.data = posted;
-  uv_timer_start(
-      &posted->timer,
-      [](uv_timer_t* timer) {
-        auto* posted = static_cast<PostedResult*>(timer->data);
-        FetchCallback cb = std::move(posted->cb);
-        FetchResult result = std::move(posted->result);
-        uv_close(reinterpret_cast<uv_handle_t*>(timer),
-                 [](uv_handle_t* handle) { delete static_cast<PostedResult*>(handle->data); });
-        cb(std::move(result));
-      },
-      0, 0);
 }
 
 // ---- hiredis <-> libuv adapter ----------------------------------------------------------
@@ -197,7 +174,7 @@ void RedisOrigin::RunCompletions(Completions done) {
 
 void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
   if (closed_) {
-    PostAfterClose(
+    PostResultLater(
         loop_, std::move(cb),
         FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable: origin closed"));
     return;
@@ -507,7 +484,7 @@ void RedisOrigin::Finish(FetchCallback cb, FetchResult result, Completions* done
 void RedisOrigin::DeliverSoon(FetchCallback cb, FetchResult result) {
   CountResult(result);
   if (closed_) {
-    PostAfterClose(loop_, std::move(cb), std::move(result));
+    PostResultLater(loop_, std::move(cb), std::move(result));
     return;
   }
   deferred_.emplace_back(std::move(cb), std::move(result));
