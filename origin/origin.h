@@ -31,6 +31,8 @@ enum class FetchErrorKind : uint8_t {
   kUnreachable,  // no connection could be made, or it dropped before the reply
   kErrorReply,   // the origin answered with an error reply
   kProtocol,     // the origin answered something that is not a string or nil
+  kBusy,         // refused here: the origin's fetch queue is full (origin-max-queue)
+  kUnavailable,  // refused here: the origin's circuit breaker is open (origin/circuit_breaker.h)
 };
 
 struct FetchResult {
@@ -96,6 +98,15 @@ class Origin {
   // The deadline of fetches started from now on, in ms (CONFIG SET origin-timeout). Fetches
   // already started keep theirs. Ignored by an origin without deadlines of its own.
   virtual void SetTimeoutMs(int /*timeout_ms*/) {}
+  // The concurrency limit and queue bound of fetches started from now on (CONFIG SET
+  // origin-max-inflight / origin-max-queue). Ignored by an origin without a queue.
+  virtual void SetLimits(int /*max_inflight*/, int /*max_queue*/) {}
+  // The circuit breaker's threshold and cool-down for this origin (CONFIG SET
+  // origin-breaker-failures / origin-breaker-cooldown); ignored without a breaker.
+  virtual void SetBreaker(int /*failures*/, int /*cooldown_ms*/) {}
+  // ",name=value" fields of origin protection (breaker, busy, invalidation feed) for this
+  // origin's INFO route line; "" when there are none. Thread-safe.
+  virtual std::string ProtectionInfo() const { return {}; }
   // The origin's address for INFO, without any password.
   virtual std::string Describe() const = 0;
   // Fails every pending fetch and closes every handle. Idempotent.

@@ -38,16 +38,34 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
   } else if (name == "pool") {
     if (!ParseNumber(value, 1, 1024, &v)) return bad("connections, 1 to 1024");
     options->pool = static_cast<int>(v);
+  } else if (name == "max-inflight" || name == "max-queue" || name == "breaker-failures") {
+    if (!ParseNumber(value, 0, 1000000, &v)) return bad("0 (off) to 1000000");
+    (name == "max-inflight" ? options->max_inflight
+     : name == "max-queue"  ? options->max_queue
+                            : options->breaker_failures) = static_cast<int>(v);
+  } else if (name == "breaker-cooldown") {
+    if (!ParseNumber(value, 1, 3600 * 1000, &v)) return bad("milliseconds, 1 to 3600000");
+    options->breaker_cooldown_ms = static_cast<int>(v);
+  } else if (name == "tracking") {
+    if (value != "yes" && value != "no") return bad("yes or no");
+    options->tracking = value == "yes";
+  } else if (name == "listen") {
+    // A PostgreSQL identifier: it is sent quoted, so only its length and NUL bytes matter.
+    if (value.empty() || value.size() > 63) return bad("a channel name of 1 to 63 bytes");
+    options->listen = std::string(value);
   } else {
     *error = "unknown route option '" + std::string(name) +
-             "' (known: ttl, negative-ttl, timeout, pool)";
+             "' (known: ttl, negative-ttl, timeout, pool, max-inflight, max-queue, "
+             "breaker-failures, breaker-cooldown, tracking, listen)";
     return false;
   }
   return true;
 }
 
 bool IsOptionWord(std::string_view word) {
-  for (std::string_view name : {"ttl=", "negative-ttl=", "timeout=", "pool="}) {
+  for (std::string_view name :
+       {"ttl=", "negative-ttl=", "timeout=", "pool=", "max-inflight=", "max-queue=",
+        "breaker-failures=", "breaker-cooldown=", "tracking=", "listen="}) {
     if (word.substr(0, name.size()) == name) return true;
   }
   return false;
@@ -158,6 +176,16 @@ std::string RouteSpec::Redacted() const {
   if (options.negative_ttl_s) out += " negative-ttl=" + std::to_string(*options.negative_ttl_s);
   if (options.timeout_ms) out += " timeout=" + std::to_string(*options.timeout_ms);
   if (options.pool) out += " pool=" + std::to_string(*options.pool);
+  if (options.max_inflight) out += " max-inflight=" + std::to_string(*options.max_inflight);
+  if (options.max_queue) out += " max-queue=" + std::to_string(*options.max_queue);
+  if (options.breaker_failures) {
+    out += " breaker-failures=" + std::to_string(*options.breaker_failures);
+  }
+  if (options.breaker_cooldown_ms) {
+    out += " breaker-cooldown=" + std::to_string(*options.breaker_cooldown_ms);
+  }
+  if (options.tracking) out += std::string(" tracking=") + (*options.tracking ? "yes" : "no");
+  if (!options.listen.empty()) out += " listen=" + options.listen;
   return out;
 }
 
@@ -223,6 +251,11 @@ bool ParseRouteSpec(std::string_view text, RouteSpec* out, std::string* error) {
     if (!SetRouteOption(words[next], &spec.options, &why)) return fail(why);
   }
   if (sql && spec.query.empty()) return fail("a " + scheme + ":// route needs a query");
+  const bool postgres = scheme == "postgres" || scheme == "postgresql";
+  if (!spec.options.listen.empty() && !postgres) return fail("listen= is for postgres:// routes");
+  if (spec.options.tracking && scheme != "redis" && scheme != "unix") {
+    return fail("tracking= is for redis:// and unix:// routes");
+  }
   if (!sql && !spec.query.empty()) {
     return fail("a " + scheme + ":// route takes no query");
   }

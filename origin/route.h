@@ -2,6 +2,8 @@
 //
 // A route is one line, from a `route` config line or a `--route` flag:
 //   <pattern> <url> [query] [ttl=S] [negative-ttl=S] [timeout=MS] [pool=N]
+//             [max-inflight=N] [max-queue=N] [breaker-failures=N] [breaker-cooldown=MS]
+//             [tracking=yes|no] [listen=CHANNEL]
 // A pattern is literal text with `{name}` captures and `*` wildcards: `user:{id}` matches
 // "user:42" with id = "42"; `*` alone matches every key. A capture matches one or more bytes, a
 // `*` zero or more; neither is ever interpreted. Captured parts are handed to the origin as
@@ -53,6 +55,13 @@ struct RouteOptions {
   std::optional<int64_t> negative_ttl_s;  // negative-ttl=S
   std::optional<int> timeout_ms;          // timeout=MS
   std::optional<int> pool;                // pool=N (most connections)
+  // Origin protection (origin/circuit_breaker.h, pool.h) and invalidation (invalidation.h).
+  std::optional<int> max_inflight;       // max-inflight=N
+  std::optional<int> max_queue;          // max-queue=N
+  std::optional<int> breaker_failures;   // breaker-failures=N
+  std::optional<int> breaker_cooldown_ms;  // breaker-cooldown=MS
+  std::optional<bool> tracking;          // tracking=yes|no (redis:// routes)
+  std::string listen;                    // listen=CHANNEL (postgres:// routes); "" for none
 };
 
 struct RouteSpec {

@@ -126,7 +126,8 @@ std::string RouterOrigin::RoutesInfo() const {
            ",queue_peak=" + std::to_string(s.load.queue_peak) +
            ",connections=" + std::to_string(s.load.connections) +
            ",latency_p50_ms=" + Fixed3(Percentile(s.latencies_us, 50)) +
-           ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) + "\r\n";
+           ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) +
+           routes_[i].origin->ProtectionInfo() + "\r\n";
   }
   return out;
 }
@@ -162,6 +163,22 @@ OriginLoad RouterOrigin::Load() const {
 void RouterOrigin::SetTimeoutMs(int timeout_ms) {
   for (Route& route : routes_) {
     if (!route.spec.options.timeout_ms) route.origin->SetTimeoutMs(timeout_ms);
+  }
+}
+
+void RouterOrigin::SetLimits(int max_inflight, int max_queue) {
+  for (Route& route : routes_) {
+    const RouteOptions& own = route.spec.options;
+    route.origin->SetLimits(own.max_inflight.value_or(max_inflight),
+                            own.max_queue.value_or(max_queue));
+  }
+}
+
+void RouterOrigin::SetBreaker(int failures, int cooldown_ms) {
+  for (Route& route : routes_) {
+    const RouteOptions& own = route.spec.options;
+    route.origin->SetBreaker(own.breaker_failures.value_or(failures),
+                             own.breaker_cooldown_ms.value_or(cooldown_ms));
   }
 }
 

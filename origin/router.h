@@ -40,6 +40,9 @@ class RouterOrigin final : public Origin {
   OriginLoad Load() const override;
   // Applies to the routes without a timeout= of their own.
   void SetTimeoutMs(int timeout_ms) override;
+  // Apply to each route, except for the values its own options set.
+  void SetLimits(int max_inflight, int max_queue) override;
+  void SetBreaker(int failures, int cooldown_ms) override;
   // One route: its origin's address; several: "N routes".
   std::string Describe() const override;
   void Close() override;

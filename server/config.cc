@@ -337,6 +337,42 @@ std::vector<ConfigOption> BuildOptions() {
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));
   o.push_back(FixedOption("daemonize", "no"));
+  // Origin protection (origin/circuit_breaker.h, origin/pool.h) and invalidation pushed from
+  // the origin (origin/invalidation.h). A route's own options override these for that route.
+  o.push_back(SmallIntOption(
+      "origin-max-inflight", true, 0, 1000000,
+      [](Config& c) -> int& { return c.origin_max_inflight; },
+      "most fetches sent to one origin at once (0 = the pool's size; a redis:// origin "
+      "pipelines without limit)"));
+  o.push_back(SmallIntOption(
+      "origin-max-queue", true, 0, 1000000, [](Config& c) -> int& { return c.origin_max_queue; },
+      "most fetches waiting for one origin beyond origin-max-inflight; past it a miss gets "
+      "'-ERR origin busy' (0 = no bound)"));
+  o.push_back(SmallIntOption(
+      "origin-breaker-failures", true, 0, 1000000,
+      [](Config& c) -> int& { return c.origin_breaker_failures; },
+      "consecutive origin failures or timeouts that open its circuit breaker (default 5; "
+      "0 = no breaker)"));
+  o.push_back(IntOption(
+      "origin-breaker-cooldown", true, 1, 3600 * 1000,
+      [](Config& c) -> int64_t& { return c.origin_breaker_cooldown_ms; },
+      "ms an open breaker fails misses fast ('-ERR origin unavailable') before one probe "
+      "fetch decides (default 5000)"));
+  {
+    auto getter = [](const Config& c) { return std::string(c.origin_tracking ? "yes" : "no"); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      if (v != "yes" && v != "no") {
+        *error = "argument must be 'yes' or 'no'";
+        return false;
+      }
+      c.origin_tracking = v == "yes";
+      return true;
+    };
+    o.push_back(ConfigOption{"origin-tracking", false, setter, getter,
+                             "yes (default): redis:// origins push invalidations (CLIENT "
+                             "TRACKING); no: filled values change only on their TTLs"});
+  }
   return o;
 }
 

@@ -56,6 +56,12 @@ struct Config {
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
   int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
+  // Origin protection and invalidation (see the options' help in config.cc).
+  int origin_max_inflight = 0;
+  int origin_max_queue = 0;
+  int origin_breaker_failures = 5;
+  int64_t origin_breaker_cooldown_ms = 5000;
+  bool origin_tracking = true;
 };
 
 struct ConfigOption {

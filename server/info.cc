@@ -34,6 +34,7 @@
 #include "origin/singleflight.h"
 #include "server/command_util.h"
 #include "server/connection.h"
+#include "server/origin_invalidation.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -233,6 +234,14 @@ void OriginSection(Worker& w, std::string& out) {
   Field(out, "origin_queued", load.queued);
   Field(out, "origin_queue_peak", load.queue_peak);
   out += o->RoutesInfo();
+  // Invalidation pushed from the origins (server/origin_invalidation.h); each route line above
+  // carries its breaker, busy rejections and feed state.
+  if (const OriginInvalidation* inv = s.invalidation()) {
+    Field(out, "origin_invalidated_keys", inv->keys_deleted());
+    Field(out, "origin_invalidation_purges", inv->purges());
+    Field(out, "origin_purged_keys", inv->purged_keys());
+    Field(out, "origin_purging", inv->purging() ? "1" : "0");
+  }
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <random>
 #include <thread>
 
+#include "origin/circuit_breaker.h"
 #include "origin/http_origin.h"
 #include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
@@ -30,6 +31,7 @@
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
+#include "server/origin_invalidation.h"
 #include "server/worker.h"
 
 namespace flightcache::server {
@@ -117,6 +119,21 @@ class HomeLoopOrigin : public origin::Origin {
     }
     home_->Post([this, timeout_ms]() { inner_->SetTimeoutMs(timeout_ms); });
   }
+  // Limits and breakers live on the home loop too: applied there, like the timeout.
+  void SetLimits(int max_inflight, int max_queue) override {
+    if (Worker::Current() == home_) {
+      inner_->SetLimits(max_inflight, max_queue);
+      return;
+    }
+    home_->Post([this, max_inflight, max_queue]() { inner_->SetLimits(max_inflight, max_queue); });
+  }
+  void SetBreaker(int failures, int cooldown_ms) override {
+    if (Worker::Current() == home_) {
+      inner_->SetBreaker(failures, cooldown_ms);
+      return;
+    }
+    home_->Post([this, failures, cooldown_ms]() { inner_->SetBreaker(failures, cooldown_ms); });
+  }
   // On the home loop: refreshes what other threads read.
   void Refresh() const {
     connected_.store(inner_->ConnectedCount());
@@ -154,10 +171,40 @@ class HomeLoopOrigin : public origin::Origin {
 // --origin-connections.
 constexpr int kDefaultSqlPool = 16;
 
-// Builds the origin of one route on loop; nullptr with *error naming the route when its URL
-// is bad, its file cannot be opened or its query does not prepare.
+std::unique_ptr<origin::Origin> BuildRouteKind(uv_loop_t* loop, const origin::RouteSpec& spec,
+                                               const Config& config, std::string* error);
+
+// Builds the origin of one route (the route-th) on loop, behind its circuit breaker and with
+// its limits and invalidation feed, which reports to server; nullptr with *error naming the
+// route when its URL is bad, its file cannot be opened or its query does not prepare.
 std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::RouteSpec& spec,
-                                                 const Config& config, std::string* error) {
+                                                 const Config& config, size_t route,
+                                                 Server* server, std::string* error) {
+  std::unique_ptr<origin::Origin> kind = BuildRouteKind(loop, spec, config, error);
+  if (!kind) return nullptr;
+  const origin::RouteOptions& own = spec.options;
+  kind->SetLimits(own.max_inflight.value_or(config.origin_max_inflight),
+                  own.max_queue.value_or(config.origin_max_queue));
+  origin::InvalidationHandler handler{
+      [server, route](std::string_view key) { server->InvalidateFromOrigin(route, key); },
+      [server, route]() { server->InvalidateAllFromOrigin(route); }};
+  const std::string scheme = origin::UrlScheme(spec.url);
+  if ((scheme == "redis" || scheme == "unix") && own.tracking.value_or(config.origin_tracking)) {
+    // A route with a literal prefix hears about every key under it (BCAST PREFIX); `*` about
+    // the keys it read.
+    const std::string prefix = spec.pattern.text().substr(0, spec.pattern.literal_prefix_length());
+    static_cast<origin::RedisOrigin*>(kind.get())->EnableTracking(prefix, std::move(handler));
+  }
+  return std::make_unique<origin::GuardedOrigin>(
+      loop, std::move(kind),
+      origin::BreakerSettings{
+          own.breaker_failures.value_or(config.origin_breaker_failures),
+          own.breaker_cooldown_ms.value_or(static_cast<int>(config.origin_breaker_cooldown_ms))});
+}
+
+// The origin kind of one route on loop (see BuildRouteOrigin).
+std::unique_ptr<origin::Origin> BuildRouteKind(uv_loop_t* loop, const origin::RouteSpec& spec,
+                                               const Config& config, std::string* error) {
   const int timeout_ms =
       spec.options.timeout_ms.value_or(static_cast<int>(config.origin_timeout_ms));
   std::string why;
@@ -300,8 +347,10 @@ bool Server::StartOrigin(std::string* error) {
   SizeThreadPool(specs);
   Worker* home = workers_[0].get();
   std::vector<origin::Route> routes;
+  invalidation_ = std::make_unique<OriginInvalidation>(&keyspace_, home, specs);
   for (origin::RouteSpec& spec : specs) {
-    std::unique_ptr<origin::Origin> built = BuildRouteOrigin(home->loop(), spec, config_, error);
+    std::unique_ptr<origin::Origin> built =
+        BuildRouteOrigin(home->loop(), spec, config_, routes.size(), this, error);
     if (!built) {
       for (origin::Route& route : routes) route.origin->Close();
       return false;
@@ -427,6 +476,13 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     if (name == "maxmemory" || name == "maxmemory-policy") from.ReconfigureEvictionAfterCommand();
     if (origin_ && name == "origin-timeout") {
       origin_->SetTimeoutMs(static_cast<int>(updated.origin_timeout_ms));
+    }
+    if (origin_ && (name == "origin-max-inflight" || name == "origin-max-queue")) {
+      origin_->SetLimits(updated.origin_max_inflight, updated.origin_max_queue);
+    }
+    if (origin_ && (name == "origin-breaker-failures" || name == "origin-breaker-cooldown")) {
+      origin_->SetBreaker(updated.origin_breaker_failures,
+                          static_cast<int>(updated.origin_breaker_cooldown_ms));
     }
     if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
       singleflight_->set_policy(

@@ -29,6 +29,7 @@ class Singleflight;
 
 namespace flightcache::server {
 
+class OriginInvalidation;
 class Worker;
 
 class Server {
@@ -89,6 +90,14 @@ class Server {
 
   void Log(LogLevel level, const std::string& message);
 
+  // Invalidation pushed from the origin of route (its index among the routes, --origin's `*`
+  // first), on worker 0 (server/origin_invalidation.h). InvalidateFromOrigin deletes key as a
+  // client's DEL would (when that route serves it); InvalidateAllFromOrigin drops every entry
+  // of that route, in bounded steps. These are the only two ways a feed touches the keyspace.
+  void InvalidateFromOrigin(size_t route, std::string_view key);
+  void InvalidateAllFromOrigin(size_t route);
+  const OriginInvalidation* invalidation() const { return invalidation_.get(); }
+
   // CONFIG RESETSTAT's starting points for the keyspace's own counters.
   std::atomic<uint64_t> expired_keys_base{0};
   std::atomic<uint64_t> evicted_keys_base{0};
@@ -116,6 +125,7 @@ class Server {
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
+  std::unique_ptr<OriginInvalidation> invalidation_;  // with an origin; used on worker 0
   int64_t start_time_ms_ = 0;
   std::string run_id_;
   std::atomic<int> bound_port_{0};
