@@ -22,6 +22,7 @@
 
 #include "origin/circuit_breaker.h"
 #include "origin/http_origin.h"
+#include "origin/postgres_listener.h"
 #include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
 #include "origin/route.h"
@@ -195,11 +196,18 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
     const std::string prefix = spec.pattern.text().substr(0, spec.pattern.literal_prefix_length());
     static_cast<origin::RedisOrigin*>(kind.get())->EnableTracking(prefix, std::move(handler));
   }
+  std::unique_ptr<origin::PostgresListener> listener;
+  if ((scheme == "postgres" || scheme == "postgresql") && !own.listen.empty()) {
+    listener = std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen,
+                                                          std::move(handler));
+    listener->Start();
+  }
   return std::make_unique<origin::GuardedOrigin>(
       loop, std::move(kind),
       origin::BreakerSettings{
           own.breaker_failures.value_or(config.origin_breaker_failures),
-          own.breaker_cooldown_ms.value_or(static_cast<int>(config.origin_breaker_cooldown_ms))});
+          own.breaker_cooldown_ms.value_or(static_cast<int>(config.origin_breaker_cooldown_ms))},
+      std::move(listener));
 }
 
 // The origin kind of one route on loop (see BuildRouteOrigin).
