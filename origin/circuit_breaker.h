@@ -30,8 +30,8 @@ struct uv_loop_s;
 namespace flightcache::origin {
 
 struct BreakerSettings {
-  int failures = 5;          // consecutive failures that open it; 0: no breaker
-  int cooldown_ms = 5000;    // how long it stays open before one probe may go
+  int failures = 5;        // consecutive failures that open it; 0: no breaker
+  int cooldown_ms = 5000;  // how long it stays open before one probe may go
 };
 
 enum class BreakerState : uint8_t { kClosed, kOpen, kHalfOpen };

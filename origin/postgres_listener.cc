@@ -64,8 +64,8 @@ bool Hex4(std::string_view text, size_t at, uint32_t* out) {
 bool ParseJsonStringArray(std::string_view text, std::vector<std::string>* keys) {
   size_t i = 0;
   auto skip = [&] {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-                               text[i] == '\r')) {
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
       ++i;
     }
   };

@@ -244,8 +244,7 @@ void RedisInvalidationListener::OnMessage(redisAsyncContext* ac, void* reply_ptr
 void RedisInvalidationListener::OnTimer(uv_timer_t* timer) {
   auto* self = static_cast<RedisInvalidationListener*>(timer->data);
   if (self->state_ == FeedState::kConnecting && self->ac_ != nullptr) {
-    self->Lost("connect timeout after " + std::to_string(self->connect_timeout_ms_) + " ms",
-               true);
+    self->Lost("connect timeout after " + std::to_string(self->connect_timeout_ms_) + " ms", true);
   } else if (self->state_ == FeedState::kDown) {
     self->Connect();
   }

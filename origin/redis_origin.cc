@@ -122,8 +122,7 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
                                                     "origin unreachable: " + last_error_));
       return;
     }
-    if (max_queue_ > 0 &&
-        pending_.size() >= InflightCount() + static_cast<size_t>(max_queue_)) {
+    if (max_queue_ > 0 && pending_.size() >= InflightCount() + static_cast<size_t>(max_queue_)) {
       // max_queue fetches already wait: refuse this one at once; it is never stored.
       ++stats_.busy;
       DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kBusy, "origin busy"));
@@ -141,8 +140,8 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
                                                   "origin unreachable: cannot queue command"));
     return;
   }
-  pending_.emplace(id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index,
-                               slot->tracked_epoch});
+  pending_.emplace(
+      id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index, slot->tracked_epoch});
   AddDeadline(id);
 }
 
@@ -199,9 +198,8 @@ void RedisOrigin::EnsureTracked(Slot& slot) {
     lens.insert(lens.end(), {5, 6, bcast_prefix_.size()});
   }
   // Every GET sent after this on the connection is tracked: the origin runs them in order.
-  if (redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOnTag,
-                            static_cast<int>(argv.size()), argv.data(),
-                            lens.data()) == REDIS_OK) {
+  if (redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOnTag, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) == REDIS_OK) {
     slot.tracked_epoch = epoch;
   }
 }

@@ -119,9 +119,9 @@ class RedisOrigin final : public Origin {
 
   struct Pending {
     FetchCallback cb;
-    std::string key;     // kept so that a fetch can be sent again after its connection drops
-    int timeout_ms = 0;  // the timeout when it started, for the error text
-    int slot = -1;       // -1 while queued for a connection
+    std::string key;          // kept so that a fetch can be sent again after its connection drops
+    int timeout_ms = 0;       // the timeout when it started, for the error text
+    int slot = -1;            // -1 while queued for a connection
     uint64_t sent_epoch = 0;  // its slot's tracked_epoch when the GET went out
   };
   using Deadline = std::pair<uint64_t, uint64_t>;  // (deadline ms, fetch id)
@@ -186,8 +186,8 @@ class RedisOrigin final : public Origin {
   Completions deferred_;         // decided, delivered next tick
   uv_timer_s* deadline_timer_ = nullptr;
   uv_timer_s* deliver_timer_ = nullptr;
-  int max_inflight_ = 0;  // SetLimits; 0: no limit
-  int max_queue_ = 0;     // SetLimits; 0: no bound
+  int max_inflight_ = 0;                                 // SetLimits; 0: no limit
+  int max_queue_ = 0;                                    // SetLimits; 0: no bound
   std::unique_ptr<RedisInvalidationListener> tracking_;  // EnableTracking
   std::string bcast_prefix_;
   RedisOriginStats stats_;

@@ -56,12 +56,12 @@ struct RouteOptions {
   std::optional<int> timeout_ms;          // timeout=MS
   std::optional<int> pool;                // pool=N (most connections)
   // Origin protection (origin/circuit_breaker.h, pool.h) and invalidation (invalidation.h).
-  std::optional<int> max_inflight;       // max-inflight=N
-  std::optional<int> max_queue;          // max-queue=N
-  std::optional<int> breaker_failures;   // breaker-failures=N
+  std::optional<int> max_inflight;         // max-inflight=N
+  std::optional<int> max_queue;            // max-queue=N
+  std::optional<int> breaker_failures;     // breaker-failures=N
   std::optional<int> breaker_cooldown_ms;  // breaker-cooldown=MS
-  std::optional<bool> tracking;          // tracking=yes|no (redis:// routes)
-  std::string listen;                    // listen=CHANNEL (postgres:// routes); "" for none
+  std::optional<bool> tracking;            // tracking=yes|no (redis:// routes)
+  std::string listen;                      // listen=CHANNEL (postgres:// routes); "" for none
 };
 
 struct RouteSpec {

@@ -261,7 +261,9 @@ std::vector<ConfigOption> BuildOptions() {
     };
     o.push_back(ConfigOption{"route", false, setter, getter,
                              "repeatable: '<pattern> <url> [query] [ttl=S] [negative-ttl=S] "
-                             "[timeout=MS] [pool=N]', e.g. 'user:{id} sqlite:///app.db "
+                             "[timeout=MS] [pool=N] [max-inflight=N] [max-queue=N] "
+                             "[breaker-failures=N] [breaker-cooldown=MS] [tracking=yes|no] "
+                             "[listen=CHANNEL]', e.g. 'user:{id} sqlite:///app.db "
                              "\"SELECT profile FROM users WHERE id = ?1\"'"});
   }
   o.push_back(SmallIntOption(

@@ -67,7 +67,7 @@ class OriginInvalidation {
   std::vector<Purge> running_;
   bool step_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::atomic<uint64_t> keys_deleted_{0};    // single-key invalidations that removed a key
+  std::atomic<uint64_t> keys_deleted_{0};  // single-key invalidations that removed a key
   std::atomic<uint64_t> purges_started_{0};
   std::atomic<uint64_t> purged_keys_{0};
   std::atomic<bool> purging_{false};

@@ -179,8 +179,8 @@ std::unique_ptr<origin::Origin> BuildRouteKind(uv_loop_t* loop, const origin::Ro
 // its limits and invalidation feed, which reports to server; nullptr with *error naming the
 // route when its URL is bad, its file cannot be opened or its query does not prepare.
 std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::RouteSpec& spec,
-                                                 const Config& config, size_t route,
-                                                 Server* server, std::string* error) {
+                                                 const Config& config, size_t route, Server* server,
+                                                 std::string* error) {
   std::unique_ptr<origin::Origin> kind = BuildRouteKind(loop, spec, config, error);
   if (!kind) return nullptr;
   const origin::RouteOptions& own = spec.options;
@@ -198,8 +198,8 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
   }
   std::unique_ptr<origin::PostgresListener> listener;
   if ((scheme == "postgres" || scheme == "postgresql") && !own.listen.empty()) {
-    listener = std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen,
-                                                          std::move(handler));
+    listener =
+        std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen, std::move(handler));
     listener->Start();
   }
   return std::make_unique<origin::GuardedOrigin>(

@@ -63,8 +63,8 @@ TEST_CASE("past origin-max-inflight fetches queue, and a full queue answers orig
   int origin_port = 0;
   auto origin = StartTestOrigin(&origin_port);
   ServerProcess server({"--origin", "redis://127.0.0.1:" + std::to_string(origin_port),
-                        "--origin-max-inflight", "1", "--origin-max-queue", "1",
-                        "--origin-timeout", "60000"});
+                        "--origin-max-inflight", "1", "--origin-max-queue", "1", "--origin-timeout",
+                        "60000"});
   ContextPtr c = Connect(server.port());
   CHECK(Do(c, {"CONFIG", "GET", "origin-max-inflight"}) == "[origin-max-inflight, 1]");
   CHECK(Do(c, {"CONFIG", "GET", "origin-max-queue"}) == "[origin-max-queue, 1]");
@@ -104,8 +104,7 @@ TEST_CASE("CONFIG SET origin-max-queue and a route's own max-queue= bound the qu
   ContextPtr c = Connect(server.port());
   CHECK(Do(c, {"CONFIG", "SET", "origin-max-inflight", "1"}) == "+OK");
   CHECK(Do(c, {"CONFIG", "SET", "origin-max-queue", "0"}) == "+OK");
-  CHECK(Do(c, {"CONFIG", "SET", "origin-max-queue", "-1"}).rfind("-ERR CONFIG SET failed", 0) ==
-        0);
+  CHECK(Do(c, {"CONFIG", "SET", "origin-max-queue", "-1"}).rfind("-ERR CONFIG SET failed", 0) == 0);
   REQUIRE(AtOrigin(origin_port, {"GATE"}) == "+OK");
   // `own:*` keeps its own max-queue=2 (CONFIG SET's 0 does not apply to it): two wait, the
   // third is refused.
@@ -121,8 +120,9 @@ TEST_CASE("CONFIG SET origin-max-queue and a route's own max-queue= bound the qu
   CHECK(Show(NextReply(pipe.get()).get()) == "-ERR origin busy");
 }
 
-TEST_CASE("the breaker opens after N failures, fails fast, re-opens on a failed probe and "
-          "closes after a good one") {
+TEST_CASE(
+    "the breaker opens after N failures, fails fast, re-opens on a failed probe and "
+    "closes after a good one") {
   int origin_port = 0;
   auto origin = StartTestOrigin(&origin_port);
   ServerProcess server({"--origin", "redis://127.0.0.1:" + std::to_string(origin_port),
@@ -131,7 +131,8 @@ TEST_CASE("the breaker opens after N failures, fails fast, re-opens on a failed 
   CHECK(Do(c, {"GET", "up"}) == "value:up");
   CHECK(RouteField(c.get(), "breaker") == "closed");
   // An error reply is an answer: the origin is up, the breaker does not move.
-  for (int i = 0; i < 5; ++i) CHECK(Do(c, {"GET", "error:x" + std::to_string(i)}).rfind("-ERR", 0) == 0);
+  for (int i = 0; i < 5; ++i)
+    CHECK(Do(c, {"GET", "error:x" + std::to_string(i)}).rfind("-ERR", 0) == 0);
   CHECK(RouteField(c.get(), "breaker") == "closed");
   origin->Signal(SIGKILL, milliseconds(10000));
   origin.reset();

@@ -38,7 +38,7 @@ inline std::string PostgresBinDir() {
 
 // PostgreSQL refuses to run as root: as root, programs run as the postgres user.
 inline std::pair<std::string, std::vector<std::string>> AsPostgres(const std::string& program,
-                                                            std::vector<std::string> args) {
+                                                                   std::vector<std::string> args) {
   if (geteuid() != 0) return {program, std::move(args)};
   std::vector<std::string> wrapped = {"--reuid=postgres", "--regid=postgres", "--init-groups", "--",
                                       program};

@@ -43,7 +43,9 @@ void CreateNotifyingTable(PostgresServer& pg, const std::string& name) {
   pg.Sql("INSERT INTO " + name + " VALUES (1, 'a'), (2, 'b')");
   pg.Sql("CREATE FUNCTION " + name +
          "_notify() RETURNS trigger AS $$ BEGIN "
-         "PERFORM pg_notify('" + name + "', 'item:' || COALESCE(NEW.id, OLD.id)); "
+         "PERFORM pg_notify('" +
+         name +
+         "', 'item:' || COALESCE(NEW.id, OLD.id)); "
          "RETURN NULL; END $$ LANGUAGE plpgsql");
   pg.Sql("CREATE TRIGGER " + name + "_cache AFTER INSERT OR UPDATE OR DELETE ON " + name +
          " FOR EACH ROW EXECUTE FUNCTION " + name + "_notify()");
@@ -93,7 +95,8 @@ TEST_CASE("a terminated LISTEN connection drops the route's entries and LISTEN c
   CHECK(Do(c, {"GET", "item:1"}) == "a");
   CHECK(Do(c, {"EXISTS", "item:1"}) == ":1");
   CHECK(pg.Value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = "
-                 "'LISTEN \"" + name + "\"'") == "1");
+                 "'LISTEN \"" +
+                 name + "\"'") == "1");
   REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "item:1"}) == ":0"; }));
   WaitRouteField(c.get(), "listen_connects", "2");
   CHECK(RouteField(c.get(), "listen_losses") == "1");
@@ -110,13 +113,12 @@ TEST_CASE("an invalidation during a fetch answers its waiter but does not fill t
   pg.Sql("CREATE FUNCTION " + name +
          "_gate() RETURNS int AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN 1; "
          "END $$ LANGUAGE plpgsql VOLATILE");
-  ServerProcess server({"--route", Route(pg, name, " AND " + name + "_gate() = 1"),
-                        "--origin-timeout", "60000"});
+  ServerProcess server(
+      {"--route", Route(pg, name, " AND " + name + "_gate() = 1"), "--origin-timeout", "60000"});
   ContextPtr c = Connect(server.port());
   WaitRouteField(c.get(), "listen", "up");
-  PGconn* holder = PQconnectdb(("host=127.0.0.1 port=" + std::to_string(pg.port()) +
-                                " user=app dbname=postgres")
-                                   .c_str());
+  PGconn* holder = PQconnectdb(
+      ("host=127.0.0.1 port=" + std::to_string(pg.port()) + " user=app dbname=postgres").c_str());
   REQUIRE(PQstatus(holder) == CONNECTION_OK);
   PQclear(PQexec(holder, "SELECT pg_advisory_lock(4242)"));
   ContextPtr waiter = Connect(server.port(), milliseconds(60000));
@@ -125,8 +127,9 @@ TEST_CASE("an invalidation during a fetch answers its waiter but does not fill t
   while (!done) REQUIRE(redisBufferWrite(waiter.get(), &done) == REDIS_OK);
   // The fetch's query is running (its snapshot taken, 'a' visible) and waits on the lock.
   REQUIRE(WaitUntil([&] {
-    return pg.Value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
-                    "granted") == "1";
+    return pg.Value(
+               "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
+               "granted") == "1";
   }));
   pg.Sql("UPDATE " + name + " SET v = 'changed' WHERE id = 1");
   WaitRouteField(c.get(), "invalidations", "1");

@@ -105,8 +105,9 @@ TEST_CASE("route lines take the protection and invalidation options") {
   CHECK(*spec.options.breaker_failures == 2);
   CHECK(*spec.options.breaker_cooldown_ms == 250);
   CHECK(*spec.options.tracking == false);
-  CHECK(spec.Redacted() == "user:{id} redis://h max-inflight=4 max-queue=100 breaker-failures=2 "
-                           "breaker-cooldown=250 tracking=no");
+  CHECK(spec.Redacted() ==
+        "user:{id} redis://h max-inflight=4 max-queue=100 breaker-failures=2 "
+        "breaker-cooldown=250 tracking=no");
   REQUIRE_MESSAGE(ParseRouteSpec("item:{id} postgres://h/db \"SELECT v FROM t WHERE id = $1\" "
                                  "listen=items",
                                  &spec, &error),
