@@ -130,6 +130,9 @@ TEST_CASE(
   ContextPtr c = Connect(server.port());
   CHECK(Do(c, {"GET", "up"}) == "value:up");
   CHECK(RouteField(c.get(), "breaker") == "closed");
+  // The test origin knows no CLIENT ID: its feed is unsupported, and values fill on TTLs.
+  CHECK(RouteField(c.get(), "tracking") == "unsupported");
+  CHECK(Do(c, {"EXISTS", "up"}) == ":1");
   // An error reply is an answer: the origin is up, the breaker does not move.
   for (int i = 0; i < 5; ++i)
     CHECK(Do(c, {"GET", "error:x" + std::to_string(i)}).rfind("-ERR", 0) == 0);
