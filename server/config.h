@@ -56,6 +56,10 @@ struct Config {
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
   int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
+  // Keyspace notifications: class bits (server/keyspace_notifications.h); 0 = off.
+  uint32_t notify_keyspace_events = 0;
+  // Client tracking: most keys remembered for default-mode clients; 0 = no limit.
+  int64_t tracking_table_max_keys = 0;
 };
 
 struct ConfigOption {
