@@ -32,6 +32,11 @@ struct PendingKeyEvents {
   std::vector<Change> changes;  // heard, not yet named (notifications on)
   std::vector<Event> events;    // named, to publish
   std::vector<Invalidation> invalidations;
+  // The key whose invalidations were collected last: a command's several changes to one key
+  // (create, then change in place) invalidate it once. Cleared when a command's reads are
+  // remembered, since a key read since must be invalidated again.
+  std::string last_invalidated;
+  bool has_last_invalidated = false;
   uint64_t writer_id = 0;  // the connection whose command runs on this thread now
   bool flushed = false;    // this flush's null invalidations are queued already (one per shard)
 };
@@ -170,6 +175,7 @@ void KeyEvents::AfterCommand(Connection& conn, const CommandSpec& cmd,
   if (!pending.changes.empty()) {
     NameChanges(notify_classes_.load(std::memory_order_relaxed), &cmd, &args);
   }
+  pending.has_last_invalidated = false;
   const Connection::Tracking& t = conn.tracking;
   if (!t.on || t.bcast || !(cmd.flags & kReadOnly) || cmd.first_key <= 0) return;
   // OPTIN tracks only after CLIENT CACHING YES; OPTOUT tracks unless CLIENT CACHING NO.
@@ -184,6 +190,7 @@ void KeyEvents::AfterCommand(Connection& conn, const CommandSpec& cmd,
 void KeyEvents::Deliver(Worker& worker) {
   pending.writer_id = 0;
   pending.flushed = false;
+  pending.has_last_invalidated = false;
   if (!pending.changes.empty()) {
     NameChanges(notify_classes_.load(std::memory_order_relaxed), nullptr, nullptr);
   }
@@ -232,7 +239,11 @@ void KeyEvents::OnKeyChange(std::string_view key, storage::KeyChange change) {
     if (notify_classes_.load(std::memory_order_relaxed) != 0) {
       pending.changes.push_back({std::string(key), change});
     }
-    if (tracking_.active()) tracking_.KeyChanged(key, pending.writer_id, &pending.invalidations);
+    if (tracking_.active() && !(pending.has_last_invalidated && pending.last_invalidated == key)) {
+      tracking_.KeyChanged(key, pending.writer_id, &pending.invalidations);
+      pending.last_invalidated.assign(key);
+      pending.has_last_invalidated = true;
+    }
   }
   if (next_) next_->OnKeyChange(key, change);
 }

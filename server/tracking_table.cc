@@ -73,7 +73,9 @@ std::optional<TrackingSettings> TrackingTable::SettingsOf(uint64_t id, bool* bro
   auto it = clients_.find(id);
   if (it == clients_.end() || !it->second.tracking) return std::nullopt;
   if (broken_redirect) *broken_redirect = it->second.broken_redirect;
-  return it->second.settings;
+  TrackingSettings copy = it->second.settings;
+  std::sort(copy.prefixes.begin(), copy.prefixes.end());  // in Redis's (radix tree) order
+  return copy;
 }
 
 void TrackingTable::Route(uint64_t id, Client& c, Invalidation::Kind kind, std::string_view key,

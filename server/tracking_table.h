@@ -67,7 +67,8 @@ class TrackingTable {
   void Enable(uint64_t id, uint32_t worker, const TrackingSettings& settings);
   // CLIENT TRACKING OFF, RESET, close.
   void Disable(uint64_t id);
-  // A copy of id's settings (CLIENT TRACKINGINFO, GETREDIR), or nullopt when it does not track;
+  // A copy of id's settings (CLIENT TRACKINGINFO, GETREDIR; prefixes sorted), or nullopt when
+  // it does not track;
   // *broken_redirect says whether an invalidation found its redirect target gone.
   std::optional<TrackingSettings> SettingsOf(uint64_t id, bool* broken_redirect);
 
