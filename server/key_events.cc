@@ -2,6 +2,7 @@
 // (see key_events.h).
 #include "server/key_events.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -54,17 +55,43 @@ void Keep(uint32_t classes, NotifyEvent ev, std::string_view key, size_t first) 
   events.push_back({std::string(key), ev.name});
 }
 
+// LMOVE and RPOPLPUSH between two lists: Redis sends the destination's event first.
+bool PushesBeforePop(const CommandSpec& cmd, const std::vector<std::string_view>& args) {
+  return (cmd.name == "lmove" || cmd.name == "rpoplpush") && args.size() >= 3 && args[1] != args[2];
+}
+
+// A command of a data type whose emptied key gets its own event before "del" (not the *STORE
+// commands, whose empty result is only a "del" of the destination).
+bool EmptiesWithOwnEvent(const CommandSpec& cmd) {
+  const bool typed =
+      cmd.group == "list" || cmd.group == "set" || cmd.group == "hash" || cmd.group == "zset";
+  return typed && !cmd.name.ends_with("store");
+}
+
 // Names the queued changes: after cmd (with args), or as background changes when cmd is null.
 void NameChanges(uint32_t classes, const CommandSpec* cmd,
                  const std::vector<std::string_view>* args) {
   size_t writes = 0;
+  bool wrote_last = false;  // the change before this one was a write (of the same command)
   const size_t first = pending.events.size();
+  if (cmd && PushesBeforePop(*cmd, *args)) {
+    // Redis tells of LMOVE's push to the destination before the pop from the source.
+    std::stable_partition(pending.changes.begin(), pending.changes.end(),
+                          [&](const PendingKeyEvents::Change& c) { return c.key == (*args)[2]; });
+  }
   for (const PendingKeyEvents::Change& c : pending.changes) {
     const storage::KeyChangeKind kind = c.change.kind;
     const bool write =
         kind == storage::KeyChangeKind::kCreated || kind == storage::KeyChangeKind::kWritten;
     if (kind == storage::KeyChangeKind::kCreated) Keep(classes, {kNotifyNew, "new"}, c.key, first);
     if (cmd) {
+      if (kind == storage::KeyChangeKind::kDeleted && !wrote_last && EmptiesWithOwnEvent(*cmd)) {
+        // LTRIM or LREM that removes every element deletes the key at once: Redis still tells
+        // of the command's own event before the "del".
+        Keep(classes,
+             CommandEvent(*cmd, *args, c.key, {storage::KeyChangeKind::kWritten, false}, writes),
+             c.key, first);
+      }
       Keep(classes, CommandEvent(*cmd, *args, c.key, c.change, writes), c.key, first);
       if (write && c.change.with_expiry && WriteWithExpiryIsExpireEvent(*cmd)) {
         Keep(classes, {kNotifyGeneric, "expire"}, c.key, first);
@@ -73,6 +100,7 @@ void NameChanges(uint32_t classes, const CommandSpec* cmd,
       Keep(classes, BackgroundEvent(c.change), c.key, first);
     }
     if (write) ++writes;
+    wrote_last = write;
   }
   pending.changes.clear();
 }
