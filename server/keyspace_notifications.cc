@@ -2,10 +2,10 @@
 // (see keyspace_notifications.h).
 #include "server/keyspace_notifications.h"
 
-#include <cstring>
+#include <cctype>
+#include <charconv>
 
 #include "server/command_table.h"
-#include "server/command_util.h"
 
 namespace flightcache::server {
 namespace {
@@ -69,12 +69,21 @@ const EventRule* FindRule(const std::string& name) {
   return nullptr;
 }
 
+// Whether word equals lower (a lower-case literal) in any case.
+bool EqualsLower(std::string_view word, std::string_view lower) {
+  if (word.size() != lower.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(word[i])) != lower[i]) return false;
+  }
+  return true;
+}
+
 // LMOVE's and LMPOP's direction words as the event they stand for.
 const char* PopEvent(std::string_view where) {
-  return EqualsIgnoreCase(where, "left") ? "lpop" : "rpop";
+  return EqualsLower(where, "left") ? "lpop" : "rpop";
 }
 const char* PushEvent(std::string_view where) {
-  return EqualsIgnoreCase(where, "left") ? "lpush" : "rpush";
+  return EqualsLower(where, "left") ? "lpush" : "rpush";
 }
 
 // The event name of a write (value stored or changed) by cmd to key.
@@ -89,16 +98,17 @@ const char* WriteEventName(const CommandSpec& cmd, const std::vector<std::string
   }
   if (name == "lmpop") {
     // LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
-    int64_t numkeys = 0;
-    if (args.size() >= 3 && ParseInt64(args[1], &numkeys) && numkeys > 0 &&
-        static_cast<size_t>(numkeys) + 2 < args.size()) {
-      return PopEvent(args[static_cast<size_t>(numkeys) + 2]);
+    size_t numkeys = 0;
+    const std::string_view n = args.size() >= 3 ? args[1] : std::string_view();
+    if (std::from_chars(n.data(), n.data() + n.size(), numkeys).ec == std::errc() && numkeys > 0 &&
+        numkeys + 2 < args.size()) {
+      return PopEvent(args[numkeys + 2]);
     }
     return "lpop";
   }
   if (name == "zadd") {
     for (size_t i = 2; i < args.size(); ++i) {
-      if (EqualsIgnoreCase(args[i], "incr")) return "zincr";
+      if (EqualsLower(args[i], "incr")) return "zincr";
     }
     return "zadd";
   }
