@@ -60,7 +60,9 @@ TEST_CASE_FIXTURE(ServerFixture,
       {"KEA", "AKE"}, {"E$lgs", "g$lsE"}, {"A", "A"},    {"", ""},    {"KEAm", "AKEm"},
       {"xeK", "xeK"}, {"Ag$K", "AK"},     {"n", "n"},    {"An", "A"}, {"thzd", "hztd"},
       {"o", "o"},     {"AKEo", "AKEo"},   {"oKg", "gKo"}};
-  for (const auto& [given, shown] : forms) {
+  for (const auto& form : forms) {
+    const std::string& given = form.first;
+    const std::string& shown = form.second;
     CAPTURE(given);
     CHECK(Do(c, {"CONFIG", "SET", "notify-keyspace-events", given}) == "+OK");
     CHECK(Do(c, {"CONFIG", "GET", "notify-keyspace-events"}) ==
@@ -102,7 +104,9 @@ TEST_CASE_FIXTURE(ServerFixture, "each command family sends Redis 7.0's event na
       {{"EXPIRE", "set2", "100"}, {Event("expire", "set2")}},
       {{"EXPIRE", "set2", "-1"}, {Event("del", "set2")}},
   };
-  for (const auto& [command, events] : steps) {
+  for (const auto& step : steps) {
+    const std::vector<std::string>& command = step.first;
+    const std::vector<std::string>& events = step.second;
     CAPTURE(command[0]);
     Do(c, command);
     for (const std::string& expected : events) CHECK(NextEvent(s) == expected);
