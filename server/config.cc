@@ -12,6 +12,7 @@
 #include "origin/postgres_origin.h"
 #include "origin/route.h"
 #include "origin/sqlite_origin.h"
+#include "server/keyspace_notifications.h"
 #include "storage/eviction.h"
 
 namespace flightcache::server {
@@ -335,6 +336,24 @@ std::vector<ConfigOption> BuildOptions() {
       o.push_back(IntOption(t.alias, true, t.min, t.max, ref, std::string("alias of ") + t.name));
     }
   }
+  {
+    auto getter = [](const Config& c) { return FormatNotifyClasses(c.notify_keyspace_events); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      if (!ParseNotifyClasses(text, &c.notify_keyspace_events)) {
+        *error = kBadNotifyClasses;
+        return false;
+      }
+      return true;
+    };
+    o.push_back(ConfigOption{"notify-keyspace-events", true, setter, getter,
+                             "keyspace notification classes, as Redis's letters (K E g $ l s h "
+                             "z x e t m d n A), plus o for origin fills, refreshes and "
+                             "invalidations; empty = off"});
+  }
+  o.push_back(IntOption(
+      "tracking-table-max-keys", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.tracking_table_max_keys; },
+      "client tracking: most keys remembered (0 = no limit)"));
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));

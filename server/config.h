@@ -62,6 +62,10 @@ struct Config {
   int origin_breaker_failures = 5;
   int64_t origin_breaker_cooldown_ms = 5000;
   bool origin_tracking = true;
+  // Keyspace notifications: class bits (server/keyspace_notifications.h); 0 = off.
+  uint32_t notify_keyspace_events = 0;
+  // Client tracking: most keys remembered for default-mode clients; 0 = no limit.
+  int64_t tracking_table_max_keys = 0;
 };
 
 struct ConfigOption {

@@ -55,6 +55,7 @@ void Connection::UpdateLimits() {
 }
 
 void Connection::Start() {
+  worker_->server().key_events().ClientOpened(id_, static_cast<uint32_t>(worker_->index()));
   uv_read_start(
       stream(),
       [](uv_handle_t* handle, size_t, uv_buf_t* buf) {

@@ -143,6 +143,18 @@ class Connection {
   // Takes every subscription of this client out of the registry (close, RESET); no replies.
   void UnsubscribeAll();
 
+  // CLIENT TRACKING: this client's mode, as its worker reads it after every command (the
+  // server's TrackingTable holds the rest: redirect, prefixes). caching: CLIENT CACHING YES/NO
+  // was given for the next command (or transaction).
+  struct Tracking {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool caching = false;
+  };
+  Tracking tracking;
+
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;
   std::string lib_name;

@@ -10,6 +10,7 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/commands/tracking_commands.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
@@ -47,6 +48,7 @@ void QuitCommand(CommandContext& ctx) {
 void ResetCommand(CommandContext& ctx) {
   ctx.conn.EndTransaction();
   ctx.conn.UnsubscribeAll();
+  ctx.server.key_events().DisableTracking(ctx.conn);
   ctx.conn.name.clear();
   ctx.conn.resp = 2;
   ctx.reply.set_resp3(false);
@@ -376,25 +378,35 @@ void ClientCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
     ClientKill(ctx);
   } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {
-    static const char* kHelp[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                  "ID",
-                                  "    Return the ID of the current connection.",
-                                  "GETNAME",
-                                  "    Return the name of the current connection.",
-                                  "SETNAME <name>",
-                                  "    Assign the name <name> to the current connection.",
-                                  "SETINFO <LIB-NAME|LIB-VER> <value>",
-                                  "    Set client library name or version.",
-                                  "INFO",
-                                  "    Return information about the current client connection.",
-                                  "LIST [TYPE normal] [ID <id> [<id> ...]]",
-                                  "    Return information about connections.",
-                                  "KILL <ip:port> | KILL <option> <value> [...]",
-                                  "    Kill connections.",
-                                  "HELP",
-                                  "    Print this help."};
+    static const char* kHelp[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ID",
+        "    Return the ID of the current connection.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "LIST [TYPE normal] [ID <id> [<id> ...]]",
+        "    Return information about connections.",
+        "KILL <ip:port> | KILL <option> <value> [...]",
+        "    Kill connections.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "HELP",
+        "    Print this help."};
     ReplyHelp(ctx.reply, kHelp);
-  } else {
+  } else if (!ClientTrackingSubcommand(ctx)) {
     ReplySubcommandError(ctx);
   }
 }
@@ -435,7 +447,13 @@ void RegisterConnectionCommands(CommandTable& t) {
       {"client|list", -2, "Lists open connections."},
       {"client|info", 2, "Returns information about the connection."},
       {"client|kill", -3, "Terminates open connections."},
-      {"client|help", 2, "Returns helpful text about the different subcommands."}};
+      {"client|help", 2, "Returns helpful text about the different subcommands."},
+      {"client|tracking", -3, "Controls server-assisted client-side caching for the connection."},
+      {"client|caching", 3, "Instructs the server whether to track the keys in the next request."},
+      {"client|getredir", 2,
+       "Returns the client ID to which the connection's tracking notifications are redirected."},
+      {"client|trackinginfo", 2,
+       "Returns information about server-assisted client-side caching for the connection."}};
   t.Add(std::move(client));
 }
 

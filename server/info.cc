@@ -98,7 +98,7 @@ void ClientsSection(Worker& w, std::string& out) {
   Field(out, "connected_clients", static_cast<uint64_t>(s.client_count().load()));
   Field(out, "maxclients", static_cast<uint64_t>(w.config().maxclients));
   Field(out, "blocked_clients", SumOverWorkers(s, &WorkerStats::blocked_clients));
-  Field(out, "tracking_clients", uint64_t{0});
+  Field(out, "tracking_clients", w.server().key_events().tracking().tracking_clients());
   Field(out, "clients_in_timeout_table", uint64_t{0});
 }
 
@@ -153,6 +153,10 @@ void StatsSection(Server& s, std::string& out) {
   Field(out, "keyspace_misses", sum(&WorkerStats::keyspace_misses));
   Field(out, "pubsub_channels", s.pubsub().NumChannels());
   Field(out, "pubsub_patterns", s.pubsub().NumPat());
+  TrackingTable& tracking = s.key_events().tracking();
+  Field(out, "tracking_total_keys", tracking.total_keys());
+  Field(out, "tracking_total_items", tracking.total_items());
+  Field(out, "tracking_total_prefixes", tracking.total_prefixes());
   Field(out, "total_error_replies", sum(&WorkerStats::total_error_replies));
 }
 

@@ -492,6 +492,12 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
       origin_->SetBreaker(updated.origin_breaker_failures,
                           static_cast<int>(updated.origin_breaker_cooldown_ms));
     }
+    if (name == "notify-keyspace-events") {
+      key_events_.SetNotifyClasses(updated.notify_keyspace_events);
+    }
+    if (name == "tracking-table-max-keys") {
+      key_events_.tracking().set_max_keys(static_cast<uint64_t>(updated.tracking_table_max_keys));
+    }
     if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
       singleflight_->set_policy(
           origin::FillPolicy{updated.cache_ttl_s * 1000, updated.negative_ttl_s * 1000});
@@ -553,6 +559,9 @@ int Server::Run() {
     return 1;
   }
   watch_table_.Install(singleflight_.get());
+  key_events_.Install(&watch_table_);
+  key_events_.SetNotifyClasses(config_.notify_keyspace_events);
+  key_events_.tracking().set_max_keys(static_cast<uint64_t>(config_.tracking_table_max_keys));
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
   // by one thread with sigwait(): a signal that arrives at any moment, even before a loop runs,
   // stays pending until that thread asks every worker to stop.

@@ -18,6 +18,7 @@
 
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/key_events.h"
 #include "server/pubsub_registry.h"
 #include "server/watch_table.h"
 #include "storage/keyspace.h"
@@ -73,6 +74,8 @@ class Server {
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
+  // Keyspace notifications and client tracking: every shard's first KeyWatcher.
+  KeyEvents& key_events() { return key_events_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -120,7 +123,8 @@ class Server {
   storage::Keyspace keyspace_;
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
-  PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
+  PubsubRegistry pubsub_;             // every worker's subscribers, by (worker, connection id)
+  KeyEvents key_events_{&keyspace_};  // every shard's KeyWatcher; passes on to watch_table_
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures

@@ -351,6 +351,7 @@ Connection* Worker::FindConnection(uint64_t id) {
 
 void Worker::ForgetConnection(Connection* conn) {
   if (connections_.erase(conn->id()) > 0) {
+    server_->key_events().ClientClosed(conn->id());
     server_->client_count().fetch_sub(1);
     stats_.connected_clients.set(stats_.connected_clients.get() - 1);
   }
@@ -371,6 +372,9 @@ void Worker::OnFlushTurnCheck(uv_check_t* handle) {
 }
 
 void Worker::FlushPendingWrites() {
+  // Changes no command made (expiry, eviction, origin fills) are published and invalidated here,
+  // before the write pass, so that this pass writes them.
+  server_->key_events().Deliver(*this);
   // Resumes first: a resumed client's backlog may produce replies for this same pass.
   while (!resume_queue_.empty()) {
     std::vector<uint64_t> resumes;
@@ -397,6 +401,8 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   protocol::ReplyWriter& reply = conn.reply();
   const CommandSpec* cmd = server_->commands().Find(args[0]);
   const uint64_t errors_before = reply.error_count();
+  KeyEvents& key_events = server_->key_events();
+  key_events.BeforeCommand(conn.id());
   if (!cmd) {
     std::string text = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
                        "', with args beginning with: ";
@@ -452,9 +458,16 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     // shard order: multi-key commands stay atomic and no two commands can deadlock.
     auto locks = keyspace.LockShards(ShardMaskFor(*cmd, args));
     cmd->handler(ctx);
+    key_events.AfterCommand(conn, *cmd, args);
   } else {
     cmd->handler(ctx);
+    key_events.AfterCommand(conn, *cmd, args);
   }
+  // CLIENT CACHING applies to the one command after it (or to the whole MULTI ... EXEC).
+  if (conn.tracking.caching && !conn.transaction && cmd->name != "client") {
+    conn.tracking.caching = false;
+  }
+  key_events.Deliver(*this);
   if (reconfigure_eviction_after_command_) {
     reconfigure_eviction_after_command_ = false;
     server_->ApplyEvictionConfig();
@@ -495,6 +508,7 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
   CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
   const int64_t start = MonotonicMicros();
   cmd.handler(ctx);
+  server_->key_events().AfterCommand(conn, cmd, args);  // delivered after EXEC
   cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;

@@ -162,7 +162,7 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
   if (!link) return nullptr;
   Entry* e = *link;
   if (IsExpired(e, now_ms)) {
-    Notify(key);
+    Notify(key, {KeyChangeKind::kExpired, false});
     Unlink(link);
     ++expired_keys_;
     return nullptr;
@@ -174,9 +174,9 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
 // Inlined into Set: the string write path pays no extra call for sharing it with SetObject.
 [[gnu::always_inline]] inline Entry* Shard::Insert(std::string_view key, uint64_t hash,
                                                    Entry* created, int64_t expire_at_ms) {
-  Notify(key);
   RehashTick();
   Entry** link = FindLink(key, hash);
+  Notify(key, {link ? KeyChangeKind::kWritten : KeyChangeKind::kCreated, expire_at_ms != 0});
   entry_bytes_.add(EntryMemory(created));
   if (expire_at_ms != 0) ++volatile_count_;
   if (link) {
@@ -213,7 +213,7 @@ Entry* Shard::SetObject(std::string_view key, uint64_t hash, std::unique_ptr<Obj
 
 std::unique_ptr<Object> Shard::TakeObject(Entry* entry, uint64_t hash) {
   assert(!EntryIsString(entry));
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry), {KeyChangeKind::kDeleted, false});
   std::unique_ptr<Object> object(EntryObject(entry));
   Entry** link = LinkOf(entry, hash);
   *link = entry->next;
@@ -227,7 +227,7 @@ std::unique_ptr<Object> Shard::TakeObject(Entry* entry, uint64_t hash) {
 
 Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) {
   assert(EntryIsString(entry));
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry), {KeyChangeKind::kWritten, false});
   if (EntryValue(entry).size() == value.size()) {
     OverwriteValueInPlace(entry, value);
     return entry;
@@ -249,7 +249,8 @@ Entry* Shard::Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64
 }
 
 Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry),
+         {expire_at_ms != 0 ? KeyChangeKind::kExpireSet : KeyChangeKind::kPersisted, false});
   const bool had = entry->flags & kHasExpire;
   if (had && expire_at_ms != 0) {
     SetEntryExpireInPlace(entry, expire_at_ms);
@@ -267,9 +268,9 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
 bool Shard::Delete(std::string_view key, uint64_t hash) {
   // A delete of a missing key still counts as a change: a fetch in flight for it must not
   // fill the store afterwards (the singleflight Forget rule).
-  Notify(key);
   RehashTick();
   Entry** link = FindLink(key, hash);
+  Notify(key, {link ? KeyChangeKind::kDeleted : KeyChangeKind::kAbsentDelete, false});
   if (!link) return false;
   Unlink(link);
   return true;
@@ -395,7 +396,7 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
         if (e->flags & kHasExpire) {
           ++visited_volatile;
           if (EntryExpireAt(e) <= now_ms) {
-            Notify(EntryKey(e));
+            Notify(EntryKey(e), {KeyChangeKind::kExpired, false});
             Unlink(link);
             ++expired_keys_;
             ++*expired;
@@ -547,7 +548,7 @@ Shard::S3FifoResult Shard::EvictS3Fifo(size_t max_steps, bool from_small) {
       queues_.PushMain(hash);
       continue;
     }
-    Notify(EntryKey(e));
+    Notify(EntryKey(e), {KeyChangeKind::kEvicted, false});
     Unlink(link);
     ++evicted_keys_;
     return S3FifoResult::kEvicted;
@@ -559,7 +560,7 @@ bool Shard::Evict(std::string_view key, uint64_t hash) {
   RehashTick();
   Entry** link = FindLink(key, hash);
   if (!link) return false;
-  Notify(key);
+  Notify(key, {KeyChangeKind::kEvicted, false});
   Unlink(link);
   ++evicted_keys_;
   return true;

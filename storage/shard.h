@@ -43,11 +43,31 @@
 
 namespace flightcache::storage {
 
+// What happened to a key, as the KeyWatcher hears of it (keyspace notifications and client
+// tracking name events after it; the Forget rule only needs to know that something happened).
+enum class KeyChangeKind : uint8_t {
+  kCreated,    // a value stored under a key that had none (Set, SetObject)
+  kWritten,    // a value replaced (Set over a key) or changed in place (ReplaceValue, ObjectWrite)
+  kExpireSet,  // SetExpire with an expiry
+  kPersisted,  // SetExpire(0)
+  kDeleted,    // Delete or TakeObject of a key that was there
+  kAbsentDelete,  // Delete of a key that was not there (the Forget rule still hears of it)
+  kExpired,       // removed because its time passed (a lookup or the active cycle)
+  kEvicted,       // removed to stay under maxmemory
+};
+
+struct KeyChange {
+  KeyChangeKind kind = KeyChangeKind::kWritten;
+  bool with_expiry = false;  // kCreated / kWritten: the new value has an expiry
+};
+
 // Told about every write, delete, expiry and flush of a key while watching() is non-zero.
 class KeyWatcher {
  public:
   virtual ~KeyWatcher() = default;
   virtual void OnKeyChanged(std::string_view key) = 0;
+  // The same, saying what happened; watchers that only need the key keep this default.
+  virtual void OnKeyChange(std::string_view key, KeyChange /*change*/) { OnKeyChanged(key); }
   virtual void OnFlush() = 0;
 };
 
@@ -156,7 +176,7 @@ class alignas(64) Shard {
     entry_bytes_.sub(before);
   }
   // Tells the KeyWatcher that key is being written (ObjectWrite calls it).
-  void NoteWrite(std::string_view key) { Notify(key); }
+  void NoteWrite(std::string_view key) { Notify(key, {KeyChangeKind::kWritten, false}); }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
   // Lock-free (an atomic count). For the Forget rule to hold, add the watch before any write the
@@ -236,8 +256,10 @@ class alignas(64) Shard {
   Entry* Insert(std::string_view key, uint64_t hash, Entry* created, int64_t expire_at_ms);
   // Moves entry to a new block of the same value with expire_at_ms (SetExpire).
   Entry* Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64_t expire_at_ms);
-  void Notify(std::string_view key) {
-    if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
+  void Notify(std::string_view key, KeyChange change) {
+    if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) {
+      watcher_->OnKeyChange(key, change);
+    }
   }
   int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 
