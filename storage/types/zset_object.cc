@@ -1,6 +1,7 @@
 // zset_object.cc — the listpack and tree encodings of a sorted set (see zset_object.h).
 #include "storage/types/zset_object.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -31,7 +32,52 @@ bool Less(double score_a, std::string_view a, double score_b, std::string_view b
   return score_a < score_b || (score_a == score_b && a < b);
 }
 
+struct ViewItem {
+  std::string_view member;
+  double score;
+};
+
 }  // namespace
+
+bool ZsetObject::ItemBefore(double score, std::string_view member, const Bound& b) {
+  if (b.is_lex) {
+    if (b.lex_inf != 0) return b.lex_inf > 0;
+    return member < b.member || (member == b.member && b.upper);
+  }
+  return score < b.score || (score == b.score && b.upper);
+}
+
+bool ZsetObject::BoundBefore(const Bound& b, double score, std::string_view member) {
+  if (b.is_lex) {
+    if (b.lex_inf != 0) return b.lex_inf < 0;
+    return b.member < member || (member == b.member && !b.upper);
+  }
+  return b.score < score || (score == b.score && !b.upper);
+}
+
+bool ParseScoreBound(std::string_view text, double* value, bool* exclusive) {
+  *exclusive = !text.empty() && text.front() == '(';
+  if (*exclusive) text.remove_prefix(1);
+  // Redis parses the bound with strtod and rejects NaN; "+inf" and "-inf" are doubles too.
+  return ParseScore(text, value);
+}
+
+bool ParseLexBound(std::string_view text, std::string* value, bool* exclusive, int* infinity) {
+  *infinity = 0;
+  *exclusive = false;
+  if (text == "-") {
+    *infinity = -1;
+    return true;
+  }
+  if (text == "+") {
+    *infinity = 1;
+    return true;
+  }
+  if (text.empty() || (text.front() != '(' && text.front() != '[')) return false;
+  *exclusive = text.front() == '(';
+  value->assign(text.substr(1));
+  return true;
+}
 
 bool ParseScore(std::string_view text, double* out) {
   if (text.empty() || text.size() > 1024) return false;
@@ -177,6 +223,150 @@ void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
   } else {
     for (const auto& [m, s] : picked) fn(m, s);
   }
+}
+
+bool ZsetObject::BoundsEmpty(const ScoreRange& r) {
+  return r.min > r.max || (r.min == r.max && (r.min_exclusive || r.max_exclusive));
+}
+
+bool ZsetObject::BoundsEmpty(const LexRange& r) {
+  if (r.min_is_pos_inf || r.max_is_neg_inf) return true;
+  if (r.min_is_neg_inf || r.max_is_pos_inf) return false;
+  return r.min > r.max || (r.min == r.max && (r.min_exclusive || r.max_exclusive));
+}
+
+ZsetObject::Bound ZsetObject::LexLow(const LexRange& r) {
+  return Bound{0, r.min_exclusive, true, r.min, r.min_is_neg_inf ? -1 : (r.min_is_pos_inf ? 1 : 0)};
+}
+
+ZsetObject::Bound ZsetObject::LexHigh(const LexRange& r) {
+  return Bound{0, !r.max_exclusive, true, r.max,
+               r.max_is_pos_inf ? 1 : (r.max_is_neg_inf ? -1 : 0)};
+}
+
+void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_t offset,
+                           int64_t limit,
+                           const std::function<void(std::string_view, double)>& fn) const {
+  auto take = [&](std::string_view m, double s) {
+    if (offset > 0) {
+      --offset;
+      return true;
+    }
+    if (limit == 0) return false;
+    if (limit > 0) --limit;
+    fn(m, s);
+    return true;
+  };
+  if (tree_) {
+    auto first = tree_->items.lower_bound(lo);
+    auto last = tree_->items.lower_bound(hi);
+    if (!reverse) {
+      for (auto it = first; it != last; ++it) {
+        if (!take(it->member, it->score)) return;
+      }
+    } else {
+      for (auto it = last; it != first;) {
+        --it;
+        if (!take(it->member, it->score)) return;
+      }
+    }
+    return;
+  }
+  std::vector<ViewItem> items;
+  items.reserve(Length());
+  for (size_t pos = lp_.Begin(); pos != lp_.End();) {
+    const size_t score_pos = lp_.Next(pos);
+    items.push_back(ViewItem{lp_.Get(pos), DecodeScore(lp_.Get(score_pos))});
+    pos = lp_.Next(score_pos);
+  }
+  auto before = [](const ViewItem& v, const Bound& b) { return ItemBefore(v.score, v.member, b); };
+  const size_t first =
+      static_cast<size_t>(std::partition_point(items.begin(), items.end(),
+                                               [&](const ViewItem& v) { return before(v, lo); }) -
+                          items.begin());
+  const size_t last =
+      static_cast<size_t>(std::partition_point(items.begin(), items.end(),
+                                               [&](const ViewItem& v) { return before(v, hi); }) -
+                          items.begin());
+  if (!reverse) {
+    for (size_t i = first; i < last; ++i) {
+      if (!take(items[i].member, items[i].score)) return;
+    }
+  } else {
+    for (size_t i = last; i > first; --i) {
+      if (!take(items[i - 1].member, items[i - 1].score)) return;
+    }
+  }
+}
+
+size_t ZsetObject::CountBounds(const Bound& lo, const Bound& hi) const {
+  if (tree_) {
+    return static_cast<size_t>(
+        std::distance(tree_->items.lower_bound(lo), tree_->items.lower_bound(hi)));
+  }
+  size_t n = 0;
+  ForBounds(lo, hi, false, 0, -1, [&](std::string_view, double) { ++n; });
+  return n;
+}
+
+void ZsetObject::ForScoreRange(const ScoreRange& range, bool reverse, size_t offset, int64_t limit,
+                               const std::function<void(std::string_view, double)>& fn) const {
+  if (BoundsEmpty(range)) return;
+  ForBounds(Bound{range.min, range.min_exclusive}, Bound{range.max, !range.max_exclusive}, reverse,
+            offset, limit, fn);
+}
+
+void ZsetObject::ForLexRange(const LexRange& range, bool reverse, size_t offset, int64_t limit,
+                             const std::function<void(std::string_view, double)>& fn) const {
+  if (BoundsEmpty(range)) return;
+  ForBounds(LexLow(range), LexHigh(range), reverse, offset, limit, fn);
+}
+
+size_t ZsetObject::CountScoreRange(const ScoreRange& range) const {
+  if (BoundsEmpty(range)) return 0;
+  return CountBounds(Bound{range.min, range.min_exclusive}, Bound{range.max, !range.max_exclusive});
+}
+
+size_t ZsetObject::CountLexRange(const LexRange& range) const {
+  if (BoundsEmpty(range)) return 0;
+  return CountBounds(LexLow(range), LexHigh(range));
+}
+
+void ZsetObject::ForEach(const std::function<void(std::string_view, double)>& fn) const {
+  if (Length() > 0) ForRange(0, Length() - 1, false, fn);
+}
+
+uint64_t ZsetObject::Scan(uint64_t cursor, size_t count,
+                          const std::function<void(std::string_view, double)>& fn) const {
+  if (!tree_) {
+    ForEach(fn);
+    return 0;
+  }
+  auto each = [&](std::string_view member, std::string_view score) {
+    fn(member, DecodeScore(score));
+  };
+  for (size_t i = 0; i < count; ++i) {
+    cursor = tree_->scores.Scan(cursor, each);
+    if (cursor == 0) break;
+  }
+  return cursor;
+}
+
+bool ZsetObject::RandomMember(uint64_t random, std::string* member, double* score) const {
+  if (Length() == 0) return false;
+  if (tree_) {
+    const Dict::Node* n = tree_->scores.Random(random);
+    if (!n) return false;
+    member->assign(Dict::FieldOf(n));
+    *score = DecodeScore(Dict::ValueOf(n));
+    return true;
+  }
+  const size_t rank = static_cast<size_t>(random % Length());
+  ForRange(rank, rank, false, [&](std::string_view m, double s) {
+    member->assign(m);
+    *score = s;
+  });
+  return true;
 }
 
 void ZsetObject::ConvertToTree() {
