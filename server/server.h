@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/blocking_table.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/pubsub_registry.h"
@@ -72,6 +73,7 @@ class Server {
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
+  BlockingTable& blocking() { return blocking_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -111,7 +113,8 @@ class Server {
   storage::Keyspace keyspace_;
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
-  PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
+  PubsubRegistry pubsub_;   // every worker's subscribers, by (worker, connection id)
+  BlockingTable blocking_;  // clients blocked by BLPOP..., by key, on every worker
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
