@@ -592,6 +592,7 @@ void Connection::CloseBlockTimer() {
 void Connection::FinishBlock(uint64_t token, std::string reply) {
   if (!block_ || block_->token != token || state_ == ConnectionState::kClosing) return;
   const uint64_t seq = block_->seq;
+  if (reply.empty()) reply = block_->timeout_reply;  // CLIENT UNBLOCK ... TIMEOUT
   CloseBlockTimer();
   block_.reset();
   if (ReplySlot* slot = FindSlot(seq)) {

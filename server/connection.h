@@ -149,7 +149,8 @@ class Connection {
   // timeout_reply once the table still holds the block. Call after BlockingTable::Block.
   void BlockOn(uint64_t token, int64_t timeout_ms, std::string timeout_reply);
   // Answers the block with this token (served by a push, timed out, CLIENT UNBLOCK) and
-  // runs the input held back; ignored when the client no longer blocks with this token.
+  // runs the input held back; an empty reply answers the block's own null (its timeout reply).
+  // Ignored when the client no longer blocks with this token.
   void FinishBlock(uint64_t token, std::string reply);
   bool blocked() const { return block_ != nullptr; }
   // The token of the current block, 0 when not blocked.
