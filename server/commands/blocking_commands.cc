@@ -45,11 +45,8 @@ bool ParseTimeout(CommandContext& ctx, std::string_view text, int64_t* timeout_m
     return false;
   }
   const long double ms = seconds * 1000.0L;
-  if (ms > static_cast<long double>(INT64_MAX)) {
-    ctx.reply.Error("ERR timeout is out of range");
-    return false;
-  }
-  if (ms < 0) {
+  // Redis 7.0 casts ceill(ms) to long long: past its range (1e400, inf) it turns negative.
+  if (ms < 0 || !(ms < static_cast<long double>(INT64_MAX))) {
     ctx.reply.Error("ERR timeout is negative");
     return false;
   }
