@@ -47,14 +47,6 @@ bool ZsetObject::ItemBefore(double score, std::string_view member, const Bound& 
   return score < b.score || (score == b.score && b.upper);
 }
 
-bool ZsetObject::BoundBefore(const Bound& b, double score, std::string_view member) {
-  if (b.is_lex) {
-    if (b.lex_inf != 0) return b.lex_inf < 0;
-    return b.member < member || (member == b.member && !b.upper);
-  }
-  return b.score < score || (score == b.score && !b.upper);
-}
-
 bool ParseScoreBound(std::string_view text, double* value, bool* exclusive) {
   *exclusive = !text.empty() && text.front() == '(';
   if (*exclusive) text.remove_prefix(1);
@@ -99,18 +91,11 @@ std::string FormatScore(double score) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-size_t ZsetObject::ItemBytes(const Item& item) {
-  // A tree node (red-black header + Item) as the allocator sizes it, and the member's heap
-  // buffer when it does not fit inline. The node is not reachable: this is an estimate.
-  const size_t node = (32 + sizeof(Item) + 8 + 15) / 16 * 16;
-  const size_t member = item.member.capacity() > 15 ? AllocatedBlockSize(item.member.data()) : 0;
-  return node + member;
-}
-
 size_t ZsetObject::MemoryBytes() const {
   size_t bytes = AllocationSizeFor(sizeof(ZsetObject));
   if (!tree_) return bytes + lp_.MemoryBytes();
-  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() + tree_->item_bytes;
+  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() +
+         tree_->items.bytes();
 }
 
 size_t ZsetObject::Length() const { return tree_ ? tree_->items.size() : lp_.size() / 2; }
@@ -122,10 +107,9 @@ std::unique_ptr<Object> ZsetObject::Clone() const {
     return copy;
   }
   copy->tree_ = std::make_unique<Tree>();
-  for (const Item& item : tree_->items) {
-    auto it = copy->tree_->items.insert(item).first;
-    copy->tree_->item_bytes += ItemBytes(*it);
-    copy->tree_->scores.Set(item.member, EncodeScore(item.score));
+  for (const SkipList::Node* n = tree_->items.First(); n; n = SkipList::Next(n)) {
+    copy->tree_->items.Insert(n->score, n->member);
+    copy->tree_->scores.Set(n->member, EncodeScore(n->score));
   }
   return copy;
 }
@@ -148,8 +132,7 @@ bool ZsetObject::Set(std::string_view member, double score, const TypeLimits& li
     ConvertToTree();
   }
   if (tree_) {
-    auto it = tree_->items.insert(Item{score, std::string(member)}).first;
-    tree_->item_bytes += ItemBytes(*it);
+    tree_->items.Insert(score, member);
     tree_->scores.Set(member, EncodeScore(score));
     return added;
   }
@@ -169,9 +152,7 @@ bool ZsetObject::Remove(std::string_view member) {
   if (tree_) {
     const Dict::Node* n = tree_->scores.Find(member);
     if (!n) return false;
-    auto it = tree_->items.find(Item{DecodeScore(Dict::ValueOf(n)), std::string(member)});
-    tree_->item_bytes -= ItemBytes(*it);
-    tree_->items.erase(it);
+    tree_->items.Erase(DecodeScore(Dict::ValueOf(n)), member);
     tree_->scores.Erase(member);
     return true;
   }
@@ -186,8 +167,7 @@ std::optional<size_t> ZsetObject::Rank(std::string_view member, bool reverse) co
   if (!score) return std::nullopt;
   size_t rank = 0;
   if (tree_) {
-    auto it = tree_->items.find(Item{*score, std::string(member)});
-    rank = static_cast<size_t>(std::distance(tree_->items.begin(), it));
+    rank = tree_->items.Rank(*score, member);
   } else {
     for (size_t pos = lp_.Begin(); lp_.Get(pos) != member; pos = lp_.Next(lp_.Next(pos))) ++rank;
   }
@@ -198,12 +178,11 @@ void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
                           const std::function<void(std::string_view, double)>& fn) const {
   if (start > end || end >= Length()) return;
   if (tree_) {
-    if (!reverse) {
-      auto it = std::next(tree_->items.begin(), static_cast<std::ptrdiff_t>(start));
-      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
-    } else {
-      auto it = std::next(tree_->items.rbegin(), static_cast<std::ptrdiff_t>(start));
-      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
+    // Reverse ranks start..end are forward ranks n-1-start down to n-1-end.
+    const SkipList::Node* node = tree_->items.AtRank(reverse ? Length() - 1 - start : start);
+    for (size_t i = start; i <= end && node; ++i) {
+      fn(node->member, node->score);
+      node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
     }
     return;
   }
@@ -258,17 +237,17 @@ void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_
     return true;
   };
   if (tree_) {
-    auto first = tree_->items.lower_bound(lo);
-    auto last = tree_->items.lower_bound(hi);
-    if (!reverse) {
-      for (auto it = first; it != last; ++it) {
-        if (!take(it->member, it->score)) return;
-      }
-    } else {
-      for (auto it = last; it != first;) {
-        --it;
-        if (!take(it->member, it->score)) return;
-      }
+    size_t first, last;  // ranks: the range is [first, last)
+    TreeBounds(lo, hi, &first, &last);
+    if (first + offset >= last) return;
+    // Spans find the offset-th member of the range at once; then it is a walk of limit steps.
+    const size_t skipped = offset;
+    offset = 0;
+    const SkipList::Node* node =
+        tree_->items.AtRank(reverse ? last - 1 - skipped : first + skipped);
+    for (size_t i = first + skipped; i < last && node; ++i) {
+      if (!take(node->member, node->score)) return;
+      node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
     }
     return;
   }
@@ -299,10 +278,19 @@ void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_
   }
 }
 
+void ZsetObject::TreeBounds(const Bound& lo, const Bound& hi, size_t* first, size_t* last) const {
+  tree_->items.LowerBound(
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, lo); }, first);
+  tree_->items.LowerBound(
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, hi); }, last);
+  if (*last < *first) *last = *first;
+}
+
 size_t ZsetObject::CountBounds(const Bound& lo, const Bound& hi) const {
   if (tree_) {
-    return static_cast<size_t>(
-        std::distance(tree_->items.lower_bound(lo), tree_->items.lower_bound(hi)));
+    size_t first, last;
+    TreeBounds(lo, hi, &first, &last);
+    return last > first ? last - first : 0;
   }
   size_t n = 0;
   ForBounds(lo, hi, false, 0, -1, [&](std::string_view, double) { ++n; });
@@ -374,8 +362,7 @@ void ZsetObject::ConvertToTree() {
   for (size_t pos = lp_.Begin(); pos != lp_.End();) {
     const size_t score_pos = lp_.Next(pos);
     const double score = DecodeScore(lp_.Get(score_pos));
-    auto it = tree->items.insert(Item{score, std::string(lp_.Get(pos))}).first;
-    tree->item_bytes += ItemBytes(*it);
+    tree->items.Insert(score, lp_.Get(pos));
     tree->scores.Set(lp_.Get(pos), lp_.Get(score_pos));
     pos = lp_.Next(score_pos);
   }

@@ -2,23 +2,22 @@
 // - listpack: member and score (8 raw bytes) alternate in one flat Listpack, kept sorted,
 //   while there are at most zset-max-listpack-entries members, none longer than
 //   zset-max-listpack-value bytes;
-// - skiplist (OBJECT ENCODING's name, as Redis): past those bounds, an ordered tree of
-//   (score, member) plus a Dict member -> score. Finding where a score or lex range starts is
-//   O(log n); ranks walk the tree (O(rank)), where Redis's skiplist keeps spans for O(log n)
-//   ranks (not done: ZRANK, ZRANGE by index and ZCOUNT are O(rank) / O(count) here).
+// - skiplist: past those bounds, a SkipList with spans (storage/types/skiplist.h) of
+//   (score, member) plus a Dict member -> score, as Redis: ranks, the member at a rank, where a
+//   score or lex range starts and how many members it holds are O(log n).
 // Callers hold the key's shard lock and wrap writes in an ObjectWrite.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
 #include "storage/types/dict.h"
 #include "storage/types/listpack.h"
 #include "storage/types/object.h"
+#include "storage/types/skiplist.h"
 
 namespace flightcache::storage {
 
@@ -80,10 +79,6 @@ class ZsetObject final : public Object {
   bool RandomMember(uint64_t random, std::string* member, double* score) const;
 
  private:
-  struct Item {
-    double score;
-    std::string member;
-  };
   // A place in the (score, member) order: before (after, when upper) every item with this
   // score, or, for lex bounds, before/after this member (with is_lex).
   struct Bound {
@@ -93,25 +88,11 @@ class ZsetObject final : public Object {
     std::string_view member = {};
     int lex_inf = 0;  // -1: before every member; +1: after every member
   };
-  struct ItemLess {
-    using is_transparent = void;
-    bool operator()(const Item& a, const Item& b) const {
-      return a.score < b.score || (a.score == b.score && a.member < b.member);
-    }
-    bool operator()(const Item& a, const Bound& b) const {
-      return ItemBefore(a.score, a.member, b);
-    }
-    bool operator()(const Bound& b, const Item& a) const {
-      return BoundBefore(b, a.score, a.member);
-    }
-  };
-  // (score, member) < bound, and bound < (score, member).
+  // (score, member) < bound.
   static bool ItemBefore(double score, std::string_view member, const Bound& b);
-  static bool BoundBefore(const Bound& b, double score, std::string_view member);
   struct Tree {
-    std::set<Item, ItemLess> items;
+    SkipList items;
     Dict scores;  // member -> score as 8 raw bytes
-    size_t item_bytes = 0;
   };
   void ConvertToTree();
   // Visits [lo, hi) of the order (bounds as above), reversed or not, with offset and limit.
@@ -122,7 +103,8 @@ class ZsetObject final : public Object {
   static bool BoundsEmpty(const LexRange& range);
   static Bound LexLow(const LexRange& range);
   static Bound LexHigh(const LexRange& range);
-  static size_t ItemBytes(const Item& item);
+  // The ranks [*first, *last) of the skiplist's members between the bounds. O(log n).
+  void TreeBounds(const Bound& lo, const Bound& hi, size_t* first, size_t* last) const;
 
   Listpack lp_;
   std::unique_ptr<Tree> tree_;
