@@ -154,6 +154,18 @@ class Connection {
     bool caching = false;
   };
   Tracking tracking;
+  // Blocking pops (server/blocking_table.h). Parks the running command as blocked: a slot
+  // that waits for one answer, later input held back (still read, so that a disconnect is
+  // seen) until it is answered, and when timeout_ms > 0 a timer on this worker that answers
+  // timeout_reply once the table still holds the block. Call after BlockingTable::Block.
+  void BlockOn(uint64_t token, int64_t timeout_ms, std::string timeout_reply);
+  // Answers the block with this token (served by a push, timed out, CLIENT UNBLOCK) and
+  // runs the input held back; an empty reply answers the block's own null (its timeout reply).
+  // Ignored when the client no longer blocks with this token.
+  void FinishBlock(uint64_t token, std::string reply);
+  bool blocked() const { return block_ != nullptr; }
+  // The token of the current block, 0 when not blocked.
+  uint64_t block_token() const;
 
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;
@@ -195,6 +207,9 @@ class Connection {
   static bool OnReplyGrowth(void* self, size_t tail_size);
   // Logs, as Redis does, and closes a client past its output limit.
   void CloseForOutputLimit();
+  // Stops and closes the block's timer (its memory is freed in the close callback).
+  void CloseBlockTimer();
+  static void OnBlockTimeout(uv_timer_t* timer);
 
   Worker* worker_;
   uint64_t id_;
@@ -221,6 +236,13 @@ class Connection {
   bool input_ended_ = false;         // the client half-closed; close once every reply is out
   bool output_limit_hit_ = false;    // past client-output-buffer-limit: close at the next step
   int64_t soft_limit_since_ms_ = 0;  // when unsent replies first reached the soft limit
+  struct BlockState {
+    uint64_t token = 0;
+    uint64_t seq = 0;  // the parked slot
+    std::string timeout_reply;
+    uv_timer_t* timer = nullptr;  // heap-allocated; freed in its close callback
+  };
+  std::unique_ptr<BlockState> block_;  // set while a blocking pop waits
 };
 
 }  // namespace flightcache::server

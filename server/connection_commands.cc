@@ -338,6 +338,38 @@ void ClientKill(CommandContext& ctx) {
   });
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked by BLPOP... as if it timed out
+// (a null), or with Redis's UNBLOCKED error. 1 when it was blocked, else 0.
+void ClientUnblock(CommandContext& ctx) {
+  int64_t id;
+  if (!ParseInt64(ctx.args[2], &id)) {
+    ctx.reply.Error(kErrNotInteger);
+    return;
+  }
+  bool error = false;
+  if (ctx.args.size() == 4) {
+    if (EqualsIgnoreCase(ctx.args[3], "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(ctx.args[3], "timeout")) {
+      ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  }
+  std::shared_ptr<BlockedClient> client =
+      ctx.server.blocking().RemoveClient(static_cast<uint64_t>(id));
+  if (!client) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  // An empty reply tells FinishBlock to answer the block's own null.
+  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "";
+  Worker& target = ctx.server.worker(client->worker);
+  target.Post([&target, conn_id = client->conn_id, token = client->token, reply] {
+    if (Connection* c = target.FindConnection(conn_id)) c->FinishBlock(token, reply);
+  });
+  ctx.reply.Integer(1);
+}
+
 void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.args[1];
   const size_t argc = ctx.args.size();
@@ -377,6 +409,8 @@ void ClientCommand(CommandContext& ctx) {
     ctx.reply.Verbatim(ClientInfoLine(ctx.worker, ctx.conn) + "\n");
   } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
     ClientKill(ctx);
+  } else if (EqualsIgnoreCase(sub, "unblock") && (argc == 3 || argc == 4)) {
+    ClientUnblock(ctx);
   } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {
     static const char* kHelp[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -453,7 +487,9 @@ void RegisterConnectionCommands(CommandTable& t) {
       {"client|getredir", 2,
        "Returns the client ID to which the connection's tracking notifications are redirected."},
       {"client|trackinginfo", 2,
-       "Returns information about server-assisted client-side caching for the connection."}};
+       "Returns information about server-assisted client-side caching for the connection."},
+      {"client|unblock", -3,
+       "Unblocks a client blocked by a blocking command from a different connection."}};
   t.Add(std::move(client));
 }
 

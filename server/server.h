@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/blocking_table.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/key_events.h"
@@ -76,6 +77,7 @@ class Server {
   PubsubRegistry& pubsub() { return pubsub_; }
   // Keyspace notifications and client tracking: every shard's first KeyWatcher.
   KeyEvents& key_events() { return key_events_; }
+  BlockingTable& blocking() { return blocking_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -125,6 +127,7 @@ class Server {
   CommandTable commands_;
   PubsubRegistry pubsub_;             // every worker's subscribers, by (worker, connection id)
   KeyEvents key_events_{&keyspace_};  // every shard's KeyWatcher; passes on to watch_table_
+  BlockingTable blocking_;            // clients blocked by BLPOP..., by key, on every worker
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures

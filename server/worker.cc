@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -467,6 +468,8 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   if (conn.tracking.caching && !conn.transaction && cmd->name != "client") {
     conn.tracking.caching = false;
   }
+  if ((cmd->flags & kWrite) && server_->blocking().blocked() > 0) NoteWrittenKeys(*cmd, args);
+  if (!ready_keys_.empty()) ServeReadyKeys(conn);
   key_events.Deliver(*this);
   if (reconfigure_eviction_after_command_) {
     reconfigure_eviction_after_command_ = false;
@@ -509,6 +512,7 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
   const int64_t start = MonotonicMicros();
   cmd.handler(ctx);
   server_->key_events().AfterCommand(conn, cmd, args);  // delivered after EXEC
+  if ((cmd.flags & kWrite) && server_->blocking().blocked() > 0) NoteWrittenKeys(cmd, args);
   cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;
@@ -589,6 +593,72 @@ void Worker::Cron() {
       }
     }
     for (Connection* conn : idle) conn->Close();
+  }
+}
+
+// ---- blocking pops ----
+
+void Worker::NoteWrittenKeys(const CommandSpec& cmd, const std::vector<std::string_view>& args) {
+  if (cmd.first_key <= 0) return;
+  const int argc = static_cast<int>(args.size());
+  const int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;
+  BlockingTable& table = server_->blocking();
+  for (int i = cmd.first_key; i <= last && i < argc; i += cmd.key_step) {
+    const std::string_view key = args[static_cast<size_t>(i)];
+    if (!table.HasWaiters(key)) continue;
+    if (std::find(ready_keys_.begin(), ready_keys_.end(), key) == ready_keys_.end()) {
+      ready_keys_.emplace_back(key);
+    }
+  }
+}
+
+void Worker::ServeReadyKeys(Connection& conn) {
+  // Serving may make more keys ready (BLMOVE pushes to its destination): they join the list.
+  while (!ready_keys_.empty()) {
+    const std::string key = std::move(ready_keys_.front());
+    ready_keys_.erase(ready_keys_.begin());
+    ServeKey(conn, key);
+  }
+}
+
+void Worker::ServeKey(Connection& conn, const std::string& key) {
+  BlockingTable& table = server_->blocking();
+  // Bounded: each round serves one client or skips one that left; neither can repeat forever.
+  for (size_t round = 0; round < 1000000; ++round) {
+    std::shared_ptr<BlockedClient> client = table.Front(key);
+    if (!client) return;
+    const std::vector<std::string_view> args(client->args.begin(), client->args.end());
+    std::string bytes;
+    bool served = false;
+    auto serve = [&] {
+      protocol::ReplyWriter writer(&bytes);
+      writer.set_resp3(client->resp == 3);
+      bool popped = false;
+      CommandContext ctx{*server_, *this, conn, args, writer, now_ms_};
+      ctx.served_blocked = &popped;
+      client->spec->handler(ctx);
+      return popped;
+    };
+    bool waiting;
+    if (server_->threaded()) {
+      auto locks = server_->keyspace().LockShards(ShardMaskFor(*client->spec, args));
+      waiting = table.ServeIfWaiting(client->token, serve, &served);
+    } else {
+      waiting = table.ServeIfWaiting(client->token, serve, &served);
+    }
+    if (!waiting) continue;  // it timed out or left meanwhile: the next one
+    if (!served) return;     // the key is empty again (or not of its type): the rest wait
+    ++command_stats_[client->spec->index].calls;
+    NoteWrittenKeys(*client->spec, args);
+    Worker& target = server_->worker(client->worker);
+    if (&target == this) {
+      if (Connection* c = FindConnection(client->conn_id)) c->FinishBlock(client->token, bytes);
+    } else {
+      target.Post([&target, id = client->conn_id, token = client->token,
+                   reply = std::move(bytes)]() mutable {
+        if (Connection* c = target.FindConnection(id)) c->FinishBlock(token, std::move(reply));
+      });
+    }
   }
 }
 
