@@ -10,7 +10,9 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "origin/route.h"
 #include "origin/sql_result.h"
@@ -19,6 +21,34 @@ namespace flightcache::origin {
 namespace {
 
 constexpr const char* kStatementName = "flightcache";
+// Cancel requests out at once, over every PostgreSQL origin of the process. Past this a
+// timed-out query's connection is only dropped (the backend then runs the query to its end).
+constexpr int kMaxCancelsInFlight = 8;
+std::atomic<int> cancels_in_flight{0};
+
+// Asks the server to cancel the query running on pg (PQcancel), from a detached thread:
+// PQcancel opens a new connection to the server and waits for it, which must never block the
+// loop, the thread pool the SQLite kind runs on, or shutdown. Returns false (and sends
+// nothing) when kMaxCancelsInFlight are already out or no cancel object can be made. The
+// thread owns the PGcancel, which does not refer to pg: pg may be finished at once.
+bool SendCancel(PGconn* pg) {
+  if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1);
+    return false;
+  }
+  PGcancel* cancel = PQgetCancel(pg);
+  if (cancel == nullptr) {
+    cancels_in_flight.fetch_sub(1);
+    return false;
+  }
+  std::thread([cancel]() {
+    char error[256];
+    PQcancel(cancel, error, sizeof(error));  // best effort: a failure leaves the drop
+    PQfreeCancel(cancel);
+    cancels_in_flight.fetch_sub(1);
+  }).detach();
+  return true;
+}
 constexpr Oid kBoolOid = 16;
 constexpr Oid kByteaOid = 17;
 constexpr Oid kJsonOid = 114;
@@ -330,7 +360,15 @@ void PostgresOrigin::SendRequest(ConnRef ref, const Request& request) {
   Watch(conn, UV_READABLE | (flushed == 1 ? UV_WRITABLE : 0));
 }
 
-void PostgresOrigin::CloseConnection(ConnRef ref) { ConnAt(ref).Release(); }
+void PostgresOrigin::CloseConnection(ConnRef ref) {
+  Conn& conn = ConnAt(ref);
+  // A query still out here passed its deadline: the server is asked to stop it, so a slow
+  // query does not keep running (and holding a backend) after its connection is gone.
+  if (conn.phase == Conn::Phase::kQuery && conn.pg != nullptr && SendCancel(conn.pg)) {
+    ++cancels_sent_;
+  }
+  conn.Release();
+}
 
 void PostgresOrigin::Close() {
   PooledOrigin::Close();

@@ -5,7 +5,9 @@
 // PQconnectPoll, then PQsendPrepare of the route's query once, then one PQsendQueryPrepared at
 // a time, all driven by a uv_poll on the connection's socket; nothing blocks the loop. Pool,
 // FIFO queue, deadlines and backoff come from PooledOrigin (pool.h). A query past its deadline
-// has its connection dropped (PQfinish; DropOnTimeout), so no late reply can answer another key.
+// is cancelled at the server (PQcancel, sent from a short-lived thread so the loop never waits
+// on it) and its connection dropped (PQfinish; DropOnTimeout), so no late reply can answer
+// another key; the pool opens a fresh connection on demand, with backoff after failures.
 // Parameters: $N binds the N-th capture of the route's pattern ($1 is the whole key when the
 // pattern has none), as text. A capture that PostgreSQL text cannot hold (a NUL byte, invalid
 // UTF-8) matches no row: it is answered "not found" without a query; so is one the database
@@ -54,6 +56,8 @@ class PostgresOrigin final : public PooledOrigin {
   std::string Describe() const override { return description_; }
   // As PooledOrigin::Close, and drops the connections whose query is still out.
   void Close() override;
+  // Cancel requests sent for queries that passed their deadline.
+  uint64_t cancels_sent() const { return cancels_sent_; }
 
   struct Conn;  // one connection's state (postgres_origin.cc)
 
@@ -77,6 +81,7 @@ class PostgresOrigin final : public PooledOrigin {
   std::vector<std::unique_ptr<Conn>> conns_;  // by ConnRef::index
   std::vector<std::function<void()>> later_;  // run from report_timer_
   uv_timer_s* report_timer_ = nullptr;
+  uint64_t cancels_sent_ = 0;
 };
 
 }  // namespace flightcache::origin

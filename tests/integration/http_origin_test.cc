@@ -72,6 +72,14 @@ struct HttpFixture {
   ContextPtr c;
 };
 
+// One counter of INFO's origin_route<route> line (-1 when absent).
+long long RouteCounter(redisContext* c, int route, const std::string& name) {
+  std::string line = InfoValue(c, "origin_route" + std::to_string(route));
+  size_t at = line.find("," + name + "=");
+  if (at == std::string::npos) return -1;
+  return std::stoll(line.substr(at + name.size() + 2));
+}
+
 TEST_CASE("HTTP origin: a 200 answers its body as the value and fills the cache") {
   HttpFixture f;
   CHECK(Do(f.c, {"GET", "item:42"}) == "value:/items/42");
@@ -214,6 +222,52 @@ TEST_CASE("HTTP origin: a burst of distinct keys is answered over a bounded pool
     CHECK(Show(NextReply(client.get()).get()) == "value:/items/b" + std::to_string(i));
   }
   CHECK(f.origin.Number("connections") <= 4);
+}
+
+// Pipelines `count` GETs of distinct keys (prefix + number, from first on) and returns how many
+// were answered with exactly `want`.
+int PipelineGets(redisContext* c, const std::string& prefix, int first, int count,
+                 const std::string& want) {
+  for (int i = 0; i < count; ++i) Append(c, {"GET", prefix + std::to_string(first + i)});
+  int matched = 0;
+  for (int i = 0; i < count; ++i) matched += Show(NextReply(c).get()) == want ? 1 : 0;
+  return matched;
+}
+
+TEST_CASE("HTTP origin: 100k timeouts against a hung server leave memory, queue and pool bounded") {
+  constexpr int kBatch = 2000;
+  constexpr int kBatches = 50;
+  HttpFixture f("pool=4 timeout=20");
+  CHECK(f.origin.Control("gate") == "OK");  // the server takes requests and never answers
+  ContextPtr client = Connect(f.server.port());
+  const std::string timeout = "-ERR origin timeout after 20 ms";
+  // Two warm-up batches: buffers, the latency window and the connection slots reach size.
+  REQUIRE(PipelineGets(client.get(), "item:w", 0, kBatch, timeout) == kBatch);
+  REQUIRE(PipelineGets(client.get(), "item:w", kBatch, kBatch, timeout) == kBatch);
+  const long long before = InfoNumber(f.c, "used_memory");
+  int timed_out = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    timed_out += PipelineGets(client.get(), "item:h", b * kBatch, kBatch, timeout);
+  }
+  const long long after = InfoNumber(f.c, "used_memory");
+  MESSAGE("HTTP hung origin: ", timed_out, " timeouts, used_memory ", before, " -> ", after, "; ",
+          InfoValue(f.c.get(), "origin_route0"));
+  CHECK(timed_out == kBatch * kBatches);
+  // What a timed-out fetch leaves behind must not add up: 12 MB per 200k was the bug.
+  CHECK(after - before < 1024 * 1024);
+  CHECK(InfoNumber(f.c, "origin_fetches_in_flight") == 0);
+  CHECK(InfoNumber(f.c, "origin_parked_clients") == 0);
+  CHECK(InfoNumber(f.c, "origin_queued") == 0);
+  CHECK(InfoNumber(f.c, "origin_queue_peak") <= kBatch);
+  CHECK(RouteCounter(f.c.get(), 0, "connections") <= 4);
+  CHECK(RouteCounter(f.c.get(), 0, "timeouts") == kBatch * (kBatches + 2));
+  // The server comes back: the next fetches get their own values, never a late reply.
+  CHECK(f.origin.Control("release") == "OK");
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "item:after0"}) == "value:/items/after0"; }));
+  for (int i = 1; i <= 100; ++i) {
+    CHECK(Do(client, {"GET", "item:after" + std::to_string(i)}) ==
+          "value:/items/after" + std::to_string(i));
+  }
 }
 
 }  // namespace

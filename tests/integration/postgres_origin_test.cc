@@ -315,5 +315,93 @@ TEST_CASE("a burst of 100 cold keys with 20 clients each against a 50 ms Postgre
   CHECK(RouteCounter(f.c.get(), 0, "connections") <= 16);
 }
 
+// Backends running a query that starts with `prefix` now (psql's own excluded).
+std::string RunningQueries(Postgres& pg, const std::string& prefix) {
+  return pg.Value(
+      "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
+      "AND query LIKE '" +
+      prefix + "%'");
+}
+
+TEST_CASE("a PostgreSQL query past its deadline is cancelled at the server, not left running") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('slow', 'never seen'), ('a', 'value a')");
+  // 'slow' would sleep 300 s at the database; the route gives up after 3 s.
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"SELECT v FROM " + t +
+                                  ", pg_sleep(CASE WHEN $1 = 'slow' THEN 300 ELSE 0 END) WHERE k "
+                                  "= $1\" timeout=3000 pool=1"});
+  REQUIRE(Do(f.c, {"GET", "kv:a"}) == "value a");  // the connection is up and prepared
+  ContextPtr waiter = Connect(f.server.port());
+  Append(waiter.get(), {"GET", "kv:slow"});
+  int done = 0;
+  while (done == 0) REQUIRE(redisBufferWrite(waiter.get(), &done) == 0);
+  // The query reached the database before its deadline (3 s bounds only a very slow machine).
+  REQUIRE(WaitUntil([&] { return RunningQueries(pg, "SELECT v FROM " + t + ",") == "1"; },
+                    milliseconds(2500)));
+  CHECK(Show(NextReply(waiter.get()).get()) == "-ERR origin timeout after 3000 ms");
+  CHECK(InfoNumber(f.c, "origin_timeout_drops") == 1);
+  // Cancelled, it ends long before its 300 s; dropping the connection alone would leave it.
+  CHECK(WaitUntil([&] { return RunningQueries(pg, "SELECT v FROM " + t + ",") == "0"; }));
+  CHECK(Do(f.c, {"GET", "kv:b"}) == "(nil)");
+}
+
+// Pipelines `count` GETs of distinct keys (prefix + number, from first on) and returns how many
+// were answered with exactly `want`.
+int PipelineGets(redisContext* c, const std::string& prefix, int first, int count,
+                 const std::string& want) {
+  for (int i = 0; i < count; ++i) Append(c, {"GET", prefix + std::to_string(first + i)});
+  int matched = 0;
+  std::string other;
+  for (int i = 0; i < count; ++i) {
+    const std::string shown = Show(NextReply(c).get());
+    matched += shown == want ? 1 : 0;
+    if (shown != want && other.empty()) other = shown;
+  }
+  if (!other.empty()) MESSAGE("first other reply: ", other);
+  return matched;
+}
+
+TEST_CASE("40k timeouts against a hung PostgreSQL query leave memory, queue and pool bounded") {
+  constexpr int kBatch = 2000;
+  constexpr int kBatches = 20;
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('a', 'value a'), ('b', 'value b')");
+  // Every key starting with 'h' hangs (60 s at the database, row or not); the route gives up
+  // after 20 ms.
+  const std::string query = "SELECT v FROM " + t + " RIGHT JOIN pg_sleep";
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"" + query +
+                                  "(CASE WHEN $1 LIKE 'h%' THEN 60 ELSE 0 END) ON k = $1\" "
+                                  "timeout=20 pool=4"});
+  REQUIRE(Do(f.c, {"GET", "kv:a"}) == "value a");
+  ContextPtr client = Connect(f.server.port());
+  const std::string timeout = "-ERR origin timeout after 20 ms";
+  REQUIRE(PipelineGets(client.get(), "kv:hw", 0, kBatch, timeout) == kBatch);  // warm-up
+  REQUIRE(PipelineGets(client.get(), "kv:hw", kBatch, kBatch, timeout) == kBatch);
+  const long long before = InfoNumber(f.c, "used_memory");
+  int timed_out = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    timed_out += PipelineGets(client.get(), "kv:h", b * kBatch, kBatch, timeout);
+  }
+  const long long after = InfoNumber(f.c, "used_memory");
+  MESSAGE("PostgreSQL hung query: ", timed_out, " timeouts, used_memory ", before, " -> ", after,
+          "; drops ", InfoValue(f.c.get(), "origin_timeout_drops"), "; ",
+          InfoValue(f.c.get(), "origin_route0"));
+  CHECK(timed_out == kBatch * kBatches);
+  CHECK(after - before < 1024 * 1024);  // 12 MB per 200k timeouts was the bug
+  CHECK(InfoNumber(f.c, "origin_fetches_in_flight") == 0);
+  CHECK(InfoNumber(f.c, "origin_queued") == 0);
+  CHECK(InfoNumber(f.c, "origin_queue_peak") <= kBatch);
+  CHECK(InfoNumber(f.c, "origin_connected") <= 4);
+  // Every dropped connection's query was cancelled: none is left sleeping at the database.
+  CHECK(WaitUntil([&] { return RunningQueries(pg, query) == "0"; }));
+  // The route still answers, each key with its own row.
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "kv:b"}) == "value b"; }));
+  CHECK(Do(client, {"GET", "kv:zzz"}) == "(nil)");
+}
+
 }  // namespace
 }  // namespace flightcache::integration
