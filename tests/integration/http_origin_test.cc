@@ -270,5 +270,72 @@ TEST_CASE("HTTP origin: 100k timeouts against a hung server leave memory, queue 
   }
 }
 
+TEST_CASE("INFO origin: one line per route with fetches, shared, results, queue, pool, latency") {
+  HttpOrigin origin;
+  ServerFixture f({"--route", "item:{id} " + origin.Url("/items/{id}") + " pool=2 timeout=60000",
+                   "--route", "slow:{id} " + origin.Url("/slow/{id}") + " timeout=50", "--route",
+                   "cold:{id} " + origin.Url("/cold/{id}") + " pool=2 timeout=60000"});
+  ContextPtr pipeline = Connect(f.server.port());
+  // Two concurrent fetches open the route's two connections (both wait for one: peak 2).
+  Append(pipeline.get(), {"GET", "item:w0"});
+  Append(pipeline.get(), {"GET", "item:w1"});
+  CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/w0");
+  CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/w1");
+  CHECK(origin.Control("gate") == "OK");
+  for (int i = 0; i < 5; ++i) Append(pipeline.get(), {"GET", "item:q" + std::to_string(i)});
+  REQUIRE(redisBufferWrite(pipeline.get(), nullptr) == REDIS_OK);
+  CHECK(WaitUntil([&] { return origin.Number("held") == 2; }));  // 2 connections, 3 queued
+  std::vector<ContextPtr> sharers;
+  for (int i = 0; i < 3; ++i) {
+    sharers.push_back(Connect(f.server.port()));
+    Append(sharers.back().get(), {"GET", "item:q4"});
+    REQUIRE(redisBufferWrite(sharers.back().get(), nullptr) == REDIS_OK);
+  }
+  CHECK(WaitUntil([&] { return RouteCounter(f.c.get(), 0, "fetches_shared") == 3; }));
+  CHECK(RouteCounter(f.c.get(), 0, "fetches_started") == 7);
+  CHECK(RouteCounter(f.c.get(), 0, "queued") == 3);
+  CHECK(RouteCounter(f.c.get(), 0, "queue_peak") == 3);
+  CHECK(RouteCounter(f.c.get(), 0, "connections") == 2);
+  CHECK(Do(f.c, {"GET", "slow:x"}) == "-ERR origin timeout after 50 ms");  // held: times out
+  CHECK(origin.Control("release") == "OK");
+  for (int i = 0; i < 5; ++i) {
+    CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/q" + std::to_string(i));
+  }
+  for (auto& sharer : sharers) CHECK(Show(NextReply(sharer.get()).get()) == "value:/items/q4");
+  CHECK(Do(f.c, {"GET", "item:missing-1"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "item:status-500"}) == "-ERR origin error: HTTP 500");
+  CHECK(RouteCounter(f.c.get(), 0, "values") == 7);
+  CHECK(RouteCounter(f.c.get(), 0, "not_found") == 1);
+  CHECK(RouteCounter(f.c.get(), 0, "errors") == 1);
+  CHECK(RouteCounter(f.c.get(), 0, "timeouts") == 0);
+  CHECK(RouteCounter(f.c.get(), 0, "queued") == 0);
+  CHECK(RouteCounter(f.c.get(), 0, "queue_peak") == 3);
+  CHECK(RouteCounter(f.c.get(), 1, "fetches_started") == 1);
+  CHECK(RouteCounter(f.c.get(), 1, "errors") == 1);
+  CHECK(RouteCounter(f.c.get(), 1, "timeouts") == 1);
+  const std::string line = InfoValue(f.c.get(), "origin_route1");
+  CHECK(line.rfind("pattern=slow:{id},url=" + origin.Url("/slow/{id}") + ",", 0) == 0);
+  // The timed-out fetch took about its 50 ms deadline (the loop's clock is in whole ms).
+  const size_t p50 = line.find(",latency_p50_ms=");
+  const size_t p99 = line.find(",latency_p99_ms=");
+  REQUIRE(p50 != std::string::npos);
+  REQUIRE(p99 != std::string::npos);
+  CHECK(std::stod(line.substr(p50 + 16)) >= 45.0);
+  CHECK(std::stod(line.substr(p99 + 16)) >= std::stod(line.substr(p50 + 16)));
+  // A cold route: all 5 wait while its 2 connections open, then 3 still wait (read live, not
+  // as of the last fetch start).
+  CHECK(origin.Control("gate") == "OK");
+  for (int i = 0; i < 5; ++i) Append(pipeline.get(), {"GET", "cold:c" + std::to_string(i)});
+  REQUIRE(redisBufferWrite(pipeline.get(), nullptr) == REDIS_OK);
+  CHECK(WaitUntil([&] { return origin.Number("held") == 2; }));
+  CHECK(RouteCounter(f.c.get(), 2, "queued") == 3);
+  CHECK(RouteCounter(f.c.get(), 2, "queue_peak") == 5);
+  CHECK(RouteCounter(f.c.get(), 2, "connections") == 2);
+  CHECK(origin.Control("release") == "OK");
+  for (int i = 0; i < 5; ++i) {
+    CHECK(Show(NextReply(pipeline.get()).get()) == "value:/cold/c" + std::to_string(i));
+  }
+}
+
 }  // namespace
 }  // namespace flightcache::integration
