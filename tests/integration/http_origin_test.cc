@@ -194,7 +194,31 @@ TEST_CASE("HTTP origin: an unreachable server answers an error, and works once i
   const std::string reply = Do(f.c, {"GET", "item:1"});
   CHECK(reply.rfind("-ERR origin unreachable: ", 0) == 0);
   ChildProcess origin(SpawnOptions{HttpOriginBin(), {"--port", std::to_string(port)}, {}, port});
-  CHECK(Do(f.c, {"GET", "item:1"}) == "value:/items/1");
+  // Fetches fail fast while the connect backoff (50 ms after one failure) runs.
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "item:1"}) == "value:/items/1"; }));
+}
+
+TEST_CASE("HTTP origin: after a refused connect, fetches fail at once while the backoff runs") {
+  const int port = FreeTcpPort();
+  ServerFixture f(
+      {"--route", "item:{id} http://127.0.0.1:" + std::to_string(port) + "/items/{id} pool=4"});
+  constexpr int kFetches = 200;
+  for (int i = 0; i < kFetches; ++i) Append(f.c.get(), {"GET", "item:" + std::to_string(i)});
+  int unreachable = 0;
+  int backing_off = 0;
+  for (int i = 0; i < kFetches; ++i) {
+    const std::string reply = Show(NextReply(f.c.get()).get());
+    unreachable += reply.rfind("-ERR origin unreachable: ", 0) == 0 ? 1 : 0;
+    const std::string suffix = " (backing off)";
+    backing_off += reply.size() > suffix.size() &&
+                           reply.compare(reply.size() - suffix.size(), suffix.size(), suffix) == 0
+                       ? 1
+                       : 0;
+  }
+  CHECK(unreachable == kFetches);
+  // The first ones knock (one per connection); what follows within the backoff does not.
+  CHECK(backing_off >= kFetches / 2);
+  MESSAGE(backing_off, " of ", kFetches, " failed without a connect attempt");
 }
 
 TEST_CASE("HTTP origin: a bad URL or a placeholder without a capture stops start-up") {
