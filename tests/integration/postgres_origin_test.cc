@@ -92,6 +92,8 @@ class Postgres {
     process_.reset();
   }
   int port() const { return port_; }
+  // The folder of the server's unix socket (-k).
+  const std::string& SocketDir() const { return dir_.path(); }
   std::string Url(const std::string& password = "") const {
     return "postgres://app" + (password.empty() ? "" : ":" + password) +
            "@127.0.0.1:" + std::to_string(port_) + "/postgres";
@@ -152,6 +154,27 @@ TEST_CASE("a PostgreSQL route answers values, not found, NULL and bytea as raw b
   CHECK(Do(f.c, {"GET", "bin:bin"}) == std::string("\x00\xff\x10", 3));
   CHECK(RouteCounter(f.c.get(), 0, "values") == 1);
   CHECK(RouteCounter(f.c.get(), 0, "not_found") == 2);
+}
+
+TEST_CASE("a PostgreSQL route also takes postgresql:// and a unix socket folder in ?host=") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('1', 'over tcp'), ('2', 'over the socket')");
+  const std::string socket_url =
+      "postgresql://app@/postgres?host=" + pg.SocketDir() + "&port=" + std::to_string(pg.port());
+  ServerFixture f({"--route",
+                   "a:{k} postgresql://app@127.0.0.1:" + std::to_string(pg.port()) +
+                       "/postgres \"SELECT v FROM " + t + " WHERE k = $1\"",
+                   "--route", "b:{k} " + socket_url + " \"SELECT v FROM " + t + " WHERE k = $1\""});
+  CHECK(Do(f.c, {"GET", "a:1"}) == "over tcp");
+  CHECK(Do(f.c, {"GET", "b:2"}) == "over the socket");
+  CHECK(InfoValue(f.c.get(), "origin_route1").find("url=" + socket_url + ",") != std::string::npos);
+  // The server saw one client on its unix socket (client_addr is NULL there).
+  CHECK(pg.Value("SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NULL AND "
+                 "backend_type = 'client backend' AND usename = 'app' AND pid <> "
+                 "pg_backend_pid() AND query LIKE 'SELECT v FROM " +
+                 t + " %'") == "1");
 }
 
 TEST_CASE("a PostgreSQL row of several columns is a JSON object; several rows are an error") {
