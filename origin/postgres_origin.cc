@@ -241,6 +241,8 @@ bool CheckPostgresTarget(PostgresTarget* target, int connect_timeout_s, std::str
   if (PQstatus(pg) != CONNECTION_OK) {
     *error = "cannot connect: " + TrimmedError(PQerrorMessage(pg));
   } else {
+    target->check_client_connection =
+        PQserverVersion(pg) >= 140000 && target->conninfo.find("options=") == std::string::npos;
     PGresult* res = PQprepare(pg, "", target->query.c_str(), 0, nullptr);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
       *error = "query does not prepare: " + TrimmedError(PQresultErrorMessage(res));
@@ -309,7 +311,12 @@ void PostgresOrigin::OpenConnection(ConnRef ref) {
   Conn& conn = ConnAt(ref);
   conn.Release();
   conn.ref = ref;
-  conn.pg = PQconnectStart(target_.conninfo.c_str());
+  // The server checks every second, while a query runs, that its client is still there.
+  const char* keywords[] = {"dbname", "options", nullptr};
+  const char* values[] = {target_.conninfo.c_str(), "-c client_connection_check_interval=1000",
+                          nullptr};
+  if (!target_.check_client_connection) keywords[1] = nullptr;
+  conn.pg = PQconnectStartParams(keywords, values, 1);
   std::string failure;
   if (conn.pg == nullptr) {
     failure = "out of memory";

@@ -370,6 +370,15 @@ TEST_CASE("a PostgreSQL query past its deadline is cancelled at the server, not 
   CHECK(Do(f.c, {"GET", "kv:b"}) == "(nil)");
 }
 
+TEST_CASE("PostgreSQL connections ask the server to end a query whose client has gone") {
+  Postgres& pg = Postgres::Get();
+  // Should a cancel reach the server before its query started, the server still ends the
+  // query within a second of the dropped connection (client_connection_check_interval).
+  ServerFixture f(
+      {"--route", "s:{name} " + pg.Url() + " \"SELECT current_setting($1) WHERE $1 <> ''\""});
+  CHECK(Do(f.c, {"GET", "s:client_connection_check_interval"}) == "1s");
+}
+
 // Pipelines `count` GETs of distinct keys (prefix + number, from first on) and returns how many
 // answers begin with `want`.
 int PipelineGets(redisContext* c, const std::string& prefix, int first, int count,
