@@ -14,6 +14,10 @@
 // from PooledOrigin (pool.h): a slot is one easy handle, running one request at a time. A
 // request past its deadline is removed from the multi handle (DropOnTimeout), which closes its
 // connection, so no late reply can answer another key.
+// Connect backoff: curl opens TCP connections itself, per request, so the base's open backoff
+// does not see a refused or unresolvable server. After a transfer fails to connect, requests
+// fail at once with kUnreachable ("... (backing off)") for 50 ms, doubling with each further
+// connect failure up to 2 s; any response from the server ends the backoff.
 #pragma once
 
 #include <functional>
@@ -86,6 +90,8 @@ class HttpOrigin final : public PooledOrigin {
   void ReportDone();
   void ReportLater(std::function<void()> report);
   Slot& SlotAt(ConnRef ref);
+  // A transfer failed to connect with reason: starts or lengthens the backoff.
+  void ConnectFailed(const std::string& reason);
 
   HttpUrlTemplate url_;
   std::string description_;
@@ -94,6 +100,9 @@ class HttpOrigin final : public PooledOrigin {
   std::vector<std::function<void()>> later_;  // run from report_timer_
   uv_timer_s* curl_timer_ = nullptr;
   uv_timer_s* report_timer_ = nullptr;
+  int connect_backoff_ms_ = 0;     // 0: the last transfer reached the server
+  uint64_t connect_retry_at_ = 0;  // uv_now before which requests fail at once
+  std::string connect_error_;
 };
 
 }  // namespace flightcache::origin

@@ -116,8 +116,9 @@ void PooledOrigin::FetchWithParams(std::string_view key, std::vector<std::string
   queue_.push_back(id);
   ++queued_live_;
   AddDeadline(id);
-  Dispatch();
+  DispatchQueued();
   queue_peak_ = std::max<uint64_t>(queue_peak_, queued_live_);
+  PublishLoad();
 }
 
 size_t PooledOrigin::InflightLimit() const {
@@ -132,6 +133,17 @@ void PooledOrigin::SetLimits(int max_inflight, int max_queue) {
 }
 
 void PooledOrigin::Dispatch() {
+  DispatchQueued();
+  PublishLoad();
+}
+
+void PooledOrigin::PublishLoad() {
+  published_queued_.store(queued_live_, std::memory_order_relaxed);
+  published_queue_peak_.store(queue_peak_, std::memory_order_relaxed);
+  published_connections_.store(static_cast<uint64_t>(ConnectedCount()), std::memory_order_relaxed);
+}
+
+void PooledOrigin::DispatchQueued() {
   if (closed_) return;
   const size_t limit = InflightLimit();
   size_t busy = 0;
@@ -328,7 +340,9 @@ OriginConnectionStats PooledOrigin::ConnectionStats() const {
 }
 
 OriginLoad PooledOrigin::Load() const {
-  return OriginLoad{queued_live_, queue_peak_, static_cast<uint64_t>(ConnectedCount())};
+  return OriginLoad{published_queued_.load(std::memory_order_relaxed),
+                    published_queue_peak_.load(std::memory_order_relaxed),
+                    published_connections_.load(std::memory_order_relaxed)};
 }
 
 void PooledOrigin::SetTimeoutMs(int timeout_ms) { timeout_ms_ = std::max(timeout_ms, 1); }
@@ -362,6 +376,7 @@ void PooledOrigin::Close() {
   queue_.clear();
   queued_live_ = 0;
   deadlines_ = {};
+  PublishLoad();
   for (auto& [id, cb] : left) {
     ++stats_.errors;
     done.emplace_back(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,

@@ -22,6 +22,7 @@
 // loop's thread (a kind may run work elsewhere, e.g. uv_queue_work, but reports on the loop).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -73,6 +74,7 @@ class PooledOrigin : public Origin {
                        FetchCallback cb) override;
   int ConnectedCount() const override;
   OriginConnectionStats ConnectionStats() const override;
+  // The queue and pool as of the last change on the loop; safe to call from any thread.
   OriginLoad Load() const override;
   void SetTimeoutMs(int timeout_ms) override;
   // max_inflight: most requests out at once (0 or more than the pool: the pool's size);
@@ -150,8 +152,11 @@ class PooledOrigin : public Origin {
   static void OnRetryTimer(uv_timer_s* timer);
 
   // Hands queued fetches, oldest first, to idle connections, and opens connections while
-  // fetches wait and the pool may grow.
+  // fetches wait and the pool may grow (DispatchQueued); then publishes the load.
   void Dispatch();
+  void DispatchQueued();
+  // Stores the queue length, its peak and the connections up where Load() reads them.
+  void PublishLoad();
   Conn* Lookup(ConnRef ref);
   ConnRef RefOf(size_t index) const {
     return ConnRef{static_cast<int>(index), conns_[index].generation};
@@ -189,6 +194,9 @@ class PooledOrigin : public Origin {
   uv_timer_s* deliver_timer_ = nullptr;
   uv_timer_s* retry_timer_ = nullptr;  // Dispatch() again when the backoff lapses
   PoolStats stats_;
+  std::atomic<uint64_t> published_queued_{0};
+  std::atomic<uint64_t> published_queue_peak_{0};
+  std::atomic<uint64_t> published_connections_{0};
 };
 
 }  // namespace flightcache::origin

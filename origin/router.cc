@@ -64,15 +64,11 @@ void RouterOrigin::Fetch(std::string_view key, FetchCallback cb) {
                             Record(route, result, MonotonicMicros() - started_us);
                             cb(std::move(result));
                           });
-  std::lock_guard<std::mutex> hold(mutex_);
-  stats_[route].load = target->Load();
 }
 
 void RouterOrigin::Record(size_t route, const FetchResult& result, int64_t micros) {
-  OriginLoad load = routes_[route].origin->Load();
   std::lock_guard<std::mutex> hold(mutex_);
   RouteStats& s = stats_[route];
-  s.load = load;
   switch (result.status) {
     case FetchStatus::kValue:
       ++s.values;
@@ -117,14 +113,15 @@ std::string RouterOrigin::RoutesInfo() const {
   std::lock_guard<std::mutex> hold(mutex_);
   for (size_t i = 0; i < routes_.size(); ++i) {
     const RouteStats& s = stats_[i];
+    const OriginLoad load = routes_[i].origin->Load();  // live: each kind's Load is thread-safe
     out += "origin_route" + std::to_string(i) + ":pattern=" + specs_[i].pattern.text() +
            ",url=" + RedactUrlText(specs_[i].url) +
            ",fetches_started=" + std::to_string(s.started) +
            ",fetches_shared=" + std::to_string(s.shared) + ",values=" + std::to_string(s.values) +
            ",not_found=" + std::to_string(s.not_found) + ",errors=" + std::to_string(s.errors) +
-           ",timeouts=" + std::to_string(s.timeouts) + ",queued=" + std::to_string(s.load.queued) +
-           ",queue_peak=" + std::to_string(s.load.queue_peak) +
-           ",connections=" + std::to_string(s.load.connections) +
+           ",timeouts=" + std::to_string(s.timeouts) + ",queued=" + std::to_string(load.queued) +
+           ",queue_peak=" + std::to_string(load.queue_peak) +
+           ",connections=" + std::to_string(load.connections) +
            ",latency_p50_ms=" + Fixed3(Percentile(s.latencies_us, 50)) +
            ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) +
            routes_[i].origin->ProtectionInfo() + "\r\n";

@@ -4,8 +4,9 @@
 // route (route.h: longest literal prefix wins), hands the key and its captures to that
 // route's origin, and stamps the route's own ttl= / negative-ttl= on the result. A key no
 // route matches is never fetched (Serves() is false; a Fetch of it answers "not found").
-// Per-route counters for INFO are kept under a mutex: Serves(), CountShared() and RoutesInfo()
-// may be called from any worker thread; everything else runs on the origins' loop.
+// Per-route counters for INFO are kept under a mutex: Serves(), CountShared(), RoutesInfo() and
+// Load() may be called from any worker thread (each kind's Load() is thread-safe); everything
+// else runs on the origins' loop.
 #pragma once
 
 #include <memory>
@@ -55,7 +56,6 @@ class RouterOrigin final : public Origin {
     uint64_t not_found = 0;
     uint64_t errors = 0;
     uint64_t timeouts = 0;
-    OriginLoad load;                    // as of the last fetch start or completion
     std::vector<int64_t> latencies_us;  // ring of recent fetch latencies
     size_t latency_next = 0;
   };

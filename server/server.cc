@@ -142,8 +142,6 @@ class HomeLoopOrigin : public origin::Origin {
     connects_.store(stats.connects);
     disconnects_.store(stats.disconnects);
     timeout_drops_.store(stats.timeout_drops);
-    std::lock_guard<std::mutex> hold(load_mutex_);
-    load_ = inner_->Load();
   }
   std::string Describe() const override { return inner_->Describe(); }
   void Close() override { inner_->Close(); }
@@ -151,10 +149,8 @@ class HomeLoopOrigin : public origin::Origin {
   bool Serves(std::string_view key) const override { return inner_->Serves(key); }
   void CountShared(std::string_view key) override { inner_->CountShared(key); }
   std::string RoutesInfo() const override { return inner_->RoutesInfo(); }
-  origin::OriginLoad Load() const override {
-    std::lock_guard<std::mutex> hold(load_mutex_);
-    return load_;
-  }
+  // Live: the router and every kind publish their load for other threads (pool.h).
+  origin::OriginLoad Load() const override { return inner_->Load(); }
 
  private:
   Worker* home_;
@@ -163,8 +159,6 @@ class HomeLoopOrigin : public origin::Origin {
   mutable std::atomic<uint64_t> connects_{0};
   mutable std::atomic<uint64_t> disconnects_{0};
   mutable std::atomic<uint64_t> timeout_drops_{0};
-  mutable std::mutex load_mutex_;
-  mutable origin::OriginLoad load_;
 };
 
 // Default pool size of a route without pool=: a database's (SQLite, PostgreSQL; also the most
