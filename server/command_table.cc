@@ -65,6 +65,7 @@ CommandTable BuildCommandTable() {
   RegisterSetCommands(table);
   RegisterZsetCommands(table);
   RegisterPubsubCommands(table);
+  RegisterOriginCommands(table);
   return table;
 }
 

@@ -103,6 +103,7 @@ void RegisterListCommands(CommandTable& table);    // server/commands/list_comma
 void RegisterSetCommands(CommandTable& table);     // server/commands/set_commands.cc
 void RegisterZsetCommands(CommandTable& table);    // server/commands/zset_commands.cc
 void RegisterPubsubCommands(CommandTable& table);  // server/commands/pubsub_commands.cc
+void RegisterOriginCommands(CommandTable& table);  // server/commands/origin_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "origin/route.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/pubsub_registry.h"
@@ -73,6 +74,8 @@ class Server {
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
   origin::Origin* origin() { return origin_.get(); }
+  // The routes in order (the --origin shorthand's `*` first); fixed after start-up.
+  const std::vector<origin::RouteSpec>& routes() const { return router_specs_; }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
   bool threaded() const { return workers_.size() > 1; }
@@ -116,6 +119,7 @@ class Server {
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
+  std::vector<origin::RouteSpec> router_specs_;  // the routes, in order (ORIGIN ROUTES)
   int64_t start_time_ms_ = 0;
   std::string run_id_;
   std::atomic<int> bound_port_{0};
