@@ -1,8 +1,8 @@
 // read_through.cc — the read-through policy's decisions (see read_through.h).
 #include "origin/read_through.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace flightcache::origin {
@@ -49,7 +49,7 @@ ReadAction DecideFreshRead(const storage::Entry* entry, bool expired,
   const auto remaining_ms = static_cast<double>(expire_at - now_ms);
   if (remaining_ms > kSkipDrawFactor * scale_ms) return ReadAction::kHit;
   return -std::log(RandomUnit()) * scale_ms >= remaining_ms ? ReadAction::kEarlyRefresh
-                                                           : ReadAction::kHit;
+                                                            : ReadAction::kHit;
 }
 
 bool StaleIfErrorAllows(const storage::Entry* entry, int64_t now_ms) {

@@ -60,9 +60,9 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
 }
 
 bool IsOptionWord(std::string_view word) {
-  for (std::string_view name : {"ttl=", "negative-ttl=", "timeout=", "pool=",
-                                 "stale-while-revalidate=", "stale-if-error=",
-                                 "refresh-ahead-beta="}) {
+  for (std::string_view name :
+       {"ttl=", "negative-ttl=", "timeout=", "pool=", "stale-while-revalidate=", "stale-if-error=",
+        "refresh-ahead-beta="}) {
     if (word.substr(0, name.size()) == name) return true;
   }
   return false;

@@ -225,7 +225,8 @@ void Singleflight::Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_
   }
 }
 
-std::unique_ptr<Singleflight::Flight> Singleflight::TakeFlight(const std::string& key, uint64_t id) {
+std::unique_ptr<Singleflight::Flight> Singleflight::TakeFlight(const std::string& key,
+                                                               uint64_t id) {
   std::unique_ptr<Flight> flight;
   auto it = flights_.find(key);
   if (it != flights_.end() && it->second->id == id) {
@@ -297,9 +298,8 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
           if (!flight->forgotten) {
             drop_cached = cached != nullptr;  // the origin has no such key any more
             // A route's own negative-ttl= comes with the result; -1: the global policy.
-            const int64_t negative_ttl_ms = result->negative_ttl_ms >= 0
-                                                ? result->negative_ttl_ms
-                                                : policy_.negative_ttl_ms;
+            const int64_t negative_ttl_ms =
+                result->negative_ttl_ms >= 0 ? result->negative_ttl_ms : policy_.negative_ttl_ms;
             if (negative_ttl_ms > 0) negative_until = now_ms + negative_ttl_ms;
           }
           break;

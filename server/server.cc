@@ -450,9 +450,9 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     if (origin_ && name == "origin-timeout") {
       origin_->SetTimeoutMs(static_cast<int>(updated.origin_timeout_ms));
     }
-    if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl" ||
-                          name == "stale-while-revalidate" || name == "stale-if-error" ||
-                          name == "refresh-ahead-beta")) {
+    if (singleflight_ &&
+        (name == "cache-ttl" || name == "negative-ttl" || name == "stale-while-revalidate" ||
+         name == "stale-if-error" || name == "refresh-ahead-beta")) {
       singleflight_->set_policy(FillPolicyOf(updated));
       singleflight_->refresh_ahead().SetGlobal(updated.refresh_ahead_beta);
     }

@@ -52,9 +52,8 @@ void OriginFlights(CommandContext& ctx) {
   if (flights) list = flights->Flights();
   if (ctx.args.size() == 3) {
     const std::string_view pattern = ctx.args[2];
-    std::erase_if(list, [&](const origin::FlightInfo& f) {
-      return !storage::GlobMatch(pattern, f.key);
-    });
+    std::erase_if(list,
+                  [&](const origin::FlightInfo& f) { return !storage::GlobMatch(pattern, f.key); });
   }
   std::sort(list.begin(), list.end(), [](const origin::FlightInfo& a, const origin::FlightInfo& b) {
     return a.key < b.key || (a.key == b.key && a.age_ms > b.age_ms);

@@ -93,8 +93,9 @@ std::string Reply(const ContextPtr& client) {
 
 }  // namespace
 
-TEST_CASE("stale-while-revalidate serves the expired value at once while exactly one refresh "
-          "runs, and the refresh replaces value and TTL") {
+TEST_CASE(
+    "stale-while-revalidate serves the expired value at once while exactly one refresh "
+    "runs, and the refresh replaces value and TTL") {
   Fresh f({"--cache-ttl", "1", "--stale-while-revalidate", "600"});
   CHECK(Do(f.c, {"GET", "k"}) == "value:k");
   REQUIRE(f.origin.Do({"SET", "k", "v2"}) == "+OK");
@@ -146,8 +147,9 @@ TEST_CASE("a write during a background refresh wins over the refresh") {
   CHECK(f.Info("origin_fetches_started") == 5);
 }
 
-TEST_CASE("stale-if-error serves the last value while the origin is down, and errors once the "
-          "window has passed") {
+TEST_CASE(
+    "stale-if-error serves the last value while the origin is down, and errors once the "
+    "window has passed") {
   Fresh f({"--cache-ttl", "1", "--stale-if-error", "4", "--origin-timeout", "300"});
   CHECK(Do(f.c, {"GET", "k"}) == "value:k");
   f.origin.Kill();
@@ -221,8 +223,8 @@ TEST_CASE("a GET after a DEL during a fetch starts a new fetch, never joining th
 TEST_CASE("ORIGIN FLIGHTS, FORGET, REFRESH, ROUTES and HELP") {
   GatedOrigin origin;
   const std::string url = "redis://:secret@127.0.0.1:" + std::to_string(origin.port);
-  ServerProcess server({"--route", "user:{id} " + url + " ttl=5 stale-while-revalidate=7",
-                        "--stale-if-error", "3"});
+  ServerProcess server(
+      {"--route", "user:{id} " + url + " ttl=5 stale-while-revalidate=7", "--stale-if-error", "3"});
   ContextPtr c = Connect(server.port());
   origin.Gate();
   ContextPtr parked = SendGet(server.port(), "user:1");
@@ -259,7 +261,8 @@ TEST_CASE("ORIGIN FLIGHTS, FORGET, REFRESH, ROUTES and HELP") {
 
   CHECK(Do(c, {"ORIGIN", "HELP"}).find("ORIGIN <subcommand>") != std::string::npos);
   CHECK(Do(c, {"ORIGIN", "BOGUS"}) == "-ERR unknown subcommand 'BOGUS'. Try ORIGIN HELP.");
-  CHECK(Do(c, {"ORIGIN", "FORGET"}) == "-ERR wrong number of arguments for 'origin|forget' command");
+  CHECK(Do(c, {"ORIGIN", "FORGET"}) ==
+        "-ERR wrong number of arguments for 'origin|forget' command");
   CHECK(Do(c, {"ORIGIN"}) == "-ERR wrong number of arguments for 'origin' command");
 }
 
@@ -280,27 +283,28 @@ TEST_CASE("freshness settings are flags, CONFIG GET/SET options and route option
   CHECK(Do(f.c, {"CONFIG", "GET", "stale-if-error"}) == "[stale-if-error, 60]");
   CHECK(Do(f.c, {"CONFIG", "SET", "refresh-ahead-beta", "-1"}).rfind("-ERR CONFIG SET failed", 0) ==
         0);
-  CHECK(Do(f.c, {"CONFIG", "SET", "refresh-ahead-beta", "nan"}).rfind("-ERR CONFIG SET failed", 0) ==
-        0);
+  CHECK(
+      Do(f.c, {"CONFIG", "SET", "refresh-ahead-beta", "nan"}).rfind("-ERR CONFIG SET failed", 0) ==
+      0);
   CHECK(Do(f.c, {"CONFIG", "SET", "stale-while-revalidate", "x"}).rfind("-ERR", 0) == 0);
-  RunResult bad = RunToExit(RequiredEnv("FLIGHTCACHE_BIN"),
-                            {"--port", "0", "--route", "k:{id} redis://127.0.0.1:1 stale-if-error=-3"});
+  RunResult bad =
+      RunToExit(RequiredEnv("FLIGHTCACHE_BIN"),
+                {"--port", "0", "--route", "k:{id} redis://127.0.0.1:1 stale-if-error=-3"});
   CHECK(bad.exit_code == 1);
   CHECK(bad.output.find("stale-if-error") != std::string::npos);
 }
 
 TEST_CASE("HTTP origin: Cache-Control stale-while-revalidate sets the entry's window") {
   int port = FreeTcpPort();
-  ChildProcess http(SpawnOptions{RequiredEnv("TEST_HTTP_ORIGIN_BIN"),
-                                 {"--port", std::to_string(port)},
-                                 {},
-                                 port});
+  ChildProcess http(SpawnOptions{
+      RequiredEnv("TEST_HTTP_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   ServerProcess server({"--route", "item:{id} " + base + "/items/{id}"});
   ContextPtr c = Connect(server.port());
   auto control = [&](const std::string& what) {
     RawConnection raw(port);
-    REQUIRE(raw.Send("GET /_control/" + what + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    REQUIRE(
+        raw.Send("GET /_control/" + what + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
     std::string reply;
     REQUIRE(raw.WaitClosed(milliseconds(10000), &reply));
     return reply.substr(reply.find("\r\n\r\n") + 4);

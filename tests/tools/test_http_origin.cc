@@ -160,11 +160,11 @@ std::string Answer(const std::string& target, bool close) {
   if (starts("swr-")) {  // swr-N-M-...: max-age=N, stale-while-revalidate=M (RFC 5861)
     const size_t second = segment.find('-', 4);
     const std::string max_age(segment.substr(4, second - 4));
-    const std::string window(segment.substr(second + 1, segment.find('-', second + 1) - second - 1));
-    return Response(200, body,
-                    "Cache-Control: max-age=" + max_age + ", stale-while-revalidate=" + window +
-                        "\r\n",
-                    close);
+    const std::string window(
+        segment.substr(second + 1, segment.find('-', second + 1) - second - 1));
+    return Response(
+        200, body,
+        "Cache-Control: max-age=" + max_age + ", stale-while-revalidate=" + window + "\r\n", close);
   }
   if (starts("nostore")) return Response(200, body, "Cache-Control: no-store\r\n", close);
   return Response(200, body, "", close);

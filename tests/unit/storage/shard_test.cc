@@ -212,8 +212,9 @@ TEST_CASE("an entry's freshness block is read back, and only when set") {
   FreeEntry(plain);
 }
 
-TEST_CASE("an expired entry within its windows is seen only by read-through lookups, and "
-          "reclaimed once they pass") {
+TEST_CASE(
+    "an expired entry within its windows is seen only by read-through lookups, and "
+    "reclaimed once they pass") {
   std::atomic<int64_t> clock{0};
   Shard s(&clock);
   RecordingWatcher watcher;
