@@ -52,10 +52,16 @@ struct GatedOrigin {
 
 // A flightcache reading through a gated origin, plus one client.
 struct Fresh {
-  explicit Fresh(std::vector<std::string> extra, int delay_ms = 0)
-      : origin(delay_ms), server(Args(origin, std::move(extra))), c(Connect(server.port())) {}
-  static std::vector<std::string> Args(const GatedOrigin& origin, std::vector<std::string> extra) {
+  // route_options: the one route `*` gets them (else it is --origin URL).
+  explicit Fresh(std::vector<std::string> extra, int delay_ms = 0,
+                 const std::string& route_options = "")
+      : origin(delay_ms),
+        server(Args(origin, std::move(extra), route_options)),
+        c(Connect(server.port())) {}
+  static std::vector<std::string> Args(const GatedOrigin& origin, std::vector<std::string> extra,
+                                       const std::string& route_options) {
     std::vector<std::string> args = {"--origin", origin.Url()};
+    if (!route_options.empty()) args = {"--route", "* " + origin.Url() + " " + route_options};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -124,7 +130,8 @@ TEST_CASE(
 }
 
 TEST_CASE("a write during a background refresh wins over the refresh") {
-  Fresh f({"--cache-ttl", "1", "--stale-while-revalidate", "600"});
+  // The settings are the route's own here: no global flag is set.
+  Fresh f({}, 0, "ttl=1 stale-while-revalidate=600");
   CHECK(Do(f.c, {"GET", "k"}) == "value:k");
   CHECK(Do(f.c, {"GET", "d"}) == "value:d");
   REQUIRE(f.origin.Do({"SET", "k", "from-origin"}) == "+OK");
