@@ -178,7 +178,9 @@ TEST_CASE(
   CHECK(Do(f.c, {"DBSIZE"}) == ":0");  // reclaimed
 }
 
-TEST_CASE("stale-if-error also covers a failed background refresh past the revalidate window") {
+TEST_CASE(
+    "a failed background refresh leaves the stale value served, and the next stale read "
+    "refreshes again") {
   Fresh f({"--cache-ttl", "1", "--stale-while-revalidate", "600", "--stale-if-error", "600",
            "--origin-timeout", "300"});
   CHECK(Do(f.c, {"GET", "k"}) == "value:k");
