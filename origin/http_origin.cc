@@ -174,6 +174,12 @@ void ParseCacheControl(std::string_view value, CacheControl* out) {
       if (seconds >= 0) out->max_age_s = seconds;
     } else if (name == "s-maxage") {
       shared_max_age = DeltaSeconds(arg);
+    } else if (name == "stale-while-revalidate") {
+      if (const int64_t seconds = DeltaSeconds(arg); seconds >= 0) {
+        out->stale_while_revalidate_s = seconds;
+      }
+    } else if (name == "stale-if-error") {
+      if (const int64_t seconds = DeltaSeconds(arg); seconds >= 0) out->stale_if_error_s = seconds;
     }
   }
   if (shared_max_age >= 0) out->max_age_s = shared_max_age;  // meant for shared caches: wins
@@ -448,6 +454,8 @@ void HttpOrigin::ReportDone() {
         } else if (ttl_s > 0) {
           d.result.cache_ttl_ms = ttl_s * 1000;
         }
+        d.result.stale_while_revalidate_s = slot->cache.stale_while_revalidate_s;
+        d.result.stale_if_error_s = slot->cache.stale_if_error_s;
       } else if (status == 404 || status == 410) {
         d.result = FetchResult::NotFound();
       } else {

@@ -6,7 +6,8 @@
 // `{key}` is the whole key when the pattern has no capture called key. Mapping: 200 → the body
 // is the value; 404 and 410 → not found; any other status → "origin error: HTTP <status>".
 // `Cache-Control: max-age=N` (or s-maxage, which wins) sets the filled entry's TTL to N s;
-// `no-store` (or max-age=0) answers the value without storing it.
+// `no-store` (or max-age=0) answers the value without storing it; `stale-while-revalidate=N`
+// and `stale-if-error=N` (RFC 5861) set the entry's freshness windows (origin/read_through.h).
 // Transport: libcurl's multi interface on the loop (curl_multi_socket_action driven by one
 // uv_poll per socket curl asks for and one uv_timer for curl's timeouts), one CURLM per origin
 // so its keep-alive connections are reused across fetches, at most `pool` at once
@@ -57,6 +58,9 @@ bool ParseHttpUrl(std::string_view url, const std::vector<std::string>& capture_
 struct CacheControl {
   int64_t max_age_s = -1;
   bool no_store = false;
+  // RFC 5861's windows (-1: not given): the filled entry's own, over the route's and flags'.
+  int64_t stale_while_revalidate_s = -1;
+  int64_t stale_if_error_s = -1;
 };
 // Parses the value of one Cache-Control header into *out (directives add up across headers).
 void ParseCacheControl(std::string_view value, CacheControl* out);

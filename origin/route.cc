@@ -2,6 +2,8 @@
 #include "origin/route.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 namespace flightcache::origin {
 namespace {
@@ -53,10 +55,21 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
     // A PostgreSQL identifier: it is sent quoted, so only its length and NUL bytes matter.
     if (value.empty() || value.size() > 63) return bad("a channel name of 1 to 63 bytes");
     options->listen = std::string(value);
+  } else if (name == "stale-while-revalidate") {
+    if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("seconds, 0 or more");
+    options->stale_while_revalidate_s = v;
+  } else if (name == "stale-if-error") {
+    if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("seconds, 0 or more");
+    options->stale_if_error_s = v;
+  } else if (name == "refresh-ahead-beta") {
+    double beta = 0;
+    if (!ParseRefreshAheadBeta(value, &beta)) return bad("a number from 0 to 1000000");
+    options->refresh_ahead_beta = beta;
   } else {
     *error = "unknown route option '" + std::string(name) +
              "' (known: ttl, negative-ttl, timeout, pool, max-inflight, max-queue, "
-             "breaker-failures, breaker-cooldown, tracking, listen)";
+             "breaker-failures, breaker-cooldown, tracking, listen, stale-while-revalidate, "
+             "stale-if-error, refresh-ahead-beta)";
     return false;
   }
   return true;
@@ -65,13 +78,35 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
 bool IsOptionWord(std::string_view word) {
   for (std::string_view name :
        {"ttl=", "negative-ttl=", "timeout=", "pool=", "max-inflight=", "max-queue=",
-        "breaker-failures=", "breaker-cooldown=", "tracking=", "listen="}) {
+        "breaker-failures=", "breaker-cooldown=", "tracking=", "listen=", "stale-while-revalidate=",
+        "stale-if-error=", "refresh-ahead-beta="}) {
     if (word.substr(0, name.size()) == name) return true;
   }
   return false;
 }
 
 }  // namespace
+
+bool ParseRefreshAheadBeta(std::string_view text, double* out) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return false;
+  if (!(v >= 0 && v <= kMaxRefreshAheadBeta)) return false;  // NaN fails too
+  *out = v;
+  return true;
+}
+
+std::string FormatBeta(double beta) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.17g", beta);
+  // The shortest text that reads back as the same number.
+  for (int precision = 1; precision <= 17; ++precision) {
+    char shorter[32];
+    std::snprintf(shorter, sizeof(shorter), "%.*g", precision, beta);
+    if (std::strtod(shorter, nullptr) == beta) return shorter;
+  }
+  return text;
+}
 
 bool KeyPattern::Parse(std::string_view text, KeyPattern* out, std::string* error) {
   KeyPattern p;
@@ -186,6 +221,15 @@ std::string RouteSpec::Redacted() const {
   }
   if (options.tracking) out += std::string(" tracking=") + (*options.tracking ? "yes" : "no");
   if (!options.listen.empty()) out += " listen=" + options.listen;
+  if (options.stale_while_revalidate_s) {
+    out += " stale-while-revalidate=" + std::to_string(*options.stale_while_revalidate_s);
+  }
+  if (options.stale_if_error_s) {
+    out += " stale-if-error=" + std::to_string(*options.stale_if_error_s);
+  }
+  if (options.refresh_ahead_beta) {
+    out += " refresh-ahead-beta=" + FormatBeta(*options.refresh_ahead_beta);
+  }
   return out;
 }
 

@@ -36,6 +36,10 @@ class RouterOrigin final : public Origin {
   bool Serves(std::string_view key) const override;
   void CountShared(std::string_view key) override;
   std::string RoutesInfo() const override;
+  std::string RouteOf(std::string_view key) const override;
+  std::vector<RouteCounters> RouteCounterList() const override;
+  // The routes, in order (fixed after construction).
+  const std::vector<RouteSpec>& specs() const { return specs_; }
   int ConnectedCount() const override;
   OriginConnectionStats ConnectionStats() const override;
   OriginLoad Load() const override;

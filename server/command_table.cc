@@ -66,6 +66,7 @@ CommandTable BuildCommandTable() {
   RegisterZsetCommands(table);
   RegisterPubsubCommands(table);
   RegisterBlockingCommands(table);
+  RegisterOriginCommands(table);
   return table;
 }
 

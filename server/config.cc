@@ -264,7 +264,8 @@ std::vector<ConfigOption> BuildOptions() {
                              "repeatable: '<pattern> <url> [query] [ttl=S] [negative-ttl=S] "
                              "[timeout=MS] [pool=N] [max-inflight=N] [max-queue=N] "
                              "[breaker-failures=N] [breaker-cooldown=MS] [tracking=yes|no] "
-                             "[listen=CHANNEL]', e.g. 'user:{id} sqlite:///app.db "
+                             "[listen=CHANNEL] [stale-while-revalidate=S] [stale-if-error=S] "
+                             "[refresh-ahead-beta=B]', e.g. 'user:{id} sqlite:///app.db "
                              "\"SELECT profile FROM users WHERE id = ?1\"'"});
   }
   o.push_back(SmallIntOption(
@@ -280,6 +281,30 @@ std::vector<ConfigOption> BuildOptions() {
   o.push_back(IntOption(
       "negative-ttl", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.negative_ttl_s; },
       "seconds a 'not found' from the origin is remembered (0 = never)"));
+  o.push_back(IntOption(
+      "stale-while-revalidate", true, 0, INT32_MAX,
+      [](Config& c) -> int64_t& { return c.stale_while_revalidate_s; },
+      "seconds past its TTL an origin-filled value is still served while one background refresh "
+      "runs (0 = off)"));
+  o.push_back(IntOption(
+      "stale-if-error", true, 0, INT32_MAX,
+      [](Config& c) -> int64_t& { return c.stale_if_error_s; },
+      "seconds past its TTL an origin-filled value is served when the origin fails (0 = off)"));
+  {
+    auto getter = [](const Config& c) { return origin::FormatBeta(c.refresh_ahead_beta); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      double beta = 0;
+      if (!origin::ParseRefreshAheadBeta(text, &beta)) {
+        *error = "argument must be a number between 0 and 1000000";
+        return false;
+      }
+      c.refresh_ahead_beta = beta;
+      return true;
+    };
+    o.push_back(ConfigOption{"refresh-ahead-beta", true, setter, getter,
+                             "XFetch's beta: refresh a hot value early, before its TTL, with "
+                             "probability growing near expiry (0 = off, 1 = the paper's)"});
+  }
   o.push_back(SmallIntOption(
       "threads", false, 1, 64, [](Config& c) -> int& { return c.threads; },
       "worker threads, each with its own event loop and clients (default 1)"));

@@ -43,6 +43,10 @@ struct Config {
   int64_t origin_timeout_ms = 1000;
   int64_t cache_ttl_s = 0;
   int64_t negative_ttl_s = 0;
+  // Freshness of values filled from the origin (origin/read_through.h); routes may set their own.
+  int64_t stale_while_revalidate_s = 0;
+  int64_t stale_if_error_s = 0;
+  double refresh_ahead_beta = 0;  // XFetch's β; 0 = off
   // Worker threads, each with its own loop (see server/worker.h).
   int threads = 1;
   std::string accept_mode = "reuseport";  // "reuseport" or "acceptor" (with threads > 1)

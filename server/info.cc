@@ -237,6 +237,13 @@ void OriginSection(Worker& w, std::string& out) {
   const origin::OriginLoad load = o->Load();
   Field(out, "origin_queued", load.queued);
   Field(out, "origin_queue_peak", load.queue_peak);
+  // Freshness (origin/read_through.h): stale-while-revalidate, refresh-ahead, stale-if-error.
+  Field(out, "origin_stale_hits", st.stale_hits);
+  Field(out, "origin_refreshes_started", st.refreshes_started);
+  Field(out, "origin_refreshes_succeeded", st.refreshes_succeeded);
+  Field(out, "origin_refreshes_failed", st.refreshes_failed);
+  Field(out, "origin_early_refreshes", st.early_refreshes);
+  Field(out, "origin_stale_if_error_serves", st.stale_if_error_serves);
   out += o->RoutesInfo();
   // Invalidation pushed from the origins (server/origin_invalidation.h); each route line above
   // carries its breaker, busy rejections and feed state.

@@ -149,6 +149,10 @@ class HomeLoopOrigin : public origin::Origin {
   bool Serves(std::string_view key) const override { return inner_->Serves(key); }
   void CountShared(std::string_view key) override { inner_->CountShared(key); }
   std::string RoutesInfo() const override { return inner_->RoutesInfo(); }
+  std::string RouteOf(std::string_view key) const override { return inner_->RouteOf(key); }
+  std::vector<RouteCounters> RouteCounterList() const override {
+    return inner_->RouteCounterList();
+  }
   // Live: the router and every kind publish their load for other threads (pool.h).
   origin::OriginLoad Load() const override { return inner_->Load(); }
 
@@ -324,6 +328,18 @@ void Server::RaiseFileLimit(int wanted_clients) {
   max_clients_ = effective;
 }
 
+namespace {
+
+// The singleflight table's fill policy from config (TTLs, freshness windows and β).
+origin::FillPolicy FillPolicyOf(const Config& config) {
+  origin::FillPolicy policy{config.cache_ttl_s * 1000, config.negative_ttl_s * 1000, {}};
+  policy.freshness = origin::FreshnessDefaults{config.stale_while_revalidate_s,
+                                               config.stale_if_error_s, config.refresh_ahead_beta};
+  return policy;
+}
+
+}  // namespace
+
 bool Server::StartOrigin(std::string* error) {
   if (config_.origin.empty() && config_.routes.empty()) return true;
   // --origin URL is the one-route shorthand `route * URL`.
@@ -347,6 +363,7 @@ bool Server::StartOrigin(std::string* error) {
     specs.push_back(std::move(spec));
   }
   SizeThreadPool(specs);
+  router_specs_ = specs;
   Worker* home = workers_[0].get();
   std::vector<origin::Route> routes;
   invalidation_ = std::make_unique<OriginInvalidation>(&keyspace_, home, specs);
@@ -386,8 +403,13 @@ bool Server::StartOrigin(std::string* error) {
         }
       },
       []() { return WallClockMs(); });
-  singleflight_->set_policy(
-      origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});
+  singleflight_->set_policy(FillPolicyOf(config_));
+  std::vector<double> route_betas;  // each route's own refresh-ahead-beta=, -1: the global one
+  for (const origin::RouteSpec& spec : router_specs_) {
+    route_betas.push_back(spec.options.refresh_ahead_beta.value_or(-1));
+  }
+  singleflight_->refresh_ahead().SetRouteBetas(std::move(route_betas));
+  singleflight_->refresh_ahead().SetGlobal(config_.refresh_ahead_beta);
   return true;
 }
 
@@ -492,9 +514,11 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     if (name == "tracking-table-max-keys") {
       key_events_.tracking().set_max_keys(static_cast<uint64_t>(updated.tracking_table_max_keys));
     }
-    if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
-      singleflight_->set_policy(
-          origin::FillPolicy{updated.cache_ttl_s * 1000, updated.negative_ttl_s * 1000});
+    if (singleflight_ &&
+        (name == "cache-ttl" || name == "negative-ttl" || name == "stale-while-revalidate" ||
+         name == "stale-if-error" || name == "refresh-ahead-beta")) {
+      singleflight_->set_policy(FillPolicyOf(updated));
+      singleflight_->refresh_ahead().SetGlobal(updated.refresh_ahead_beta);
     }
   }
   config_ = updated;

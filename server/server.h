@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/blocking_table.h"
+#include "origin/route.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/key_events.h"
@@ -79,6 +80,8 @@ class Server {
   KeyEvents& key_events() { return key_events_; }
   BlockingTable& blocking() { return blocking_; }
   origin::Origin* origin() { return origin_.get(); }
+  // The routes in order (the --origin shorthand's `*` first); fixed after start-up.
+  const std::vector<origin::RouteSpec>& routes() const { return router_specs_; }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
   bool threaded() const { return workers_.size() > 1; }
@@ -133,6 +136,7 @@ class Server {
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
   std::unique_ptr<OriginInvalidation> invalidation_;  // with an origin; used on worker 0
+  std::vector<origin::RouteSpec> router_specs_;  // the routes, in order (ORIGIN ROUTES)
   int64_t start_time_ms_ = 0;
   std::string run_id_;
   std::atomic<int> bound_port_{0};

@@ -165,7 +165,7 @@ size_t Keyspace::RemoveExpiredKeys() {
   for (auto& s : shards_) {
     if (s->volatile_count() == 0) continue;
     MaybeLock lock(s->mutex(), thread_safe_);
-    s->ActiveExpireStep(Now(), s->bucket_count(), &expired);
+    s->ActiveExpireStep(Now(), s->bucket_count(), &expired, /*reclaim_stale=*/true);
   }
   return expired;
 }

@@ -85,9 +85,25 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Returns the live entry for key, or nullptr. An expired entry is removed first. touch:
+  // Returns the live entry for key, or nullptr. An expired entry is removed first, unless its
+  // freshness windows still keep it (then it stays, unseen: nullptr all the same). touch:
   // record the access for eviction (OBJECT, MEMORY and the evictor itself look without it).
   Entry* Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch = true);
+  // The read-through reads' lookup (origin/read_through.h): as Find, but an entry past its
+  // expiry that its freshness windows still keep is returned too, with *expired set. Only GET,
+  // MGET and GETEX (through the policy) and the singleflight table see such entries.
+  Entry* FindReadThrough(std::string_view key, uint64_t hash, int64_t now_ms, bool* expired,
+                         bool touch = true);
+  // Inserts or replaces key's value with a value filled from an origin, carrying freshness
+  // (its windows and fetch time; dropped when expire_at_ms is 0). Returns the new entry.
+  Entry* SetFilled(std::string_view key, uint64_t hash, std::string_view value,
+                   int64_t expire_at_ms, const Freshness& freshness);
+  // Marks key's value stale instead of deleting it (an invalidation while
+  // stale-while-revalidate is set): when the entry has a stale-while-revalidate window, its
+  // expiry becomes now (if later), the change is reported to the KeyWatcher (a fetch in flight
+  // is forgotten), and true is returned; the next read-through read serves it stale and
+  // refreshes it. False, with nothing done, when there is no such entry: delete it instead.
+  bool MarkStale(std::string_view key, uint64_t hash, int64_t now_ms);
   // Inserts or replaces key's value (of any type) with a string. expire_at_ms == 0: no expiry.
   // Returns the new entry.
   Entry* Set(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms);
@@ -109,7 +125,10 @@ class alignas(64) Shard {
   // Removes expired keys, visiting at most max_buckets buckets (plus the few more one SCAN-cursor
   // step spans while rehashing). Returns how many volatile keys it looked at, and adds the
   // removed count to *expired. Walks with its own SCAN cursor, so a resize never skips a bucket.
-  size_t ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired);
+  // An expired entry its freshness windows keep stays until they pass, unless reclaim_stale
+  // (memory is short: the evictor frees every expired key).
+  size_t ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired,
+                          bool reclaim_stale = false);
   // Calls fn for each live entry of the bucket(s) at cursor (Redis's reverse-binary SCAN
   // cursor: resizes between calls never skip a key) and returns the next cursor, 0 at the end.
   uint64_t Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn);
