@@ -157,15 +157,18 @@ std::string RouterOrigin::RouteOf(std::string_view key) const {
 std::vector<Origin::RouteCounters> RouterOrigin::RouteCounterList() const {
   std::vector<RouteCounters> out;
   std::lock_guard<std::mutex> hold(mutex_);
-  for (const RouteStats& s : stats_) {
+  for (size_t i = 0; i < stats_.size(); ++i) {
+    const RouteStats& s = stats_[i];
+    const OriginLoad load = routes_[i].origin->Load();  // live: each kind's Load is thread-safe
     out.push_back({{"fetches_started", std::to_string(s.started)},
                    {"fetches_shared", std::to_string(s.shared)},
                    {"values", std::to_string(s.values)},
                    {"not_found", std::to_string(s.not_found)},
                    {"errors", std::to_string(s.errors)},
                    {"timeouts", std::to_string(s.timeouts)},
-                   {"queued", std::to_string(s.load.queued)},
-                   {"connections", std::to_string(s.load.connections)},
+                   {"queued", std::to_string(load.queued)},
+                   {"queue_peak", std::to_string(load.queue_peak)},
+                   {"connections", std::to_string(load.connections)},
                    {"latency_p50_ms", Fixed3(Percentile(s.latencies_us, 50))},
                    {"latency_p99_ms", Fixed3(Percentile(s.latencies_us, 99))}});
   }
