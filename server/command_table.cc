@@ -65,6 +65,7 @@ CommandTable BuildCommandTable() {
   RegisterSetCommands(table);
   RegisterZsetCommands(table);
   RegisterPubsubCommands(table);
+  RegisterScriptingCommands(table);
   return table;
 }
 

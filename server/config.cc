@@ -333,6 +333,11 @@ std::vector<ConfigOption> BuildOptions() {
       o.push_back(IntOption(t.alias, true, t.min, t.max, ref, std::string("alias of ") + t.name));
     }
   }
+  for (const char* name : {"busy-reply-threshold", "lua-time-limit"}) {
+    o.push_back(IntOption(
+        name, true, 0, INT64_MAX, [](Config& c) -> int64_t& { return c.busy_reply_threshold_ms; },
+        "ms a script may run before other clients get BUSY (SCRIPT KILL then stops it)"));
+  }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(FixedOption("databases", "1"));

@@ -56,6 +56,8 @@ struct Config {
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
   int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
+  // A script running longer than this makes other clients get BUSY (lua-time-limit alias).
+  int64_t busy_reply_threshold_ms = 5000;
 };
 
 struct ConfigOption {

@@ -30,6 +30,7 @@ class Singleflight;
 namespace flightcache::server {
 
 class Worker;
+class Scripting;
 
 class Server {
  public:
@@ -72,6 +73,7 @@ class Server {
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
+  Scripting& scripting() { return *scripting_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -125,6 +127,7 @@ class Server {
   std::mutex log_mutex_;
   FILE* log_file_ = nullptr;
   std::atomic<LogLevel> log_level_{LogLevel::kNotice};
+  std::unique_ptr<Scripting> scripting_;  // Lua: script cache, libraries, the running script
 };
 
 }  // namespace flightcache::server

@@ -18,6 +18,7 @@
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
+#include "server/scripting/scripting.h"
 #include "server/server.h"
 
 namespace flightcache::server {
@@ -426,6 +427,11 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     reject("NOAUTH Authentication required.");
     return;
   }
+  // A script past busy-reply-threshold holds its shard locks: answer BUSY before taking any.
+  if (server_->scripting().busy() && !Scripting::AllowedWhileBusy(*cmd, args)) {
+    reject(server_->scripting().BusyError());
+    return;
+  }
   storage::Keyspace& keyspace = server_->keyspace();
   // Eviction locks shards one at a time, so it runs before this command takes its own locks.
   if ((cmd->flags & kDenyOom) && keyspace.maxmemory() > 0 && !keyspace.MakeRoom()) {
@@ -489,7 +495,11 @@ uint64_t Worker::ShardMaskFor(const CommandSpec& cmd,
 
 void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
                        const std::vector<std::string_view>& args) {
-  protocol::ReplyWriter& reply = conn.reply();
+  RunForScript(conn, cmd, args, conn.reply());
+}
+
+void Worker::RunForScript(Connection& conn, const CommandSpec& cmd,
+                          const std::vector<std::string_view>& args, protocol::ReplyWriter& reply) {
   const uint64_t errors_before = reply.error_count();
   CommandStats& cmd_stats = command_stats_[cmd.index];
   CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
