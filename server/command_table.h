@@ -98,12 +98,13 @@ void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
-void RegisterHashCommands(CommandTable& table);       // server/commands/hash_commands.cc
-void RegisterListCommands(CommandTable& table);       // server/commands/list_commands.cc
-void RegisterSetCommands(CommandTable& table);        // server/commands/set_commands.cc
-void RegisterZsetCommands(CommandTable& table);       // server/commands/zset_commands.cc
-void RegisterPubsubCommands(CommandTable& table);     // server/commands/pubsub_commands.cc
-void RegisterScriptingCommands(CommandTable& table);  // server/commands/scripting_commands.cc
+void RegisterHashCommands(CommandTable& table);    // server/commands/hash_commands.cc
+void RegisterListCommands(CommandTable& table);    // server/commands/list_commands.cc
+void RegisterSetCommands(CommandTable& table);     // server/commands/set_commands.cc
+void RegisterZsetCommands(CommandTable& table);    // server/commands/zset_commands.cc
+void RegisterPubsubCommands(CommandTable& table);  // server/commands/pubsub_commands.cc
+// server/commands/scripting_commands.cc
+void RegisterScriptingCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

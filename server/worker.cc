@@ -515,6 +515,26 @@ void Worker::RunForScript(Connection& conn, const CommandSpec& cmd,
   }
 }
 
+void Worker::ServeWhileScriptBusy(uint64_t script_client_id) {
+  RefreshClock();
+  if (polling_) AcceptReady();
+  std::vector<uint64_t> ids;
+  for (const auto& [id, conn] : connections_) {
+    if (id != script_client_id) ids.push_back(id);
+  }
+  char buf[16 * 1024];
+  for (uint64_t id : ids) {
+    Connection* conn = FindConnection(id);
+    if (!conn || conn->state() != ConnectionState::kReading || conn->closes_after_reply()) continue;
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(conn->stream()), &fd) != 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n <= 0) continue;  // nothing yet, or end of file / an error: the loop sees it later
+    conn->OnBytes(buf, static_cast<size_t>(n));
+    if (Connection* still = FindConnection(id)) still->Flush();
+  }
+}
+
 void Worker::InstallConfig(const Config& config, uint64_t version,
                            const std::vector<std::string>& names) {
   if (version > config_version_) {

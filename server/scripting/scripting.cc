@@ -2,9 +2,6 @@
 // scripting.h).
 #include "server/scripting/scripting.h"
 
-#include <sys/socket.h>
-#include <uv.h>
-
 #include <chrono>
 
 #include "server/clock.h"
@@ -236,27 +233,9 @@ bool Scripting::Interrupt(Worker& worker, uint64_t script_client_id) {
   }
   if (now - last_serve_us_ >= kServeEveryUs) {
     last_serve_us_ = now;
-    ServeWhileBusy(worker, script_client_id);
+    worker.ServeWhileScriptBusy(script_client_id);
   }
   return kill_.load(std::memory_order_relaxed);
-}
-
-void Scripting::ServeWhileBusy(Worker& worker, uint64_t script_client_id) {
-  std::vector<uint64_t> ids;
-  for (const auto& [id, conn] : worker.connections()) {
-    if (id != script_client_id) ids.push_back(id);
-  }
-  char buf[16 * 1024];
-  for (uint64_t id : ids) {
-    Connection* conn = worker.FindConnection(id);
-    if (!conn || conn->state() != ConnectionState::kReading || conn->closes_after_reply()) continue;
-    uv_os_fd_t fd;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(conn->stream()), &fd) != 0) continue;
-    const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n <= 0) continue;  // nothing yet, or end of file / an error: the loop sees it later
-    conn->OnBytes(buf, static_cast<size_t>(n));
-    if (Connection* still = worker.FindConnection(id)) still->Flush();
-  }
 }
 
 std::string Scripting::Kill(bool is_function) {

@@ -7,7 +7,7 @@
 // cache and libraries lazily, by version, on its own thread. Once a script has run past
 // busy-reply-threshold, dispatch on every worker answers BUSY (AllowedWhileBusy lists the
 // exceptions), and the running script's own worker answers its other clients from the count
-// hook (ServeWhileBusy), since its loop is held by the script.
+// hook (Worker::ServeWhileScriptBusy), since its loop is held by the script.
 #pragma once
 
 #include <atomic>
@@ -84,9 +84,6 @@ class Scripting {
   bool RunningFunction(std::string* name, std::vector<std::string>* command, int64_t* ms);
 
  private:
-  // Reads input of the worker's other clients straight from their sockets and answers it
-  // (BUSY, or SCRIPT KILL), while the running script holds the worker's loop.
-  void ServeWhileBusy(Worker& worker, uint64_t script_client_id);
   bool FunctionOwnedElsewhere(const std::string& function, const std::string& library);
 
   Server* server_;
