@@ -247,6 +247,7 @@ TEST_CASE("with --threads a script's read-modify-write is atomic against other s
   ServerProcess server({"--threads", "2", "--accept-mode", "acceptor"});
   const char* kIncrement =
       "local v = tonumber(redis.call('get', KEYS[1]) or '0') "
+      "for i = 1, 20000 do end "  // widens the window a torn read-modify-write would need
       "redis.call('set', KEYS[1], tostring(v + 1)) return v + 1";
   constexpr int kClients = 4;
   constexpr int kRounds = 300;
