@@ -37,9 +37,9 @@ constexpr const char* kOomError = "OOM command not allowed when used memory > 'm
 // Commands registered by other families that a script may not run: they change or report the
 // calling connection, wait on other workers, or belong to the server's administration.
 bool NotAllowedFromScript(const std::string& name) {
-  static const char* const kNames[] = {
-      "client", "hello", "auth", "reset", "quit",      "select",  "config", "monitor", "shutdown",
-      "wait",   "debug", "sync", "psync", "replicaof", "slaveof", "swapdb", "move",    "failover"};
+  static const char* const kNames[] = {"client", "hello",  "auth",    "reset",     "quit",
+                                       "select", "config", "monitor", "shutdown",  "wait",
+                                       "debug",  "sync",   "psync",   "replicaof", "slaveof"};
   for (const char* n : kNames) {
     if (name == n) return true;
   }
