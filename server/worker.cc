@@ -531,7 +531,10 @@ void Worker::ServeWhileScriptBusy(uint64_t script_client_id) {
     const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n <= 0) continue;  // nothing yet, or end of file / an error: the loop sees it later
     conn->OnBytes(buf, static_cast<size_t>(n));
-    if (Connection* still = FindConnection(id)) still->Flush();
+  }
+  // Replies of this turn too: a client answered just before the script began waits for them.
+  for (uint64_t id : ids) {
+    if (Connection* conn = FindConnection(id); conn && conn->HasOutput()) conn->Flush();
   }
 }
 
@@ -564,7 +567,9 @@ void Worker::OnCron(uv_timer_t* handle) { static_cast<Worker*>(handle->data)->Cr
 
 void Worker::Cron() {
   RefreshClock();
-  if (index_ == 0) {
+  // While a script runs it holds shard locks: the keyspace upkeep waits for the next cron
+  // rather than block worker 0 (and its clients' BUSY replies) behind them.
+  if (index_ == 0 && !server_->scripting().running()) {
     // Keyspace upkeep, once for all workers. Active expiry as Redis's slow cycle: passes
     // over the buckets while at least 10% of the volatile keys seen had expired, for at most
     // 25% of the cron period. That bounds both the CPU taken per loop turn and the memory that

@@ -1,7 +1,7 @@
 // scripting.h — what every worker shares for Lua: the script cache, the function libraries,
 // each worker's engine, and the one running script (BUSY, SCRIPT KILL, FUNCTION KILL).
 //
-// Scripts and functions run one at a time server-wide (a timed mutex): a script is atomic
+// Scripts and functions run one at a time server-wide (a mutex): a script is atomic
 // against other scripts on any worker, and against plain commands through the shard locks of
 // its declared keys, which dispatch takes before the script runs. A worker's engine mirrors the
 // cache and libraries lazily, by version, on its own thread. Once a script has run past
@@ -77,8 +77,10 @@ class Scripting {
   // error reply (NOTBUSY, UNKILLABLE).
   std::string Kill(bool is_function);
   bool busy() const { return busy_.load(std::memory_order_relaxed); }
+  bool running() const { return running_.load(std::memory_order_relaxed); }
   std::string BusyError() const;
-  // Whether cmd may run while a script is busy: SCRIPT KILL, FUNCTION KILL, SHUTDOWN.
+  // Whether cmd may run while a script is busy: SCRIPT KILL, FUNCTION KILL, FUNCTION
+  // STATS, SHUTDOWN.
   static bool AllowedWhileBusy(const CommandSpec& cmd, const std::vector<std::string_view>& args);
   // FUNCTION STATS' running_script: false when no function runs.
   bool RunningFunction(std::string* name, std::vector<std::string>* command, int64_t* ms);
@@ -97,7 +99,7 @@ class Scripting {
   std::map<std::string, FunctionLibrary> libraries_;
   std::atomic<uint64_t> functions_version_{1};
 
-  std::timed_mutex run_mutex_;
+  std::mutex run_mutex_;
   std::atomic<bool> running_{false};
   std::atomic<bool> running_function_{false};
   std::atomic<bool> busy_{false};

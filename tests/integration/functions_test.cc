@@ -154,6 +154,9 @@ TEST_CASE("a busy function makes others get BUSY until FUNCTION KILL") {
       "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
   CHECK(WaitUntil([&] { return Do(f.c, {"PING"}) == kBusy; }));
   CHECK(Do(f.c, {"SCRIPT", "KILL"}) == "-NOTBUSY No scripts in execution right now.");
+  const std::string stats = Do(f.c, {"FUNCTION", "STATS"});
+  CHECK(stats.rfind("[running_script, [name, spin, command, [FCALL, spin, 0], duration_ms, :", 0) ==
+        0);
   CHECK(Do(f.c, {"FUNCTION", "KILL"}) == "+OK");
   ReplyPtr killed = NextReply(runner.get());
   REQUIRE(killed);
