@@ -67,6 +67,7 @@ CommandTable BuildCommandTable() {
   RegisterPubsubCommands(table);
   RegisterBlockingCommands(table);
   RegisterOriginCommands(table);
+  RegisterScriptingCommands(table);
   return table;
 }
 

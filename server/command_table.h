@@ -109,6 +109,8 @@ void RegisterZsetCommands(CommandTable& table);      // server/commands/zset_com
 void RegisterPubsubCommands(CommandTable& table);    // server/commands/pubsub_commands.cc
 void RegisterBlockingCommands(CommandTable& table);  // server/commands/blocking_commands.cc
 void RegisterOriginCommands(CommandTable& table);  // server/commands/origin_commands.cc
+// server/commands/scripting_commands.cc
+void RegisterScriptingCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);
