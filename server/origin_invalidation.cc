@@ -20,9 +20,12 @@ bool OriginInvalidation::Serves(size_t route, std::string_view key) const {
 }
 
 bool OriginInvalidation::DeleteKey(std::string_view key) {
-  // The same call DEL makes: the shard reports the change to its watcher (singleflight
-  // Forget, WATCH), and a missing key is reported too, so a fetch in flight is forgotten.
+  // A value filled with a stale-while-revalidate window is marked stale instead: readers get it
+  // at once while one background refresh fetches the new one. Otherwise the same call DEL
+  // makes. Either way the shard reports the change to its watchers (singleflight Forget, WATCH,
+  // tracking), and a missing key is reported too, so a fetch in flight is forgotten.
   storage::KeyLocation at = keyspace_->Locate(key);
+  if (at.shard->MarkStale(key, at.hash, WallClockMs())) return true;
   return at.shard->Delete(key, at.hash);
 }
 
