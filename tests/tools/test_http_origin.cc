@@ -19,7 +19,9 @@
 //   connections  connections that carried at least one origin request
 // Tests close the gate, start fetches, wait until `held` (or the cache's INFO) shows they
 // arrived, and release: nothing depends on the machine's speed. --port 0 picks a free port,
-// printed as "PORT <n>". Exits cleanly on SIGINT/SIGTERM.
+// printed as "PORT <n>". --delay-ms N holds every origin reply N ms before it may go (control
+// replies never wait), as a slow origin would (`scripts/bench nginx`). Exits cleanly on
+// SIGINT/SIGTERM.
 #include <uv.h>
 
 #include <cctype>
@@ -39,6 +41,15 @@ struct Reply {
   std::string bytes;
   bool held = false;
   bool close_after = false;
+  uint64_t delay_id = 0;  // nonzero while its --delay-ms timer runs
+};
+
+// One reply's --delay-ms timer; it names the reply by connection id and delay id, so a
+// connection that closes meanwhile is simply not found.
+struct DelayTimer {
+  uv_timer_t timer{};
+  uint64_t conn_id = 0;
+  uint64_t delay_id = 0;
 };
 
 struct Conn {
@@ -67,6 +78,9 @@ struct Server {
   long long requests = 0;
   long long connections = 0;
   bool gated = false;
+  uint64_t delay_ms = 0;
+  uint64_t next_delay_id = 1;
+  std::unordered_map<uint64_t, DelayTimer*> delays;  // by delay id, running timers
 };
 
 Server g_server;
@@ -88,7 +102,8 @@ void OnWritten(uv_write_t* req, int /*status*/) { delete reinterpret_cast<WriteR
 
 // Writes the replies at the front of conn's queue that are not held.
 void Flush(Conn* conn) {
-  while (!conn->out.empty() && !conn->out.front().held && !conn->closing) {
+  while (!conn->out.empty() && !conn->out.front().held && conn->out.front().delay_id == 0 &&
+         !conn->closing) {
     Reply reply = std::move(conn->out.front());
     conn->out.pop_front();
     auto* write = new WriteReq{{}, std::move(reply.bytes)};
@@ -170,6 +185,36 @@ std::string Answer(const std::string& target, bool close) {
   return Response(200, body, "", close);
 }
 
+void OnDelayClosed(uv_handle_t* handle) { delete static_cast<DelayTimer*>(handle->data); }
+
+// A reply's delay is over: it may go once nothing before it is held.
+void OnDelay(uv_timer_t* timer) {
+  auto* delay = static_cast<DelayTimer*>(timer->data);
+  g_server.delays.erase(delay->delay_id);
+  auto it = g_server.conns.find(delay->conn_id);
+  if (it != g_server.conns.end()) {
+    Conn* conn = it->second.get();
+    for (Reply& reply : conn->out) {
+      if (reply.delay_id == delay->delay_id) reply.delay_id = 0;
+    }
+    Flush(conn);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&delay->timer), OnDelayClosed);
+}
+
+// Returns the delay id of a new --delay-ms timer for a reply on conn (0 when there is no delay).
+uint64_t StartDelay(Conn* conn) {
+  if (g_server.delay_ms == 0) return 0;
+  auto* delay = new DelayTimer;
+  delay->conn_id = conn->id;
+  delay->delay_id = g_server.next_delay_id++;
+  uv_timer_init(g_server.loop, &delay->timer);
+  delay->timer.data = delay;
+  uv_timer_start(&delay->timer, OnDelay, g_server.delay_ms, 0);
+  g_server.delays.emplace(delay->delay_id, delay);
+  return delay->delay_id;
+}
+
 // Handles every whole request at the front of conn->in.
 void HandleInput(Conn* conn) {
   while (!conn->done && !conn->closing) {
@@ -200,7 +245,7 @@ void HandleInput(Conn* conn) {
         conn->counted = true;
         ++g_server.connections;
       }
-      conn->out.push_back({Answer(target, close), g_server.gated, close});
+      conn->out.push_back({Answer(target, close), g_server.gated, close, StartDelay(conn)});
     }
     Flush(conn);
   }
@@ -276,6 +321,10 @@ void OnSignal(uv_signal_t* /*signal*/, int /*signum*/) {
     conn->done = false;
     CloseConn(conn);
   }
+  for (auto& [id, delay] : g_server.delays) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&delay->timer), OnDelayClosed);
+  }
+  g_server.delays.clear();
 }
 
 }  // namespace
@@ -285,8 +334,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
       port = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc) {
+      g_server.delay_ms = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: %s [--port P (0 = any)]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--port P (0 = any)] [--delay-ms N]\n", argv[0]);
       return 2;
     }
   }
