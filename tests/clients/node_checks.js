@@ -1,16 +1,19 @@
 // node_checks.js — what applications do with ioredis 5 and node-redis 5 (npm), run against one
 // server: ioredis multi().exec(), defineCommand, pub/sub and a /1 URL; node-redis multi().exec(),
-// a /1 URL, and clientSideCache (RESP3 client tracking) invalidated by another client's SET.
+// a /1 URL, and clientSideCache (RESP3 client tracking) invalidated by another client's SET
+// and (flightcache only) by a SET at flightcache's Redis origin.
 //
 // Usage: node node_checks.js URL TARGET PENDING_FILE   (as redis_py_checks.py; NODE_PATH names
 // the node_modules folder scripts/test installed ioredis and redis into). One line per check;
-// exit status 1 when a check failed. Every wait has a deadline.
+// exit status 1 when a check failed. Every wait has a deadline. For TARGET flightcache,
+// FC_WITH_ORIGIN_URL names a flightcache started with `--origin ORIGIN_URL` (a redis-server).
 'use strict';
 const fs = require('fs');
 const Redis = require('ioredis');
 const { createClient, BasicClientSideCache } = require('redis');
 
 const [URL, TARGET, PENDING_FILE] = process.argv.slice(2);
+const { FC_WITH_ORIGIN_URL, ORIGIN_URL } = process.env;
 const PENDING = new Set(
   fs.readFileSync(PENDING_FILE, 'utf8').split('\n').map((l) => l.split('#')[0].trim()).filter(Boolean));
 let failures = 0;
@@ -140,6 +143,52 @@ async function main() {
       await c.quit();
     }
   });
+
+  // flightcache only (redis-server has no origin): the chain origin -> flightcache -> the
+  // application's local cache. The origin's CLIENT TRACKING tells flightcache of the SET there;
+  // flightcache drops its copy and pushes an invalidation to the node-redis client.
+  const originCheck = 'node-redis clientSideCache invalidated by an origin invalidation';
+  if (TARGET !== 'flightcache') {
+    console.log(`  skip  ${originCheck} (flightcache only: ${TARGET} has no origin)`);
+  } else if (!FC_WITH_ORIGIN_URL || !ORIGIN_URL) {
+    failures++;
+    console.log(`  FAIL  ${originCheck}: FC_WITH_ORIGIN_URL and ORIGIN_URL are not set`);
+  } else {
+    await check(originCheck, null, async () => {
+      const origin = ioredis(ORIGIN_URL);
+      const cache = new BasicClientSideCache({ ttl: 0, maxEntries: 0, evictPolicy: 'LRU' });
+      const c = createClient({ url: FC_WITH_ORIGIN_URL, RESP: 3, clientSideCache: cache });
+      c.on('error', () => {});
+      await c.connect();
+      const pollUntil = async (what, done) => {  // bounded poll: 8 s, 10 ms apart
+        const end = Date.now() + 8000;
+        while (!(await done())) {
+          if (Date.now() > end) throw new Error(`timed out: ${what}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      try {
+        await origin.set('csc:origin', 'v1');
+        assert((await c.get('csc:origin')) === 'v1', 'first read, filled from the origin');
+        // flightcache invalidates a fill's own reader once; read until the client's local
+        // cache serves the key (a hit in its stats).
+        await pollUntil('the key served from the local cache', async () => {
+          const hits = cache.stats().hitCount;
+          assert((await c.get('csc:origin')) === 'v1', 'reads before the change see v1');
+          return cache.stats().hitCount > hits;
+        });
+        const invalidated = new Promise((resolve) => cache.on('invalidate', (key) => {
+          if (String(key) === 'csc:origin') resolve();
+        }));
+        await origin.set('csc:origin', 'v2');  // at the origin, not through flightcache
+        await Promise.race([invalidated, deadline(8000, 'the invalidation from the origin')]);
+        await pollUntil('the next read returns v2', async () => (await c.get('csc:origin')) === 'v2');
+      } finally {
+        await c.quit();
+        origin.disconnect();
+      }
+    });
+  }
 
   admin.disconnect();
 }

@@ -4,6 +4,9 @@
 # redis-server this script starts AND against flightcache, so that it tests the contract and not
 # our reading of it. Checks that need a feature not merged yet are listed in
 # tests/clients/pending_features (see there); against redis-server every check must pass.
+# One check is flightcache's own: node-redis clientSideCache invalidated by a change at the
+# origin. For it the script also starts a second redis-server (the origin) and a second
+# flightcache with `--origin redis://...` to it; against redis-server it is reported as skipped.
 #
 # Usage: tests/clients/run.sh FLIGHTCACHE_BIN [NODE_DIR]
 #   NODE_DIR (default build/clientlib): where `npm install --prefix` puts ioredis and redis. When
@@ -44,8 +47,20 @@ pids+=($!)
 fc_port=$(FreePort)
 "$flightcache" --port "$fc_port" >"$tmp/flightcache.log" 2>&1 &
 pids+=($!)
+# Origin invalidation (flightcache only): a second redis-server is the origin of a second
+# flightcache (--origin; --origin-tracking is on by default).
+origin_port=$(FreePort)
+redis-server --port "$origin_port" --bind 127.0.0.1 --save '' --appendonly no \
+  >"$tmp/origin.log" 2>&1 &
+pids+=($!)
+fc_origin_port=$(FreePort)
+"$flightcache" --port "$fc_origin_port" --origin "redis://127.0.0.1:$origin_port" \
+  >"$tmp/flightcache_origin.log" 2>&1 &
+pids+=($!)
 WaitPing "$redis_port"
 WaitPing "$fc_port"
+WaitPing "$origin_port"
+WaitPing "$fc_origin_port"
 
 node_ok=1
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -71,12 +86,19 @@ for target in redis-server flightcache; do
   /usr/bin/python3 tests/clients/redis_py_checks.py "$url" "$target" "$pending" || rc=1
   if ((node_ok)); then
     echo "ioredis and node-redis against $target:"
-    NODE_PATH=$node_dir/node_modules node tests/clients/node_checks.js "$url" "$target" \
-      "$pending" || rc=1
+    origin_env=()
+    if [[ $target == flightcache ]]; then
+      origin_env=(FC_WITH_ORIGIN_URL="redis://127.0.0.1:$fc_origin_port"
+        ORIGIN_URL="redis://127.0.0.1:$origin_port")
+    fi
+    env "${origin_env[@]}" NODE_PATH="$node_dir/node_modules" node tests/clients/node_checks.js \
+      "$url" "$target" "$pending" || rc=1
   fi
 done
 if ((rc != 0)); then
   echo "flightcache log (last lines):"
   tail -n 20 "$tmp/flightcache.log"
+  echo "flightcache with an origin, log (last lines):"
+  tail -n 20 "$tmp/flightcache_origin.log"
 fi
 exit "$rc"
