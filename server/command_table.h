@@ -108,7 +108,7 @@ void RegisterSetCommands(CommandTable& table);       // server/commands/set_comm
 void RegisterZsetCommands(CommandTable& table);      // server/commands/zset_commands.cc
 void RegisterPubsubCommands(CommandTable& table);    // server/commands/pubsub_commands.cc
 void RegisterBlockingCommands(CommandTable& table);  // server/commands/blocking_commands.cc
-void RegisterOriginCommands(CommandTable& table);  // server/commands/origin_commands.cc
+void RegisterOriginCommands(CommandTable& table);    // server/commands/origin_commands.cc
 // server/commands/scripting_commands.cc
 void RegisterScriptingCommands(CommandTable& table);
 

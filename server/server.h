@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "server/blocking_table.h"
 #include "origin/route.h"
+#include "server/blocking_table.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/key_events.h"
@@ -138,7 +138,7 @@ class Server {
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
   std::unique_ptr<OriginInvalidation> invalidation_;  // with an origin; used on worker 0
-  std::vector<origin::RouteSpec> router_specs_;  // the routes, in order (ORIGIN ROUTES)
+  std::vector<origin::RouteSpec> router_specs_;       // the routes, in order (ORIGIN ROUTES)
   int64_t start_time_ms_ = 0;
   std::string run_id_;
   std::atomic<int> bound_port_{0};
