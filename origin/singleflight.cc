@@ -28,18 +28,18 @@ Singleflight::Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverF
       clock_(std::move(clock)),
       alive_(std::make_shared<bool>(true)) {
   for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->shard(i).set_watcher(this);
+    keyspace_->db(0).shard(i).set_watcher(this);
   }
 }
 
 Singleflight::~Singleflight() {
   for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->shard(i).set_watcher(nullptr);
+    keyspace_->db(0).shard(i).set_watcher(nullptr);
   }
 }
 
 void Singleflight::Watch(std::string_view key, bool on) {
-  storage::KeyLocation at = keyspace_->Locate(key);
+  storage::KeyLocation at = keyspace_->db(0).Locate(key);
   std::atomic<uint32_t>& count = watch_filter_[at.hash & (kWatchFilterSize - 1)];
   if (on) {
     count.fetch_add(1, std::memory_order_relaxed);
@@ -213,7 +213,7 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
       parked_waiters_ -= flight->waiters.size();
     }
     if (fill) {
-      storage::KeyLocation at = keyspace_->Locate(key);
+      storage::KeyLocation at = keyspace_->db(0).Locate(key);
       at.shard->Set(key, at.hash, result->value, expire_at);
     }
   }

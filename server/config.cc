@@ -335,7 +335,9 @@ std::vector<ConfigOption> BuildOptions() {
   }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
-  o.push_back(FixedOption("databases", "1"));
+  o.push_back(SmallIntOption(
+      "databases", false, 1, 10000, [](Config& c) -> int& { return c.databases; },
+      "number of databases, SELECT 0 .. databases-1 (default 16)"));
   o.push_back(FixedOption("daemonize", "no"));
   return o;
 }

@@ -56,6 +56,7 @@ struct Config {
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
   int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
+  int databases = 16;               // SELECT 0 .. databases-1, as Redis's `databases`
 };
 
 struct ConfigOption {

@@ -38,13 +38,22 @@ void ReleaseBig(std::string& s) {
 }  // namespace
 
 Connection::Connection(Worker* worker, uint64_t id, bool is_unix)
-    : worker_(worker), id_(id), is_unix_(is_unix), parser_(&limits_) {
+    : worker_(worker),
+      id_(id),
+      is_unix_(is_unix),
+      database_(&worker->server().keyspace().db(0)),
+      parser_(&limits_) {
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
   writer_.set_size_check(&Connection::OnReplyGrowth, this);
   UpdateLimits();
   created_ms = worker->now_ms();
   last_interaction_ms = created_ms;
+}
+
+void Connection::SelectDatabase(size_t index) {
+  db_index_ = index;
+  database_ = &worker_->server().keyspace().db(index);
 }
 
 void Connection::UpdateLimits() {

@@ -17,7 +17,7 @@ using storage::Entry;
 using storage::KeyLocation;
 
 Entry* Peek(CommandContext& ctx, std::string_view key) {
-  KeyLocation at = ctx.server.keyspace().Locate(key);
+  KeyLocation at = ctx.conn.database().Locate(key);
   return at.shard->Find(key, at.hash, ctx.now_ms, false);
 }
 

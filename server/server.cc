@@ -209,7 +209,10 @@ void SizeThreadPool(const std::vector<origin::RouteSpec>& specs) {
 
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), commands_(BuildCommandTable()) {
+Server::Server(Config config)
+    : config_(std::move(config)),
+      keyspace_(static_cast<size_t>(std::max(config_.databases, 1))),
+      commands_(BuildCommandTable()) {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ getpid());
   static const char kHex[] = "0123456789abcdef";

@@ -54,7 +54,9 @@ Entry* LookupString(CommandContext& ctx, std::string_view key, KeyLocation* at, 
 // that none serves is a plain miss) and it is not remembered as missing.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  return flights && !ctx.in_transaction && ctx.server.origin()->Serves(key) &&
+  // Read-through serves database 0 only: in another, a miss is a plain miss.
+  return flights && !ctx.in_transaction && ctx.conn.db_index() == 0 &&
+         ctx.server.origin()->Serves(key) &&
          !flights->KnownMissing(key, ctx.now_ms);
 }
 
@@ -219,7 +221,7 @@ void SetexGeneric(CommandContext& ctx, int64_t unit_ms, std::string_view name) {
   if (!ParseExpireArgument(ctx.args[2], unit_ms, false, ctx.now_ms, name, ctx.reply, &at_ms)) {
     return;
   }
-  KeyLocation at = ctx.server.keyspace().Locate(ctx.args[1]);
+  KeyLocation at = ctx.conn.database().Locate(ctx.args[1]);
   at.shard->Set(ctx.args[1], at.hash, ctx.args[3], at_ms);
   ctx.reply.Ok();
 }
@@ -287,7 +289,7 @@ void MsetCommand(CommandContext& ctx) {
     return;
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    KeyLocation at = ctx.server.keyspace().Locate(ctx.args[i]);
+    KeyLocation at = ctx.conn.database().Locate(ctx.args[i]);
     at.shard->Set(ctx.args[i], at.hash, ctx.args[i + 1], 0);
   }
   ctx.reply.Ok();
@@ -306,7 +308,7 @@ void MsetnxCommand(CommandContext& ctx) {
     }
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    KeyLocation at = ctx.server.keyspace().Locate(ctx.args[i]);
+    KeyLocation at = ctx.conn.database().Locate(ctx.args[i]);
     at.shard->Set(ctx.args[i], at.hash, ctx.args[i + 1], 0);
   }
   ctx.reply.Integer(1);

@@ -30,6 +30,14 @@ namespace flightcache::storage {
 class S3FifoQueues {
  public:
   void Clear();
+  // Exchanges every queue with other's (SWAPDB moves a shard's keys with their queue places).
+  void SwapWith(S3FifoQueues& other) {
+    small_.swap(other.small_);
+    main_.swap(other.main_);
+    ghost_.swap(other.ghost_);
+    UpdateBytes();
+    other.UpdateBytes();
+  }
   void PushSmall(uint64_t hash) {
     small_.push_back(hash);
     UpdateBytes();
