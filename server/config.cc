@@ -338,6 +338,18 @@ std::vector<ConfigOption> BuildOptions() {
   o.push_back(SmallIntOption(
       "databases", false, 1, 10000, [](Config& c) -> int& { return c.databases; },
       "number of databases, SELECT 0 .. databases-1 (default 16)"));
+  o.push_back(IntOption(
+      "slowlog-log-slower-than", true, -1, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.slowlog_log_slower_than; },
+      "log commands slower than this many microseconds in SLOWLOG (default 10000; -1 = off)"));
+  o.push_back(IntOption(
+      "slowlog-max-len", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.slowlog_max_len; },
+      "most SLOWLOG entries kept (default 128)"));
+  o.push_back(IntOption(
+      "latency-monitor-threshold", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.latency_monitor_threshold; },
+      "record LATENCY events of at least this many ms (default 0 = off)"));
   o.push_back(FixedOption("daemonize", "no"));
   return o;
 }

@@ -18,7 +18,9 @@
 
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/latency_monitor.h"
 #include "server/pubsub_registry.h"
+#include "server/slowlog.h"
 #include "server/watch_table.h"
 #include "storage/keyspace.h"
 
@@ -72,6 +74,8 @@ class Server {
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
+  Slowlog& slowlog() { return slowlog_; }
+  LatencyMonitor& latency_monitor() { return latency_monitor_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -112,6 +116,8 @@ class Server {
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
   PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
+  Slowlog slowlog_;
+  LatencyMonitor latency_monitor_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures

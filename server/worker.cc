@@ -439,6 +439,10 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
            "context");
     return;
   }
+  if (conn.transaction && (cmd->flags & kNoMulti)) {
+    reject("ERR Command not allowed inside a transaction");
+    return;
+  }
   if (conn.transaction && !(cmd->flags & kTransactionControl)) {
     conn.transaction->commands.push_back({cmd, std::vector<std::string>(args.begin(), args.end())});
     reply.Simple("QUEUED");
@@ -463,13 +467,29 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     make_room_after_command_ = false;
     server_->MakeRoomNow();
   }
-  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  const int64_t elapsed = MonotonicMicros() - start;
+  cmd_stats.usec += static_cast<uint64_t>(elapsed);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;
   const uint64_t errors = reply.error_count() - errors_before;
   if (errors > 0) {
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
+  }
+  NoteCommandTime(*cmd, conn, args, elapsed);
+}
+
+void Worker::NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
+                             const std::vector<std::string_view>& args, int64_t micros) {
+  const int64_t slower_than = config_.slowlog_log_slower_than;
+  if (slower_than >= 0 && micros >= slower_than) [[unlikely]] {
+    server_->slowlog().Add(args, micros, now_ms_ / 1000, conn.peer_addr, conn.name,
+                           config_.slowlog_max_len);
+  }
+  const int64_t threshold_ms = config_.latency_monitor_threshold;
+  if (threshold_ms > 0 && micros / 1000 >= threshold_ms) [[unlikely]] {
+    server_->latency_monitor().Add((cmd.flags & kFast) ? "fast-command" : "command",
+                                   micros / 1000, now_ms_ / 1000);
   }
 }
 
@@ -495,7 +515,8 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
   CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
   const int64_t start = MonotonicMicros();
   cmd.handler(ctx);
-  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  const int64_t elapsed = MonotonicMicros() - start;
+  cmd_stats.usec += static_cast<uint64_t>(elapsed);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;
   const uint64_t errors = reply.error_count() - errors_before;
@@ -503,6 +524,7 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
+  NoteCommandTime(cmd, conn, args, elapsed);
 }
 
 void Worker::InstallConfig(const Config& config, uint64_t version,
@@ -545,6 +567,10 @@ void Worker::Cron() {
     bool more = keyspace.volatile_count() > 0;
     while (more && MonotonicMicros() - start < budget_us) {
       keyspace.ActiveExpirePass(now_ms_, 16, &more);
+    }
+    if (const int64_t threshold_ms = config_.latency_monitor_threshold; threshold_ms > 0) {
+      const int64_t took_ms = (MonotonicMicros() - start) / 1000;
+      if (took_ms >= threshold_ms) server_->latency_monitor().Add("expire-cycle", took_ms, now_ms_ / 1000);
     }
     keyspace.ShrinkTables();
     // Incremental rehashing, as Redis's databasesCron: up to 1 ms of 100-bucket steps, each

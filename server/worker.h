@@ -52,6 +52,9 @@ class Worker {
   Server& server() { return *server_; }
   uv_loop_t* loop() { return &loop_; }
   Config& config() { return config_; }
+  // After a command ran for micros: SLOWLOG and the latency monitor, past their thresholds.
+  void NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
+                       const std::vector<std::string_view>& args, int64_t micros);
   // The shard locks a command with these arguments takes: its keys' shards, or every shard
   // for a whole-keyspace command.
   uint64_t ShardMaskFor(const CommandSpec& cmd, const std::vector<std::string_view>& args) const;
