@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -70,6 +71,7 @@ Worker::Worker(Server* server, size_t index, const Config& config)
   cron_timer_.data = this;
   uint64_t period = static_cast<uint64_t>(1000 / config_.hz);
   uv_timer_start(&cron_timer_, &Worker::OnCron, period, period);
+  UpdateNoteThreshold();
 }
 
 Worker::~Worker() {
@@ -476,18 +478,27 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
-  NoteCommandTime(*cmd, conn, args, elapsed);
+  if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(*cmd, conn, args, elapsed);
+}
+
+void Worker::UpdateNoteThreshold() {
+  note_after_us_ = INT64_MAX;
+  if (config_.slowlog_log_slower_than >= 0) note_after_us_ = config_.slowlog_log_slower_than;
+  if (config_.latency_monitor_threshold > 0 &&
+      config_.latency_monitor_threshold < INT64_MAX / 1000) {
+    note_after_us_ = std::min(note_after_us_, config_.latency_monitor_threshold * 1000);
+  }
 }
 
 void Worker::NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
                              const std::vector<std::string_view>& args, int64_t micros) {
   const int64_t slower_than = config_.slowlog_log_slower_than;
-  if (slower_than >= 0 && micros >= slower_than) [[unlikely]] {
+  if (slower_than >= 0 && micros >= slower_than) {
     server_->slowlog().Add(args, micros, now_ms_ / 1000, conn.peer_addr, conn.name,
                            config_.slowlog_max_len);
   }
   const int64_t threshold_ms = config_.latency_monitor_threshold;
-  if (threshold_ms > 0 && micros / 1000 >= threshold_ms) [[unlikely]] {
+  if (threshold_ms > 0 && micros / 1000 >= threshold_ms) {
     server_->latency_monitor().Add((cmd.flags & kFast) ? "fast-command" : "command",
                                    micros / 1000, now_ms_ / 1000);
   }
@@ -524,7 +535,7 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
-  NoteCommandTime(cmd, conn, args, elapsed);
+  if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(cmd, conn, args, elapsed);
 }
 
 void Worker::InstallConfig(const Config& config, uint64_t version,
@@ -537,6 +548,7 @@ void Worker::InstallConfig(const Config& config, uint64_t version,
 }
 
 void Worker::ApplyConfig(const std::vector<std::string>& names) {
+  UpdateNoteThreshold();
   for (const std::string& name : names) {
     if (name == "requirepass" || name == "proto-max-bulk-len" ||
         name == "client-output-buffer-limit") {

@@ -130,6 +130,10 @@ class Worker {
   uv_timer_t cron_timer_;
   uv_async_t async_;
   bool make_room_after_command_ = false;  // CONFIG SET lowered maxmemory: evict after unlock
+  // The shortest command time (µs) that SLOWLOG or the latency monitor records: one compare per
+  // command. Kept in step with the config by UpdateNoteThreshold().
+  int64_t note_after_us_ = INT64_MAX;
+  void UpdateNoteThreshold();
   bool reconfigure_eviction_after_command_ = false;  // CONFIG SET changed maxmemory(-policy)
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
