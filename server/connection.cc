@@ -179,6 +179,7 @@ void Connection::Close() {
   }
   EndTransaction();
   UnsubscribeAll();
+  StopMonitoring();
   CountOutput(0);  // what it had queued is no longer sent, and is freed with it
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
 }
@@ -353,6 +354,21 @@ void Connection::DeliverMessage(std::string_view pattern, std::string_view chann
   CountOutput(pending);
   if (OutputLimitsSet() && OutputLimitReachedAt(pending)) output_limit_hit_ = true;
   worker_->QueueWrite(this);  // Flush writes it, or closes the client past its limit
+}
+
+void Connection::DeliverMonitorLine(std::string_view line) {
+  if (state_ == ConnectionState::kClosing || output_limit_hit_ || !monitoring) return;
+  writer_.Simple(line);
+  const size_t pending = PendingOutputBytes();
+  CountOutput(pending);
+  if (OutputLimitsSet() && OutputLimitReachedAt(pending)) output_limit_hit_ = true;
+  worker_->QueueWrite(this);
+}
+
+void Connection::StopMonitoring() {
+  if (!monitoring) return;
+  monitoring = false;
+  worker_->server().monitors().Remove({static_cast<uint32_t>(worker_->index()), id_});
 }
 
 void Connection::UnsubscribeAll() {

@@ -167,6 +167,12 @@ class Connection {
   // Selects database index, which must exist (SELECT checks the range).
   void SelectDatabase(size_t index);
 
+  // MONITOR: whether this client receives every command's line, and delivering one.
+  bool monitoring = false;
+  void DeliverMonitorLine(std::string_view line);
+  // Stops monitoring (RESET, close).
+  void StopMonitoring();
+
  private:
   friend class Worker;
   void ProcessInput(const char* data, size_t len);

@@ -47,6 +47,7 @@ void QuitCommand(CommandContext& ctx) {
 void ResetCommand(CommandContext& ctx) {
   ctx.conn.EndTransaction();
   ctx.conn.UnsubscribeAll();
+  ctx.conn.StopMonitoring();
   ctx.conn.name.clear();
   ctx.conn.SelectDatabase(0);
   ctx.conn.resp = 2;

@@ -320,6 +320,7 @@ std::string ClientInfoLine(Worker& w, const Connection& c) {
   line += " age=" + std::to_string((now - c.created_ms) / 1000);
   line += " idle=" + std::to_string((now - c.last_interaction_ms) / 1000);
   std::string flags;
+  if (c.monitoring) flags += 'O';
   if (c.subscription_count() > 0) flags += 'P';
   if (c.parked_slots() > 0) flags += 'b';
   if (c.closes_after_reply()) flags += 'c';

@@ -19,6 +19,7 @@
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/latency_monitor.h"
+#include "server/monitor_feed.h"
 #include "server/pubsub_registry.h"
 #include "server/slowlog.h"
 #include "server/watch_table.h"
@@ -76,6 +77,7 @@ class Server {
   PubsubRegistry& pubsub() { return pubsub_; }
   Slowlog& slowlog() { return slowlog_; }
   LatencyMonitor& latency_monitor() { return latency_monitor_; }
+  MonitorFeed& monitors() { return monitors_; }
   origin::Origin* origin() { return origin_.get(); }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
@@ -118,6 +120,7 @@ class Server {
   PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
   Slowlog slowlog_;
   LatencyMonitor latency_monitor_;
+  MonitorFeed monitors_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures

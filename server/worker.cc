@@ -479,6 +479,27 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     stats_.total_error_replies += errors;
   }
   if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(*cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]] FeedMonitors(*cmd, conn, args);
+}
+
+void Worker::FeedMonitors(const CommandSpec& cmd, const Connection& conn,
+                          const std::vector<std::string_view>& args) {
+  // As Redis 7.0: administrative commands are not shown.
+  if (cmd.flags & kAdmin) return;
+  const std::string addr = conn.is_unix() ? "unix:" + config_.unixsocket : conn.peer_addr;
+  auto line = std::make_shared<const std::string>(
+      MonitorFeed::FormatLine(WallClockMicros(), conn.db_index(), addr, args));
+  for (const MonitorClient& m : server_->monitors().Clients()) {
+    if (m.worker == index_) {
+      if (Connection* target = FindConnection(m.conn_id)) target->DeliverMonitorLine(*line);
+      continue;
+    }
+    if (m.worker >= server_->worker_count()) continue;
+    Worker* other = &server_->worker(m.worker);
+    other->Post([other, m, line]() {
+      if (Connection* target = other->FindConnection(m.conn_id)) target->DeliverMonitorLine(*line);
+    });
+  }
 }
 
 void Worker::UpdateNoteThreshold() {
@@ -536,6 +557,7 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
     stats_.total_error_replies += errors;
   }
   if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]] FeedMonitors(cmd, conn, args);
 }
 
 void Worker::InstallConfig(const Config& config, uint64_t version,

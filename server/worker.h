@@ -55,6 +55,9 @@ class Worker {
   // After a command ran for micros: SLOWLOG and the latency monitor, past their thresholds.
   void NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
                        const std::vector<std::string_view>& args, int64_t micros);
+  // After a command ran: its MONITOR line, to every monitoring client on its own worker.
+  void FeedMonitors(const CommandSpec& cmd, const Connection& conn,
+                    const std::vector<std::string_view>& args);
   // The shard locks a command with these arguments takes: its keys' shards, or every shard
   // for a whole-keyspace command.
   uint64_t ShardMaskFor(const CommandSpec& cmd, const std::vector<std::string_view>& args) const;

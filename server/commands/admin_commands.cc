@@ -1,5 +1,5 @@
-// admin_commands.cc — server administration as Redis 7.0 has it: SHUTDOWN, WAIT, SLOWLOG and
-// LATENCY.
+// admin_commands.cc — server administration as Redis 7.0 has it: SHUTDOWN, WAIT, SLOWLOG,
+// LATENCY and MONITOR.
 //
 // flightcache keeps no dump and has no replicas: SHUTDOWN never saves (SHUTDOWN SAVE fails as
 // Redis does when its save fails, unless FORCE), and WAIT answers 0 replicas at once. The slow
@@ -181,9 +181,24 @@ void LatencyCommand(CommandContext& ctx) {
   }
 }
 
+// MONITOR: from now on the client receives a line for every command any client runs (on any
+// worker), until RESET, QUIT or close. server/monitor_feed.h has the feed.
+void MonitorCommand(CommandContext& ctx) {
+  if (ctx.in_transaction) {
+    ctx.reply.Error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+    return;
+  }
+  if (ctx.conn.monitoring) return;  // as Redis: a second MONITOR is ignored, without a reply
+  ctx.conn.monitoring = true;
+  ctx.server.monitors().Add({static_cast<uint32_t>(ctx.worker.index()), ctx.conn.id()});
+  ctx.reply.Ok();
+}
+
 }  // namespace
 
 void RegisterAdminCommands(CommandTable& t) {
+  t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, MonitorCommand, "server",
+         "Listens for all requests received by the server in real-time.", "1.0.0"});
   t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0,
          ShutdownCommand, "server", "Synchronously saves the database(s) to disk and shuts down "
          "the Redis server.", "1.0.0"});

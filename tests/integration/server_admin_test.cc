@@ -150,3 +150,46 @@ TEST_CASE_FIXTURE(ServerFixture, "COMMAND INFO lists Redis 7.0's ACL categories"
 }
 
 }  // namespace flightcache::integration
+
+namespace flightcache::integration {
+
+// Reads one reply from a monitoring client, as text.
+std::string NextMonitorLine(redisContext* c) {
+  ReplyPtr r = NextReply(c);
+  return Show(r.get(), c);
+}
+
+TEST_CASE_FIXTURE(ServerFixture, "MONITOR streams every client's commands in Redis's format") {
+  ContextPtr monitor = Connect(server.port());
+  CHECK(Do(monitor, {"MONITOR"}) == "+OK");
+  // Other workers' clients too, when the suite runs with --threads: a few connections land on
+  // every worker.
+  for (int i = 0; i < 4; ++i) {
+    ContextPtr other = Connect(server.port());
+    CHECK(Do(other, {"SELECT", "3"}) == "+OK");
+    CHECK(Do(other, {"SET", "k" + std::to_string(i), "a \"b\"\n"}) == "+OK");
+    const std::string select = NextMonitorLine(monitor.get());
+    const std::string set = NextMonitorLine(monitor.get());
+    CAPTURE(select);
+    CAPTURE(set);
+    CHECK(select.find(" [3 127.0.0.1:") != std::string::npos);
+    CHECK(select.size() > 20);
+    CHECK(select.substr(select.find(']')) == "] \"SELECT\" \"3\"");
+    CHECK(set.substr(set.find(']')) == "] \"SET\" \"k" + std::to_string(i) + "\" \"a \\\"b\\\"\\n\"");
+    CHECK(set[0] == '+');
+    CHECK(set[11] == '.');  // +seconds.microseconds
+  }
+  CHECK(Do(c, {"AUTH", "x"}).rfind("-ERR", 0) == 0);
+  const std::string auth = NextMonitorLine(monitor.get());
+  CHECK(auth.substr(auth.find(']')) == "] \"AUTH\" \"(redacted)\"");
+  CHECK(Do(c, {"CONFIG", "GET", "hz"}) == "[hz, 10]");  // admin: not shown
+  CHECK(Do(c, {"PING"}) == "+PONG");
+  const std::string ping = NextMonitorLine(monitor.get());
+  CHECK(ping.substr(ping.find(']')) == "] \"PING\"");
+  CHECK(Do(c, {"CLIENT", "LIST"}).find("flags=O ") != std::string::npos);
+  CHECK(Do(c, {"MULTI"}) == "+OK");
+  CHECK(Do(c, {"MONITOR"}) == "+QUEUED");
+  CHECK(Do(c, {"EXEC"}) == "[-ERR MONITOR isn't allowed for DENY BLOCKING client]");
+}
+
+}  // namespace flightcache::integration
