@@ -348,8 +348,8 @@ void FlushCommand(CommandContext& ctx) {
 }
 
 // A database index argument as Redis's getIntFromObjectOrReply reads it (a C int). Writes
-// `not_integer` (or Redis's integer or int-range error when null), or "DB index is out of range" for an index
-// past the last database, and returns false.
+// `not_integer` (or Redis's integer or int-range error when null), or "DB index is out of range"
+// for an index past the last database, and returns false.
 bool ParseDbIndex(CommandContext& ctx, std::string_view text, const char* not_integer,
                   size_t* index) {
   int64_t v;

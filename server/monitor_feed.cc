@@ -74,7 +74,8 @@ std::vector<MonitorClient> MonitorFeed::Clients() {
 std::string MonitorFeed::FormatLine(int64_t unix_us, size_t db, std::string_view client_addr,
                                     const std::vector<std::string_view>& args) {
   char stamp[64];
-  std::snprintf(stamp, sizeof(stamp), "%lld.%06lld [%zu ", static_cast<long long>(unix_us / 1000000),
+  std::snprintf(stamp, sizeof(stamp), "%lld.%06lld [%zu ",
+                static_cast<long long>(unix_us / 1000000),
                 static_cast<long long>(unix_us % 1000000), db);
   std::string line = stamp;
   line += client_addr;

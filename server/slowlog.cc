@@ -8,8 +8,8 @@
 namespace flightcache::server {
 namespace {
 
-constexpr size_t kMaxArgs = 32;          // SLOWLOG_ENTRY_MAX_ARGC
-constexpr size_t kMaxArgLength = 128;    // SLOWLOG_ENTRY_MAX_STRING
+constexpr size_t kMaxArgs = 32;        // SLOWLOG_ENTRY_MAX_ARGC
+constexpr size_t kMaxArgLength = 128;  // SLOWLOG_ENTRY_MAX_STRING
 
 // Whether argument i of a command is a secret Redis 7 keeps out of the log (AUTH's password,
 // HELLO's AUTH pair).
@@ -51,8 +51,8 @@ void Slowlog::Add(const std::vector<std::string_view>& args, int64_t duration_us
 
 std::vector<SlowlogEntry> Slowlog::Newest(int64_t count) {
   std::lock_guard<std::mutex> hold(mutex_);
-  const size_t n = count < 0 ? entries_.size()
-                             : std::min(entries_.size(), static_cast<size_t>(count));
+  const size_t n =
+      count < 0 ? entries_.size() : std::min(entries_.size(), static_cast<size_t>(count));
   return std::vector<SlowlogEntry>(entries_.begin(), entries_.begin() + static_cast<long>(n));
 }
 

@@ -56,8 +56,7 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
   // Read-through serves database 0 only: in another, a miss is a plain miss.
   return flights && !ctx.in_transaction && ctx.conn.db_index() == 0 &&
-         ctx.server.origin()->Serves(key) &&
-         !flights->KnownMissing(key, ctx.now_ms);
+         ctx.server.origin()->Serves(key) && !flights->KnownMissing(key, ctx.now_ms);
 }
 
 // Parks the command on key's flight; the reply is written when the fetch completes.

@@ -72,8 +72,7 @@ void WatchTable::KeyChanged(size_t db, std::string_view key) {
   }
 }
 
-void WatchTable::TouchAllInDb(size_t emptied, size_t replaced_with, bool swapping,
-                              int64_t now_ms) {
+void WatchTable::TouchAllInDb(size_t emptied, size_t replaced_with, bool swapping, int64_t now_ms) {
   if (watched_keys_.load(std::memory_order_relaxed) == 0) return;
   // The keys are copied out first: looking a key up may expire it, and the expiry's
   // notification takes this table's mutex.

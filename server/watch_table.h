@@ -5,9 +5,9 @@
 // delete, expiry, eviction or origin fill of a watched key marks every client watching that key
 // in that database dirty, and that client's EXEC then fails. FLUSHDB, FLUSHALL and SWAPDB mark
 // the clients watching a key that exists in the emptied (or swapped-in) database, as Redis's
-// touchAllWatchedKeysInDb does. A client's ClientWatch is shared with the table; its dirty flag is atomic because
-// a key may change on any worker's thread. Lock order: the key's shard lock, then this table's
-// mutex (never the reverse); notifications are passed on after the mutex is released.
+// touchAllWatchedKeysInDb does. A client's ClientWatch is shared with the table; its dirty flag is
+// atomic because a key may change on any worker's thread. Lock order: the key's shard lock, then
+// this table's mutex (never the reverse); notifications are passed on after the mutex is released.
 #pragma once
 
 #include <atomic>

@@ -478,8 +478,10 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
-  if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(*cmd, conn, args, elapsed);
-  if (server_->monitors().active()) [[unlikely]] FeedMonitors(*cmd, conn, args);
+  if (elapsed >= note_after_us_) [[unlikely]]
+    NoteCommandTime(*cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]]
+    FeedMonitors(*cmd, conn, args);
 }
 
 void Worker::FeedMonitors(const CommandSpec& cmd, const Connection& conn,
@@ -520,8 +522,8 @@ void Worker::NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
   }
   const int64_t threshold_ms = config_.latency_monitor_threshold;
   if (threshold_ms > 0 && micros / 1000 >= threshold_ms) {
-    server_->latency_monitor().Add((cmd.flags & kFast) ? "fast-command" : "command",
-                                   micros / 1000, now_ms_ / 1000);
+    server_->latency_monitor().Add((cmd.flags & kFast) ? "fast-command" : "command", micros / 1000,
+                                   now_ms_ / 1000);
   }
 }
 
@@ -556,8 +558,10 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
-  if (elapsed >= note_after_us_) [[unlikely]] NoteCommandTime(cmd, conn, args, elapsed);
-  if (server_->monitors().active()) [[unlikely]] FeedMonitors(cmd, conn, args);
+  if (elapsed >= note_after_us_) [[unlikely]]
+    NoteCommandTime(cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]]
+    FeedMonitors(cmd, conn, args);
 }
 
 void Worker::InstallConfig(const Config& config, uint64_t version,
@@ -604,7 +608,8 @@ void Worker::Cron() {
     }
     if (const int64_t threshold_ms = config_.latency_monitor_threshold; threshold_ms > 0) {
       const int64_t took_ms = (MonotonicMicros() - start) / 1000;
-      if (took_ms >= threshold_ms) server_->latency_monitor().Add("expire-cycle", took_ms, now_ms_ / 1000);
+      if (took_ms >= threshold_ms)
+        server_->latency_monitor().Add("expire-cycle", took_ms, now_ms_ / 1000);
     }
     keyspace.ShrinkTables();
     // Incremental rehashing, as Redis's databasesCron: up to 1 ms of 100-bucket steps, each

@@ -40,8 +40,8 @@ void Database::SwapContents(Database& other) {
   const int64_t ttl = avg_ttl_ms_.load(std::memory_order_relaxed);
   avg_ttl_ms_.store(other.avg_ttl_ms_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   other.avg_ttl_ms_.store(ttl, std::memory_order_relaxed);
-  const bool used = used_.load(std::memory_order_relaxed) ||
-                    other.used_.load(std::memory_order_relaxed);
+  const bool used =
+      used_.load(std::memory_order_relaxed) || other.used_.load(std::memory_order_relaxed);
   used_.store(used, std::memory_order_relaxed);
   other.used_.store(used, std::memory_order_relaxed);
 }

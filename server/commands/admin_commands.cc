@@ -119,8 +119,8 @@ void SlowlogCommand(CommandContext& ctx) {
     };
     ReplyHelp(ctx.reply, kHelp);
   } else if (EqualsIgnoreCase(sub, "get")) {
-    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                    std::string(sub) + "'. Try SLOWLOG HELP.");
+    ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                    "'. Try SLOWLOG HELP.");
   } else {
     ReplySubcommandError(ctx);
   }
@@ -200,22 +200,31 @@ void RegisterAdminCommands(CommandTable& t) {
   t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, MonitorCommand, "server",
          "Listens for all requests received by the server in real-time.", "1.0.0"});
   t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0,
-         ShutdownCommand, "server", "Synchronously saves the database(s) to disk and shuts down "
-         "the Redis server.", "1.0.0"});
+         ShutdownCommand, "server",
+         "Synchronously saves the database(s) to disk and shuts down "
+         "the Redis server.",
+         "1.0.0"});
   t.Add({"wait", 3, kNoScript, 0, 0, 0, WaitCommand, "generic",
          "Blocks until the asynchronous replication of all preceding write commands sent by the "
          "connection is completed.",
          "3.0.0"});
-  CommandSpec slowlog{"slowlog", -2, kAdmin | kLoading | kStale, 0, 0, 0, SlowlogCommand,
-                      "server", "A container for slow log commands.", "2.2.12"};
-  slowlog.subcommands = {
-      {"slowlog|get", -2, "Returns the slow log's entries."},
-      {"slowlog|len", 2, "Returns the number of entries in the slow log."},
-      {"slowlog|reset", 2, "Clears all entries from the slow log."},
-      {"slowlog|help", 2, "Show helpful text about the different subcommands"}};
+  CommandSpec slowlog{"slowlog",      -2,       kAdmin | kLoading | kStale,           0,       0, 0,
+                      SlowlogCommand, "server", "A container for slow log commands.", "2.2.12"};
+  slowlog.subcommands = {{"slowlog|get", -2, "Returns the slow log's entries."},
+                         {"slowlog|len", 2, "Returns the number of entries in the slow log."},
+                         {"slowlog|reset", 2, "Clears all entries from the slow log."},
+                         {"slowlog|help", 2, "Show helpful text about the different subcommands"}};
   t.Add(std::move(slowlog));
-  CommandSpec latency{"latency", -2, kAdmin | kLoading | kStale, 0, 0, 0, LatencyCommand,
-                      "server", "A container for latency diagnostics commands.", "2.8.13"};
+  CommandSpec latency{"latency",
+                      -2,
+                      kAdmin | kLoading | kStale,
+                      0,
+                      0,
+                      0,
+                      LatencyCommand,
+                      "server",
+                      "A container for latency diagnostics commands.",
+                      "2.8.13"};
   latency.subcommands = {
       {"latency|latest", 2, "Returns the latest latency samples for all events."},
       {"latency|history", 3, "Returns timestamp-latency samples for an event."},

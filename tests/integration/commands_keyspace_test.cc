@@ -240,7 +240,8 @@ TEST_CASE_FIXTURE(ServerFixture, "RENAME and RENAMENX move a value and keep its 
   CHECK(Do(c, {"RENAMENX", "nosuch", "x"}) == "-ERR no such key");
 }
 
-TEST_CASE_FIXTURE(ServerFixture, "COPY copies value and TTL, REPLACE overwrites, DB n names another database") {
+TEST_CASE_FIXTURE(ServerFixture,
+                  "COPY copies value and TTL, REPLACE overwrites, DB n names another database") {
   CHECK(Do(c, {"SET", "src", "v", "EX", "100"}) == "+OK");
   CHECK(Do(c, {"COPY", "src", "dst"}) == ":1");
   CHECK(Do(c, {"GET", "dst"}) == "v");

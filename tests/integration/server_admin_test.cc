@@ -70,8 +70,7 @@ TEST_CASE_FIXTURE(ServerFixture, "SLOWLOG records commands past slowlog-log-slow
   REQUIRE(e->elements == 6);
   CHECK(e->element[1]->integer > 1600000000);
   CHECK(e->element[2]->integer >= 0);
-  CHECK(Show(e->element[3]) ==
-        "[SET, k, " + std::string(128, 'x') + "... (72 more bytes)]");
+  CHECK(Show(e->element[3]) == "[SET, k, " + std::string(128, 'x') + "... (72 more bytes)]");
   CHECK(std::string(e->element[4]->str).rfind("127.0.0.1:", 0) == 0);
   CHECK(std::string(e->element[5]->str) == "tester");
   CHECK(Do(c, {"AUTH", "secret"}).rfind("-ERR", 0) == 0);
@@ -93,8 +92,7 @@ TEST_CASE_FIXTURE(ServerFixture, "SLOWLOG records commands past slowlog-log-slow
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "LATENCY is off at threshold 0 and records slow commands above") {
-  CHECK(Do(c, {"CONFIG", "GET", "latency-monitor-threshold"}) ==
-        "[latency-monitor-threshold, 0]");
+  CHECK(Do(c, {"CONFIG", "GET", "latency-monitor-threshold"}) == "[latency-monitor-threshold, 0]");
   CHECK(Do(c, {"LATENCY", "LATEST"}) == "[]");
   CHECK(Do(c, {"LATENCY", "HISTORY", "command"}) == "[]");
   // A 100k-key KEYS takes well over 1 ms on any machine; the check does not time it.
@@ -175,7 +173,8 @@ TEST_CASE_FIXTURE(ServerFixture, "MONITOR streams every client's commands in Red
     CHECK(select.find(" [3 127.0.0.1:") != std::string::npos);
     CHECK(select.size() > 20);
     CHECK(select.substr(select.find(']')) == "] \"SELECT\" \"3\"");
-    CHECK(set.substr(set.find(']')) == "] \"SET\" \"k" + std::to_string(i) + "\" \"a \\\"b\\\"\\n\"");
+    CHECK(set.substr(set.find(']')) ==
+          "] \"SET\" \"k" + std::to_string(i) + "\" \"a \\\"b\\\"\\n\"");
     CHECK(set[0] == '+');
     CHECK(set[11] == '.');  // +seconds.microseconds
   }

@@ -129,7 +129,8 @@ TEST_CASE("SCAN skips expired keys") {
   std::vector<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = ks.db(0).Scan(cursor, 100, 10, [&](const Entry* e) { seen.emplace_back(EntryKey(e)); });
+    cursor =
+        ks.db(0).Scan(cursor, 100, 10, [&](const Entry* e) { seen.emplace_back(EntryKey(e)); });
   } while (cursor != 0);
   CHECK(seen == std::vector<std::string>{"here"});
 }
