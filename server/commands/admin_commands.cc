@@ -155,12 +155,9 @@ void LatencyCommand(CommandContext& ctx) {
     std::vector<std::string> names(ctx.args.begin() + 2, ctx.args.end());
     ctx.reply.Integer(static_cast<int64_t>(monitor.Reset(names)));
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
+    // Redis's text, less DOCTOR, GRAPH and HISTOGRAM, which are not here.
     static const char* const kHelp[] = {
         "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "DOCTOR",
-        "    Return a human readable latency analysis report.",
-        "GRAPH <event>",
-        "    Return an ASCII latency graph for the <event> class.",
         "HISTORY <event>",
         "    Return time-latency samples for the <event> class.",
         "LATEST",
@@ -168,10 +165,6 @@ void LatencyCommand(CommandContext& ctx) {
         "RESET [<event> ...]",
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
-        "HISTOGRAM [COMMAND ...]",
-        "    Return a cumulative distribution of latencies in the format of a histogram for the "
-        "specified command names.",
-        "    If no commands are specified then all histograms are replied.",
         "HELP",
         "    Prints this help.",
     };
