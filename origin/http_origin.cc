@@ -22,6 +22,14 @@ namespace {
 
 // Past this many body bytes a response is refused (a value that large is a mistake).
 constexpr size_t kMaxBodyBytes = size_t{512} << 20;
+constexpr int kConnectBackoffMinMs = 50;
+constexpr int kConnectBackoffMaxMs = 2000;
+
+// True when a transfer ended without reaching the server at all.
+bool IsConnectFailure(CURLcode code) {
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+         code == CURLE_COULDNT_RESOLVE_PROXY;
+}
 
 void InitCurlOnce() {
   static std::once_flag once;
@@ -166,6 +174,12 @@ void ParseCacheControl(std::string_view value, CacheControl* out) {
       if (seconds >= 0) out->max_age_s = seconds;
     } else if (name == "s-maxage") {
       shared_max_age = DeltaSeconds(arg);
+    } else if (name == "stale-while-revalidate") {
+      if (const int64_t seconds = DeltaSeconds(arg); seconds >= 0) {
+        out->stale_while_revalidate_s = seconds;
+      }
+    } else if (name == "stale-if-error") {
+      if (const int64_t seconds = DeltaSeconds(arg); seconds >= 0) out->stale_if_error_s = seconds;
     }
   }
   if (shared_max_age >= 0) out->max_age_s = shared_max_age;  // meant for shared caches: wins
@@ -283,8 +297,23 @@ void HttpOrigin::OpenConnection(ConnRef ref) {
   ReportLater([this, ref]() { ConnectDone(ref, true, ""); });
 }
 
+void HttpOrigin::ConnectFailed(const std::string& reason) {
+  connect_backoff_ms_ = connect_backoff_ms_ == 0
+                            ? kConnectBackoffMinMs
+                            : std::min(connect_backoff_ms_ * 2, kConnectBackoffMaxMs);
+  connect_retry_at_ = uv_now(loop()) + static_cast<uint64_t>(connect_backoff_ms_);
+  connect_error_ = reason;
+}
+
 void HttpOrigin::SendRequest(ConnRef ref, const Request& request) {
   Slot& slot = SlotAt(ref);
+  if (connect_backoff_ms_ > 0 && uv_now(loop()) < connect_retry_at_) {
+    // The server refused (or could not be found) a moment ago: do not knock again yet.
+    FetchResult result = FetchResult::Error(
+        FetchErrorKind::kUnreachable, "origin unreachable: " + connect_error_ + " (backing off)");
+    ReportLater([this, ref, result]() { ReplyDone(ref, result); });
+    return;
+  }
   const std::string url = url_.Expand(request.key, request.params);
   slot.body.clear();
   slot.cache = CacheControl{};
@@ -425,6 +454,8 @@ void HttpOrigin::ReportDone() {
         } else if (ttl_s > 0) {
           d.result.cache_ttl_ms = ttl_s * 1000;
         }
+        d.result.stale_while_revalidate_s = slot->cache.stale_while_revalidate_s;
+        d.result.stale_if_error_s = slot->cache.stale_if_error_s;
       } else if (status == 404 || status == 410) {
         d.result = FetchResult::NotFound();
       } else {
@@ -441,7 +472,9 @@ void HttpOrigin::ReportDone() {
     } else {
       d.lost = true;
       d.reason = slot->error[0] != '\0' ? slot->error : curl_easy_strerror(code);
+      if (IsConnectFailure(code)) ConnectFailed(d.reason);
     }
+    if (code == CURLE_OK) connect_backoff_ms_ = 0;  // the server answered
     slot->body.clear();
     done.push_back(std::move(d));
   }

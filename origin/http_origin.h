@@ -6,7 +6,8 @@
 // `{key}` is the whole key when the pattern has no capture called key. Mapping: 200 → the body
 // is the value; 404 and 410 → not found; any other status → "origin error: HTTP <status>".
 // `Cache-Control: max-age=N` (or s-maxage, which wins) sets the filled entry's TTL to N s;
-// `no-store` (or max-age=0) answers the value without storing it.
+// `no-store` (or max-age=0) answers the value without storing it; `stale-while-revalidate=N`
+// and `stale-if-error=N` (RFC 5861) set the entry's freshness windows (origin/read_through.h).
 // Transport: libcurl's multi interface on the loop (curl_multi_socket_action driven by one
 // uv_poll per socket curl asks for and one uv_timer for curl's timeouts), one CURLM per origin
 // so its keep-alive connections are reused across fetches, at most `pool` at once
@@ -14,6 +15,10 @@
 // from PooledOrigin (pool.h): a slot is one easy handle, running one request at a time. A
 // request past its deadline is removed from the multi handle (DropOnTimeout), which closes its
 // connection, so no late reply can answer another key.
+// Connect backoff: curl opens TCP connections itself, per request, so the base's open backoff
+// does not see a refused or unresolvable server. After a transfer fails to connect, requests
+// fail at once with kUnreachable ("... (backing off)") for 50 ms, doubling with each further
+// connect failure up to 2 s; any response from the server ends the backoff.
 #pragma once
 
 #include <functional>
@@ -53,6 +58,9 @@ bool ParseHttpUrl(std::string_view url, const std::vector<std::string>& capture_
 struct CacheControl {
   int64_t max_age_s = -1;
   bool no_store = false;
+  // RFC 5861's windows (-1: not given): the filled entry's own, over the route's and flags'.
+  int64_t stale_while_revalidate_s = -1;
+  int64_t stale_if_error_s = -1;
 };
 // Parses the value of one Cache-Control header into *out (directives add up across headers).
 void ParseCacheControl(std::string_view value, CacheControl* out);
@@ -86,6 +94,8 @@ class HttpOrigin final : public PooledOrigin {
   void ReportDone();
   void ReportLater(std::function<void()> report);
   Slot& SlotAt(ConnRef ref);
+  // A transfer failed to connect with reason: starts or lengthens the backoff.
+  void ConnectFailed(const std::string& reason);
 
   HttpUrlTemplate url_;
   std::string description_;
@@ -94,6 +104,9 @@ class HttpOrigin final : public PooledOrigin {
   std::vector<std::function<void()>> later_;  // run from report_timer_
   uv_timer_s* curl_timer_ = nullptr;
   uv_timer_s* report_timer_ = nullptr;
+  int connect_backoff_ms_ = 0;     // 0: the last transfer reached the server
+  uint64_t connect_retry_at_ = 0;  // uv_now before which requests fail at once
+  std::string connect_error_;
 };
 
 }  // namespace flightcache::origin

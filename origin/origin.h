@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace flightcache::origin {
@@ -31,6 +32,8 @@ enum class FetchErrorKind : uint8_t {
   kUnreachable,  // no connection could be made, or it dropped before the reply
   kErrorReply,   // the origin answered with an error reply
   kProtocol,     // the origin answered something that is not a string or nil
+  kBusy,         // refused here: the origin's fetch queue is full (origin-max-queue)
+  kUnavailable,  // refused here: the origin's circuit breaker is open (origin/circuit_breaker.h)
 };
 
 struct FetchResult {
@@ -44,6 +47,14 @@ struct FetchResult {
   int64_t negative_ttl_ms = -1;
   // With kValue: answer the waiters but do not store it (an HTTP Cache-Control: no-store).
   bool no_store = false;
+  // Freshness of a stored value (origin/read_through.h), seconds: set by the origin (HTTP
+  // Cache-Control stale-while-revalidate= / stale-if-error=) or else by the route's own
+  // options; -1: the global setting applies. Likewise the route's refresh-ahead β (-1: global).
+  int64_t stale_while_revalidate_s = -1;
+  int64_t stale_if_error_s = -1;
+  double refresh_ahead_beta = -1;
+  // The index of the route that answered (RouterOrigin), -1 without routes.
+  int route = -1;
 
   static FetchResult Value(std::string v) {
     return FetchResult{FetchStatus::kValue, FetchErrorKind::kNone, std::move(v), {}};
@@ -96,8 +107,22 @@ class Origin {
   // The deadline of fetches started from now on, in ms (CONFIG SET origin-timeout). Fetches
   // already started keep theirs. Ignored by an origin without deadlines of its own.
   virtual void SetTimeoutMs(int /*timeout_ms*/) {}
+  // The concurrency limit and queue bound of fetches started from now on (CONFIG SET
+  // origin-max-inflight / origin-max-queue). Ignored by an origin without a queue.
+  virtual void SetLimits(int /*max_inflight*/, int /*max_queue*/) {}
+  // The circuit breaker's threshold and cool-down for this origin (CONFIG SET
+  // origin-breaker-failures / origin-breaker-cooldown); ignored without a breaker.
+  virtual void SetBreaker(int /*failures*/, int /*cooldown_ms*/) {}
+  // ",name=value" fields of origin protection (breaker, busy, invalidation feed) for this
+  // origin's INFO route line; "" when there are none. Thread-safe.
+  virtual std::string ProtectionInfo() const { return {}; }
   // The origin's address for INFO, without any password.
   virtual std::string Describe() const = 0;
+  // The pattern of the route that serves key ("" for none or without routes). Thread-safe.
+  virtual std::string RouteOf(std::string_view /*key*/) const { return {}; }
+  // Per route, for ORIGIN ROUTES: (name, value) pairs of its counters. Thread-safe.
+  using RouteCounters = std::vector<std::pair<std::string, std::string>>;
+  virtual std::vector<RouteCounters> RouteCounterList() const { return {}; }
   // Fails every pending fetch and closes every handle. Idempotent.
   virtual void Close() = 0;
 };

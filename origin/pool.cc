@@ -104,20 +104,52 @@ void PooledOrigin::FetchWithParams(std::string_view key, std::vector<std::string
             FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable: " + last_error_));
     return;
   }
+  if (max_queue_ > 0 && pending_.size() >= InflightLimit() + static_cast<size_t>(max_queue_)) {
+    // Every request slot is taken and max_queue fetches already wait: refuse, never store.
+    ++stats_.busy;
+    Deliver(std::move(cb), FetchResult::Error(FetchErrorKind::kBusy, "origin busy"));
+    return;
+  }
   uint64_t id = next_id_++;
   pending_.emplace(
       id, Pending{std::move(cb), Request{std::string(key), std::move(params)}, timeout_ms_, -1});
   queue_.push_back(id);
   ++queued_live_;
   AddDeadline(id);
-  Dispatch();
+  DispatchQueued();
   queue_peak_ = std::max<uint64_t>(queue_peak_, queued_live_);
+  PublishLoad();
+}
+
+size_t PooledOrigin::InflightLimit() const {
+  const auto pool = static_cast<size_t>(max_connections_);
+  return max_inflight_ > 0 ? std::min(pool, static_cast<size_t>(max_inflight_)) : pool;
+}
+
+void PooledOrigin::SetLimits(int max_inflight, int max_queue) {
+  max_inflight_ = std::max(max_inflight, 0);
+  max_queue_ = std::max(max_queue, 0);
+  Dispatch();  // a higher limit lets queued fetches go now
 }
 
 void PooledOrigin::Dispatch() {
+  DispatchQueued();
+  PublishLoad();
+}
+
+void PooledOrigin::PublishLoad() {
+  published_queued_.store(queued_live_, std::memory_order_relaxed);
+  published_queue_peak_.store(queue_peak_, std::memory_order_relaxed);
+  published_connections_.store(static_cast<uint64_t>(ConnectedCount()), std::memory_order_relaxed);
+}
+
+void PooledOrigin::DispatchQueued() {
   if (closed_) return;
-  // Idle connections take the oldest fetches.
-  for (size_t i = 0; i < conns_.size() && !queue_.empty(); ++i) {
+  const size_t limit = InflightLimit();
+  size_t busy = 0;
+  for (const Conn& conn : conns_) busy += conn.state == ConnState::kBusy ? 1 : 0;
+  // Idle connections take the oldest fetches, while fewer than the limit are out.
+  for (size_t i = 0; i < conns_.size() && !queue_.empty() && busy < limit; ++i) {
     Conn& conn = conns_[i];
     if (conn.state != ConnState::kIdle) continue;
     while (!queue_.empty()) {
@@ -129,6 +161,7 @@ void PooledOrigin::Dispatch() {
       it->second.conn = static_cast<int>(i);
       conn.state = ConnState::kBusy;
       conn.fetch_id = id;
+      ++busy;
       SendRequest(RefOf(i), it->second.request);
       break;
     }
@@ -149,7 +182,12 @@ void PooledOrigin::Dispatch() {
     }
     return;
   }
-  while (opening < queued_live_ && open < static_cast<size_t>(max_connections_)) {
+  // Grow only while requests could go out on the new connections (the in-flight limit).
+  size_t idle = 0;
+  for (const Conn& conn : conns_) idle += conn.state == ConnState::kIdle ? 1 : 0;
+  if (busy + idle + opening >= limit) return;
+  while (opening < queued_live_ && open < static_cast<size_t>(max_connections_) &&
+         busy + idle + opening < limit) {
     size_t index = 0;
     while (index < conns_.size() && conns_[index].state != ConnState::kClosed) ++index;
     if (index == conns_.size()) conns_.push_back(Conn{});
@@ -302,7 +340,9 @@ OriginConnectionStats PooledOrigin::ConnectionStats() const {
 }
 
 OriginLoad PooledOrigin::Load() const {
-  return OriginLoad{queued_live_, queue_peak_, static_cast<uint64_t>(ConnectedCount())};
+  return OriginLoad{published_queued_.load(std::memory_order_relaxed),
+                    published_queue_peak_.load(std::memory_order_relaxed),
+                    published_connections_.load(std::memory_order_relaxed)};
 }
 
 void PooledOrigin::SetTimeoutMs(int timeout_ms) { timeout_ms_ = std::max(timeout_ms, 1); }
@@ -336,6 +376,7 @@ void PooledOrigin::Close() {
   queue_.clear();
   queued_live_ = 0;
   deadlines_ = {};
+  PublishLoad();
   for (auto& [id, cb] : left) {
     ++stats_.errors;
     done.emplace_back(std::move(cb), FetchResult::Error(FetchErrorKind::kUnreachable,

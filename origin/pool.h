@@ -5,6 +5,9 @@
 //   * a bounded pool that grows on demand: a connection is opened when a fetch finds none
 //     idle and fewer than `max_connections` are open or opening;
 //   * one request at a time per connection, and a FIFO queue of fetches when all are busy;
+//   * origin protection (SetLimits): at most `max_inflight` requests out at once (0: the pool
+//     size), and at most `max_queue` fetches waiting beyond that limit (0: no bound); a fetch
+//     that finds both full is refused at once with kBusy ("origin busy");
 //   * a per-fetch deadline on one uv timer over a min-heap of deadlines; it starts at Fetch(),
 //     so it covers the time spent in the queue;
 //   * reconnect with capped exponential backoff (50 ms doubling to 2 s): after a failed open,
@@ -19,6 +22,7 @@
 // loop's thread (a kind may run work elsewhere, e.g. uv_queue_work, but reports on the loop).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -52,6 +56,7 @@ struct PoolStats {
   uint64_t connect_failures = 0;  // opens that failed
   uint64_t disconnects = 0;       // ready connections that were closed or lost
   uint64_t timeout_drops = 0;     // of those, dropped because a fetch on them timed out
+  uint64_t busy = 0;              // refused with kBusy: the queue was full (SetLimits)
 };
 
 class PooledOrigin : public Origin {
@@ -69,8 +74,12 @@ class PooledOrigin : public Origin {
                        FetchCallback cb) override;
   int ConnectedCount() const override;
   OriginConnectionStats ConnectionStats() const override;
+  // The queue and pool as of the last change on the loop; safe to call from any thread.
   OriginLoad Load() const override;
   void SetTimeoutMs(int timeout_ms) override;
+  // max_inflight: most requests out at once (0 or more than the pool: the pool's size);
+  // max_queue: most fetches waiting beyond them (0: no bound). Applies from the next Fetch.
+  void SetLimits(int max_inflight, int max_queue) override;
   // Fails every pending fetch, closes idle connections at once and busy ones when their
   // request completes (a kind must still report it). Idempotent.
   void Close() override;
@@ -143,8 +152,11 @@ class PooledOrigin : public Origin {
   static void OnRetryTimer(uv_timer_s* timer);
 
   // Hands queued fetches, oldest first, to idle connections, and opens connections while
-  // fetches wait and the pool may grow.
+  // fetches wait and the pool may grow (DispatchQueued); then publishes the load.
   void Dispatch();
+  void DispatchQueued();
+  // Stores the queue length, its peak and the connections up where Load() reads them.
+  void PublishLoad();
   Conn* Lookup(ConnRef ref);
   ConnRef RefOf(size_t index) const {
     return ConnRef{static_cast<int>(index), conns_[index].generation};
@@ -157,9 +169,14 @@ class PooledOrigin : public Origin {
   void OpenFailed(size_t index, const std::string& error);
   void AddDeadline(uint64_t id);
   void Deliver(FetchCallback cb, FetchResult result);
+  // The most connections that may carry a request at once: the pool size, or less under a
+  // max_inflight limit.
+  size_t InflightLimit() const;
 
   uv_loop_s* loop_;
   int max_connections_;
+  int max_inflight_ = 0;  // SetLimits; 0: max_connections_
+  int max_queue_ = 0;     // SetLimits; 0: no bound
   int timeout_ms_;
   bool closed_ = false;
   uint64_t next_id_ = 1;
@@ -177,6 +194,9 @@ class PooledOrigin : public Origin {
   uv_timer_s* deliver_timer_ = nullptr;
   uv_timer_s* retry_timer_ = nullptr;  // Dispatch() again when the backoff lapses
   PoolStats stats_;
+  std::atomic<uint64_t> published_queued_{0};
+  std::atomic<uint64_t> published_queue_peak_{0};
+  std::atomic<uint64_t> published_connections_{0};
 };
 
 }  // namespace flightcache::origin

@@ -10,7 +10,9 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "origin/route.h"
 #include "origin/sql_result.h"
@@ -19,6 +21,34 @@ namespace flightcache::origin {
 namespace {
 
 constexpr const char* kStatementName = "flightcache";
+// Cancel requests out at once, over every PostgreSQL origin of the process. Past this a
+// timed-out query's connection is only dropped (the backend then runs the query to its end).
+constexpr int kMaxCancelsInFlight = 8;
+std::atomic<int> cancels_in_flight{0};
+
+// Asks the server to cancel the query running on pg (PQcancel), from a detached thread:
+// PQcancel opens a new connection to the server and waits for it, which must never block the
+// loop, the thread pool the SQLite kind runs on, or shutdown. Returns false (and sends
+// nothing) when kMaxCancelsInFlight are already out or no cancel object can be made. The
+// thread owns the PGcancel, which does not refer to pg: pg may be finished at once.
+bool SendCancel(PGconn* pg) {
+  if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1);
+    return false;
+  }
+  PGcancel* cancel = PQgetCancel(pg);
+  if (cancel == nullptr) {
+    cancels_in_flight.fetch_sub(1);
+    return false;
+  }
+  std::thread([cancel]() {
+    char error[256];
+    PQcancel(cancel, error, sizeof(error));  // best effort: a failure leaves the drop
+    PQfreeCancel(cancel);
+    cancels_in_flight.fetch_sub(1);
+  }).detach();
+  return true;
+}
 constexpr Oid kBoolOid = 16;
 constexpr Oid kByteaOid = 17;
 constexpr Oid kJsonOid = 114;
@@ -211,6 +241,8 @@ bool CheckPostgresTarget(PostgresTarget* target, int connect_timeout_s, std::str
   if (PQstatus(pg) != CONNECTION_OK) {
     *error = "cannot connect: " + TrimmedError(PQerrorMessage(pg));
   } else {
+    target->check_client_connection =
+        PQserverVersion(pg) >= 140000 && target->conninfo.find("options=") == std::string::npos;
     PGresult* res = PQprepare(pg, "", target->query.c_str(), 0, nullptr);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
       *error = "query does not prepare: " + TrimmedError(PQresultErrorMessage(res));
@@ -279,7 +311,12 @@ void PostgresOrigin::OpenConnection(ConnRef ref) {
   Conn& conn = ConnAt(ref);
   conn.Release();
   conn.ref = ref;
-  conn.pg = PQconnectStart(target_.conninfo.c_str());
+  // The server checks every second, while a query runs, that its client is still there.
+  const char* keywords[] = {"dbname", "options", nullptr};
+  const char* values[] = {target_.conninfo.c_str(), "-c client_connection_check_interval=1000",
+                          nullptr};
+  if (!target_.check_client_connection) keywords[1] = nullptr;
+  conn.pg = PQconnectStartParams(keywords, values, 1);
   std::string failure;
   if (conn.pg == nullptr) {
     failure = "out of memory";
@@ -330,7 +367,15 @@ void PostgresOrigin::SendRequest(ConnRef ref, const Request& request) {
   Watch(conn, UV_READABLE | (flushed == 1 ? UV_WRITABLE : 0));
 }
 
-void PostgresOrigin::CloseConnection(ConnRef ref) { ConnAt(ref).Release(); }
+void PostgresOrigin::CloseConnection(ConnRef ref) {
+  Conn& conn = ConnAt(ref);
+  // A query still out here passed its deadline: the server is asked to stop it, so a slow
+  // query does not keep running (and holding a backend) after its connection is gone.
+  if (conn.phase == Conn::Phase::kQuery && conn.pg != nullptr && SendCancel(conn.pg)) {
+    ++cancels_sent_;
+  }
+  conn.Release();
+}
 
 void PostgresOrigin::Close() {
   PooledOrigin::Close();

@@ -5,7 +5,11 @@
 // PQconnectPoll, then PQsendPrepare of the route's query once, then one PQsendQueryPrepared at
 // a time, all driven by a uv_poll on the connection's socket; nothing blocks the loop. Pool,
 // FIFO queue, deadlines and backoff come from PooledOrigin (pool.h). A query past its deadline
-// has its connection dropped (PQfinish; DropOnTimeout), so no late reply can answer another key.
+// is cancelled at the server (PQcancel, sent from a short-lived thread so the loop never waits
+// on it) and its connection dropped (PQfinish; DropOnTimeout), so no late reply can answer
+// another key; the pool opens a fresh connection on demand, with backoff after failures. On
+// PostgreSQL 14+ connections set client_connection_check_interval=1s, so the server also ends
+// within a second a query whose connection is gone (a cancel that came before it started).
 // Parameters: $N binds the N-th capture of the route's pattern ($1 is the whole key when the
 // pattern has none), as text. A capture that PostgreSQL text cannot hold (a NUL byte, invalid
 // UTF-8) matches no row: it is answered "not found" without a query; so is one the database
@@ -32,6 +36,10 @@ struct PostgresTarget {
   std::string query;                       // one SELECT with $1..$N
   std::vector<std::string> capture_names;  // of the route's pattern, in order
   int params = 0;                          // $N the query takes (found by the start-up check)
+  // Set by the start-up check when the server has client_connection_check_interval (14+) and
+  // the URL sets no options of its own: connections then ask the server to end a query whose
+  // client has gone (a dropped connection whose cancel came before the query started).
+  bool check_client_connection = false;
 };
 
 // True when url is a postgres:// or postgresql:// URL that libpq accepts; else *error.
@@ -54,6 +62,8 @@ class PostgresOrigin final : public PooledOrigin {
   std::string Describe() const override { return description_; }
   // As PooledOrigin::Close, and drops the connections whose query is still out.
   void Close() override;
+  // Cancel requests sent for queries that passed their deadline.
+  uint64_t cancels_sent() const { return cancels_sent_; }
 
   struct Conn;  // one connection's state (postgres_origin.cc)
 
@@ -77,6 +87,7 @@ class PostgresOrigin final : public PooledOrigin {
   std::vector<std::unique_ptr<Conn>> conns_;  // by ConnRef::index
   std::vector<std::function<void()>> later_;  // run from report_timer_
   uv_timer_s* report_timer_ = nullptr;
+  uint64_t cancels_sent_ = 0;
 };
 
 }  // namespace flightcache::origin

@@ -7,9 +7,7 @@
 // and every callback starts with `if (ac->data == nullptr) return;`. Fetches are failed from
 // our own tables (slot.inflight, pending_), never by waiting for hiredis' NULL callbacks, so
 // the NULL callbacks that redisAsyncFree() runs for a dropped context never answer twice.
-// We attach hiredis to libuv with our own adapter (AttachToLoop) rather than
-// <hiredis/adapters/libuv.h>: the 0.14 one ignores poll errors, and libuv reports POLLERR
-// (a refused connect, a reset) only as a poll error, so such a connection would hang.
+// hiredis is attached to libuv with our own adapter (hiredis_uv.h).
 // User callbacks run last in each handler (RunCompletions), so one may call Fetch, Close or
 // even destroy the origin without the handler touching freed state afterwards.
 #include "origin/redis_origin.h"
@@ -22,7 +20,9 @@
 #include <cassert>
 #include <cstdint>
 
+#include "origin/hiredis_uv.h"
 #include "origin/pool.h"
+#include "origin/redis_invalidation.h"
 
 namespace flightcache::origin {
 namespace {
@@ -36,6 +36,9 @@ constexpr int kMinConnectTimeoutMs = 1000;
 // privdata tags for the handshake commands.
 void* const kAuthTag = reinterpret_cast<void*>(uintptr_t{1});
 void* const kSelectTag = reinterpret_cast<void*>(uintptr_t{2});
+// privdata tags for CLIENT TRACKING.
+void* const kTrackingOffTag = reinterpret_cast<void*>(uintptr_t{3});
+void* const kTrackingOnTag = reinterpret_cast<void*>(uintptr_t{4});
 
 uv_timer_t* NewTimer(uv_loop_t* loop, void* data) {
   auto* timer = new uv_timer_t;
@@ -74,75 +77,6 @@ FetchResult MapReply(const redisReply& reply) {
           FetchErrorKind::kProtocol,
           "origin protocol error: GET answered with reply type " + std::to_string(reply.type));
   }
-}
-
-// ---- hiredis <-> libuv adapter ----------------------------------------------------------
-// One uv_poll_t per context. hiredis calls the hooks to say which events it wants and calls
-// cleanup once when the context is freed; the poll's memory goes in its close callback.
-struct UvEvents {
-  redisAsyncContext* ac;
-  uv_poll_t poll;
-  int events;
-};
-
-void OnPoll(uv_poll_t* poll, int status, int events) {
-  auto* ev = static_cast<UvEvents*>(poll->data);
-  // On a poll error libuv has stopped the handle; let hiredis try the I/O it was waiting
-  // for so that it sees the socket error and fails the context.
-  if (status < 0) events = ev->events;
-  if (ev->ac != nullptr && (events & UV_READABLE) != 0) redisAsyncHandleRead(ev->ac);
-  if (ev->ac != nullptr && (events & UV_WRITABLE) != 0) redisAsyncHandleWrite(ev->ac);
-}
-
-void UpdatePoll(UvEvents* ev, int events) {
-  ev->events = events;
-  if (events != 0) {
-    uv_poll_start(&ev->poll, events, OnPoll);
-  } else {
-    uv_poll_stop(&ev->poll);
-  }
-}
-
-void UvAddRead(void* data) {
-  auto* ev = static_cast<UvEvents*>(data);
-  UpdatePoll(ev, ev->events | UV_READABLE);
-}
-void UvDelRead(void* data) {
-  auto* ev = static_cast<UvEvents*>(data);
-  UpdatePoll(ev, ev->events & ~UV_READABLE);
-}
-void UvAddWrite(void* data) {
-  auto* ev = static_cast<UvEvents*>(data);
-  UpdatePoll(ev, ev->events | UV_WRITABLE);
-}
-void UvDelWrite(void* data) {
-  auto* ev = static_cast<UvEvents*>(data);
-  UpdatePoll(ev, ev->events & ~UV_WRITABLE);
-}
-void UvCleanup(void* data) {
-  auto* ev = static_cast<UvEvents*>(data);
-  ev->ac = nullptr;  // the context is being freed; a poll event already queued must not use it
-  // hiredis may call cleanup more than once (on disconnect, then on free).
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&ev->poll)) != 0) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(&ev->poll),
-           [](uv_handle_t* handle) { delete static_cast<UvEvents*>(handle->data); });
-}
-
-bool AttachToLoop(redisAsyncContext* ac, uv_loop_t* loop) {
-  if (ac->ev.data != nullptr) return false;
-  auto* ev = new UvEvents{ac, {}, 0};
-  if (uv_poll_init(loop, &ev->poll, ac->c.fd) != 0) {
-    delete ev;
-    return false;
-  }
-  ev->poll.data = ev;
-  ac->ev.data = ev;
-  ac->ev.addRead = UvAddRead;
-  ac->ev.delRead = UvDelRead;
-  ac->ev.addWrite = UvAddWrite;
-  ac->ev.delWrite = UvDelWrite;
-  ac->ev.cleanup = UvCleanup;
-  return true;
 }
 
 }  // namespace
@@ -188,7 +122,14 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
                                                     "origin unreachable: " + last_error_));
       return;
     }
-    // Some connection is still coming up: wait for it, bounded by this fetch's deadline.
+    if (max_queue_ > 0 && pending_.size() >= InflightCount() + static_cast<size_t>(max_queue_)) {
+      // max_queue fetches already wait: refuse this one at once; it is never stored.
+      ++stats_.busy;
+      DeliverSoon(std::move(cb), FetchResult::Error(FetchErrorKind::kBusy, "origin busy"));
+      return;
+    }
+    // Some connection is still coming up, or the in-flight limit is reached: wait, bounded by
+    // this fetch's deadline.
     pending_.emplace(id, Pending{std::move(cb), std::string(key), timeout_ms_, -1});
     queued_.push_back(id);
     AddDeadline(id);
@@ -199,8 +140,68 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
                                                   "origin unreachable: cannot queue command"));
     return;
   }
-  pending_.emplace(id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index});
+  pending_.emplace(
+      id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index, slot->tracked_epoch});
   AddDeadline(id);
+}
+
+void RedisOrigin::SetLimits(int max_inflight, int max_queue) {
+  max_inflight_ = std::max(max_inflight, 0);
+  max_queue_ = std::max(max_queue, 0);
+  SendQueued();  // a higher limit lets waiting fetches go now
+}
+
+size_t RedisOrigin::InflightCount() const {
+  size_t count = 0;
+  for (const auto& slot : slots_) count += slot->inflight.size();
+  return count;
+}
+
+void RedisOrigin::EnableTracking(std::string bcast_prefix, InvalidationHandler handler) {
+  if (tracking_ || closed_) return;
+  bcast_prefix_ = std::move(bcast_prefix);
+  tracking_ = std::make_unique<RedisInvalidationListener>(
+      loop_, url_, connect_timeout_ms_, std::move(handler), [this]() { OnTrackingState(); });
+  tracking_->Start();
+}
+
+std::string RedisOrigin::ProtectionInfo() const {
+  return tracking_ ? tracking_->stats().InfoFields("tracking") : std::string();
+}
+
+void RedisOrigin::OnTrackingState() {
+  if (closed_) return;
+  if (tracking_->state() == FeedState::kUp) {
+    for (auto& slot : slots_) EnsureTracked(*slot);
+  }
+  SendQueued();  // fetches that waited for the feed's attempt go now
+}
+
+void RedisOrigin::EnsureTracked(Slot& slot) {
+  if (!tracking_ || tracking_->state() != FeedState::kUp || slot.state != SlotState::kReady) {
+    return;
+  }
+  const uint64_t epoch = tracking_->epoch();
+  if (slot.tracked_epoch == epoch) return;
+  if (slot.tracked_epoch != 0) {
+    // Tracking is still on with a stale REDIRECT (and maybe BCAST prefixes, which may not be
+    // registered twice): off first, then on again with the new subscriber's id.
+    const char* argv[3] = {"CLIENT", "TRACKING", "OFF"};
+    size_t lens[3] = {6, 8, 3};
+    redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOffTag, 3, argv, lens);
+  }
+  const std::string id = std::to_string(tracking_->client_id());
+  std::vector<const char*> argv = {"CLIENT", "TRACKING", "ON", "REDIRECT", id.c_str()};
+  std::vector<size_t> lens = {6, 8, 2, 8, id.size()};
+  if (!bcast_prefix_.empty()) {
+    argv.insert(argv.end(), {"BCAST", "PREFIX", bcast_prefix_.c_str()});
+    lens.insert(lens.end(), {5, 6, bcast_prefix_.size()});
+  }
+  // Every GET sent after this on the connection is tracked: the origin runs them in order.
+  if (redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOnTag, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) == REDIS_OK) {
+    slot.tracked_epoch = epoch;
+  }
 }
 
 void RedisOrigin::SetTimeoutMs(int timeout_ms) {
@@ -224,6 +225,7 @@ std::string RedisOrigin::Describe() const { return RedactedUrl(url_); }
 void RedisOrigin::Close() {
   if (closed_) return;
   closed_ = true;
+  if (tracking_) tracking_->Close();
   for (auto& slot : slots_) {
     if (redisAsyncContext* ac = slot->ac; ac != nullptr) {
       ac->data = nullptr;
@@ -315,7 +317,12 @@ void RedisOrigin::MarkReady(Slot& slot) {
   uv_timer_stop(slot.timer);
   slot.state = SlotState::kReady;
   slot.failures = 0;
+  slot.tracked_epoch = 0;
   ++stats_.connects;
+  if (tracking_) {
+    EnsureTracked(slot);
+    tracking_->Nudge();  // the origin is back: a lost feed need not wait for its backoff
+  }
   SendQueued();  // fetches that waited for a connection go out now
 }
 
@@ -332,6 +339,7 @@ void RedisOrigin::SendQueued() {
     queued_.pop_front();
     if (SendGet(*target, id, it->second.key)) {
       it->second.slot = target->index;
+      it->second.sent_epoch = target->tracked_epoch;
       continue;
     }
     FetchCallback cb = std::move(it->second.cb);
@@ -429,6 +437,8 @@ void RedisOrigin::FailQueuedIfHopeless(Completions* done) {
 }
 
 RedisOrigin::Slot* RedisOrigin::PickReadySlot() {
+  if (tracking_ && tracking_->state() == FeedState::kConnecting) return nullptr;
+  if (max_inflight_ > 0 && InflightCount() >= static_cast<size_t>(max_inflight_)) return nullptr;
   Slot* best = nullptr;
   size_t count = slots_.size();
   for (size_t k = 0; k < count; ++k) {
@@ -563,10 +573,33 @@ void RedisOrigin::OnGetReply(redisAsyncContext* ac, void* reply_ptr, void* privd
     return;
   }
   FetchCallback cb = std::move(it->second.cb);
+  const uint64_t sent_epoch = it->second.sent_epoch;
   self->pending_.erase(it);
   FetchResult result = MapReply(*reply);
+  if (self->tracking_ && result.status != FetchStatus::kError &&
+      !FillAllowed(self->tracking_->state(), sent_epoch, self->tracking_->epoch())) {
+    // Read while no invalidation could reach us: answer it, but keep it (and its "not
+    // found") out of the store.
+    result.no_store = true;
+    result.negative_ttl_ms = 0;
+    self->tracking_->stats().untracked.fetch_add(1, std::memory_order_relaxed);
+  }
   self->CountResult(result);
+  if (!self->queued_.empty()) self->SendQueued();  // a place under the in-flight limit freed
   cb(std::move(result));  // last: the callback may Close() or destroy the origin
+}
+
+void RedisOrigin::OnTrackingReply(redisAsyncContext* ac, void* reply_ptr, void* /*privdata*/) {
+  auto* slot = static_cast<Slot*>(ac->data);
+  auto* reply = static_cast<redisReply*>(reply_ptr);
+  if (slot == nullptr || reply == nullptr || reply->type != REDIS_REPLY_ERROR) return;
+  RedisOrigin* self = slot->owner;
+  // The origin cannot track (an older Redis): values fill on TTLs alone from now on, as with
+  // --origin-tracking no.
+  slot->tracked_epoch = 0;
+  if (self->tracking_) {
+    self->tracking_->GiveUp("CLIENT TRACKING: " + std::string(reply->str, reply->len));
+  }
 }
 
 // ---- uv timer callbacks -------------------------------------------------------------------

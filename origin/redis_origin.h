@@ -13,6 +13,15 @@
 // hiredis callbacks find their connection through ac->data, which is cleared whenever a context
 // is detached from its slot, so a callback that comes after a drop, a timeout or Close() is a
 // no-op. Single-threaded: every method runs on the loop's thread.
+// Origin protection: SetLimits caps the GETs out at once over all connections (the rest wait
+// in the FIFO, oldest first) and bounds that FIFO; a fetch finding it full is refused with
+// kBusy. Invalidation (EnableTracking): a RedisInvalidationListener (redis_invalidation.h)
+// subscribes to __redis__:invalidate; every fetch connection sends CLIENT TRACKING ON REDIRECT
+// <its id> (with BCAST PREFIX p for a prefix-scoped route) before its next GET, and again
+// (OFF, then ON) each time the feed comes up anew. A GET's value may fill the store only when
+// it was sent on a connection tracked in the feed's current epoch (FillAllowed); any other is
+// answered with no_store. While the feed makes its attempt, fetches wait for it (bounded by
+// their deadlines) so that a fresh start does not answer its first reads untracked.
 // Not on PooledOrigin (pool.h) yet: it pipelines many GETs per connection over a fixed pool,
 // which the one-request-at-a-time base does not model; moving it (a base with N requests per
 // connection) is left for a later step, so that its hardened behaviour and tests stay as they are.
@@ -29,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "origin/invalidation.h"
 #include "origin/origin.h"
 #include "origin/origin_url.h"
 
@@ -37,6 +47,8 @@ struct uv_loop_s;
 struct uv_timer_s;
 
 namespace flightcache::origin {
+
+class RedisInvalidationListener;
 
 // Counters for INFO. Monotonic over the origin's life.
 struct RedisOriginStats {
@@ -51,6 +63,7 @@ struct RedisOriginStats {
   uint64_t connect_failures = 0;  // attempts that failed before ready (refused, AUTH, timeout)
   uint64_t disconnects = 0;       // ready connections that dropped (timeout drops included)
   uint64_t timeout_drops = 0;     // ready connections dropped because a fetch on them timed out
+  uint64_t busy = 0;              // refused with kBusy: the queue was full (SetLimits)
 };
 
 class RedisOrigin final : public Origin {
@@ -73,6 +86,14 @@ class RedisOrigin final : public Origin {
 
   void SetTimeoutMs(int timeout_ms) override;
   OriginConnectionStats ConnectionStats() const override;
+  // max_inflight: most GETs out at once over all connections (0: no limit); max_queue: most
+  // fetches waiting (0: no bound). Applies from now on.
+  void SetLimits(int max_inflight, int max_queue) override;
+  // Turns invalidation on (see the top of this file). bcast_prefix: "" for default tracking
+  // (keys this origin read), else the prefix of BCAST PREFIX. Call once, before the loop runs.
+  void EnableTracking(std::string bcast_prefix, InvalidationHandler handler);
+  // The feed's fields for INFO ("" without tracking). Thread-safe.
+  std::string ProtectionInfo() const override;
 
   const RedisOriginStats& Stats() const { return stats_; }
   int timeout_ms() const { return timeout_ms_; }
@@ -93,13 +114,15 @@ class RedisOrigin final : public Origin {
     int handshake_pending = 0;      // AUTH/SELECT replies still expected
     int failures = 0;               // attempts failed since the last ready; 0 = hopeful
     std::deque<uint64_t> inflight;  // GET fetch ids in send order (replies come in order)
+    uint64_t tracked_epoch = 0;     // the feed epoch its CLIENT TRACKING names; 0: none
   };
 
   struct Pending {
     FetchCallback cb;
-    std::string key;     // kept so that a fetch can be sent again after its connection drops
-    int timeout_ms = 0;  // the timeout when it started, for the error text
-    int slot = -1;       // -1 while queued for a connection
+    std::string key;          // kept so that a fetch can be sent again after its connection drops
+    int timeout_ms = 0;       // the timeout when it started, for the error text
+    int slot = -1;            // -1 while queued for a connection
+    uint64_t sent_epoch = 0;  // its slot's tracked_epoch when the GET went out
   };
   using Deadline = std::pair<uint64_t, uint64_t>;  // (deadline ms, fetch id)
 
@@ -111,6 +134,7 @@ class RedisOrigin final : public Origin {
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnHandshakeReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnGetReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnTrackingReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnSlotTimer(uv_timer_s* timer);
   static void OnDeadlineTimer(uv_timer_s* timer);
   static void OnDeliverTimer(uv_timer_s* timer);
@@ -132,7 +156,14 @@ class RedisOrigin final : public Origin {
   // True when no connection is ready and every one's last attempt failed.
   bool Hopeless() const;
   void FailQueuedIfHopeless(Completions* done);
+  // A ready connection with the fewest GETs out, or nullptr when none is ready, the in-flight
+  // limit is reached, or the invalidation feed is making its attempt.
   Slot* PickReadySlot();
+  size_t InflightCount() const;
+  // The feed changed state: track the ready connections in its new epoch, send what waited.
+  void OnTrackingState();
+  // Sends CLIENT TRACKING on a ready slot not yet tracked in the feed's current epoch.
+  void EnsureTracked(Slot& slot);
   bool SendGet(Slot& slot, uint64_t id, std::string_view key);
   void AddDeadline(uint64_t id);
   void Finish(FetchCallback cb, FetchResult result, Completions* done);
@@ -155,6 +186,10 @@ class RedisOrigin final : public Origin {
   Completions deferred_;         // decided, delivered next tick
   uv_timer_s* deadline_timer_ = nullptr;
   uv_timer_s* deliver_timer_ = nullptr;
+  int max_inflight_ = 0;                                 // SetLimits; 0: no limit
+  int max_queue_ = 0;                                    // SetLimits; 0: no bound
+  std::unique_ptr<RedisInvalidationListener> tracking_;  // EnableTracking
+  std::string bcast_prefix_;
   RedisOriginStats stats_;
 };
 

@@ -2,6 +2,8 @@
 #include "origin/route.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 namespace flightcache::origin {
 namespace {
@@ -38,22 +40,73 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
   } else if (name == "pool") {
     if (!ParseNumber(value, 1, 1024, &v)) return bad("connections, 1 to 1024");
     options->pool = static_cast<int>(v);
+  } else if (name == "max-inflight" || name == "max-queue" || name == "breaker-failures") {
+    if (!ParseNumber(value, 0, 1000000, &v)) return bad("0 (off) to 1000000");
+    (name == "max-inflight" ? options->max_inflight
+     : name == "max-queue"  ? options->max_queue
+                            : options->breaker_failures) = static_cast<int>(v);
+  } else if (name == "breaker-cooldown") {
+    if (!ParseNumber(value, 1, 3600 * 1000, &v)) return bad("milliseconds, 1 to 3600000");
+    options->breaker_cooldown_ms = static_cast<int>(v);
+  } else if (name == "tracking") {
+    if (value != "yes" && value != "no") return bad("yes or no");
+    options->tracking = value == "yes";
+  } else if (name == "listen") {
+    // A PostgreSQL identifier: it is sent quoted, so only its length and NUL bytes matter.
+    if (value.empty() || value.size() > 63) return bad("a channel name of 1 to 63 bytes");
+    options->listen = std::string(value);
+  } else if (name == "stale-while-revalidate") {
+    if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("seconds, 0 or more");
+    options->stale_while_revalidate_s = v;
+  } else if (name == "stale-if-error") {
+    if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("seconds, 0 or more");
+    options->stale_if_error_s = v;
+  } else if (name == "refresh-ahead-beta") {
+    double beta = 0;
+    if (!ParseRefreshAheadBeta(value, &beta)) return bad("a number from 0 to 1000000");
+    options->refresh_ahead_beta = beta;
   } else {
     *error = "unknown route option '" + std::string(name) +
-             "' (known: ttl, negative-ttl, timeout, pool)";
+             "' (known: ttl, negative-ttl, timeout, pool, max-inflight, max-queue, "
+             "breaker-failures, breaker-cooldown, tracking, listen, stale-while-revalidate, "
+             "stale-if-error, refresh-ahead-beta)";
     return false;
   }
   return true;
 }
 
 bool IsOptionWord(std::string_view word) {
-  for (std::string_view name : {"ttl=", "negative-ttl=", "timeout=", "pool="}) {
+  for (std::string_view name :
+       {"ttl=", "negative-ttl=", "timeout=", "pool=", "max-inflight=", "max-queue=",
+        "breaker-failures=", "breaker-cooldown=", "tracking=", "listen=", "stale-while-revalidate=",
+        "stale-if-error=", "refresh-ahead-beta="}) {
     if (word.substr(0, name.size()) == name) return true;
   }
   return false;
 }
 
 }  // namespace
+
+bool ParseRefreshAheadBeta(std::string_view text, double* out) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return false;
+  if (!(v >= 0 && v <= kMaxRefreshAheadBeta)) return false;  // NaN fails too
+  *out = v;
+  return true;
+}
+
+std::string FormatBeta(double beta) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.17g", beta);
+  // The shortest text that reads back as the same number.
+  for (int precision = 1; precision <= 17; ++precision) {
+    char shorter[32];
+    std::snprintf(shorter, sizeof(shorter), "%.*g", precision, beta);
+    if (std::strtod(shorter, nullptr) == beta) return shorter;
+  }
+  return text;
+}
 
 bool KeyPattern::Parse(std::string_view text, KeyPattern* out, std::string* error) {
   KeyPattern p;
@@ -158,6 +211,25 @@ std::string RouteSpec::Redacted() const {
   if (options.negative_ttl_s) out += " negative-ttl=" + std::to_string(*options.negative_ttl_s);
   if (options.timeout_ms) out += " timeout=" + std::to_string(*options.timeout_ms);
   if (options.pool) out += " pool=" + std::to_string(*options.pool);
+  if (options.max_inflight) out += " max-inflight=" + std::to_string(*options.max_inflight);
+  if (options.max_queue) out += " max-queue=" + std::to_string(*options.max_queue);
+  if (options.breaker_failures) {
+    out += " breaker-failures=" + std::to_string(*options.breaker_failures);
+  }
+  if (options.breaker_cooldown_ms) {
+    out += " breaker-cooldown=" + std::to_string(*options.breaker_cooldown_ms);
+  }
+  if (options.tracking) out += std::string(" tracking=") + (*options.tracking ? "yes" : "no");
+  if (!options.listen.empty()) out += " listen=" + options.listen;
+  if (options.stale_while_revalidate_s) {
+    out += " stale-while-revalidate=" + std::to_string(*options.stale_while_revalidate_s);
+  }
+  if (options.stale_if_error_s) {
+    out += " stale-if-error=" + std::to_string(*options.stale_if_error_s);
+  }
+  if (options.refresh_ahead_beta) {
+    out += " refresh-ahead-beta=" + FormatBeta(*options.refresh_ahead_beta);
+  }
   return out;
 }
 
@@ -223,6 +295,11 @@ bool ParseRouteSpec(std::string_view text, RouteSpec* out, std::string* error) {
     if (!SetRouteOption(words[next], &spec.options, &why)) return fail(why);
   }
   if (sql && spec.query.empty()) return fail("a " + scheme + ":// route needs a query");
+  const bool postgres = scheme == "postgres" || scheme == "postgresql";
+  if (!spec.options.listen.empty() && !postgres) return fail("listen= is for postgres:// routes");
+  if (spec.options.tracking && scheme != "redis" && scheme != "unix") {
+    return fail("tracking= is for redis:// and unix:// routes");
+  }
   if (!sql && !spec.query.empty()) {
     return fail("a " + scheme + ":// route takes no query");
   }

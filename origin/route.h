@@ -2,6 +2,9 @@
 //
 // A route is one line, from a `route` config line or a `--route` flag:
 //   <pattern> <url> [query] [ttl=S] [negative-ttl=S] [timeout=MS] [pool=N]
+//             [max-inflight=N] [max-queue=N] [breaker-failures=N] [breaker-cooldown=MS]
+//             [tracking=yes|no] [listen=CHANNEL]
+//             [stale-while-revalidate=S] [stale-if-error=S] [refresh-ahead-beta=B]
 // A pattern is literal text with `{name}` captures and `*` wildcards: `user:{id}` matches
 // "user:42" with id = "42"; `*` alone matches every key. A capture matches one or more bytes, a
 // `*` zero or more; neither is ever interpreted. Captured parts are handed to the origin as
@@ -53,6 +56,18 @@ struct RouteOptions {
   std::optional<int64_t> negative_ttl_s;  // negative-ttl=S
   std::optional<int> timeout_ms;          // timeout=MS
   std::optional<int> pool;                // pool=N (most connections)
+  // Origin protection (origin/circuit_breaker.h, pool.h) and invalidation (invalidation.h).
+  std::optional<int> max_inflight;         // max-inflight=N
+  std::optional<int> max_queue;            // max-queue=N
+  std::optional<int> breaker_failures;     // breaker-failures=N
+  std::optional<int> breaker_cooldown_ms;  // breaker-cooldown=MS
+  std::optional<bool> tracking;            // tracking=yes|no (redis:// routes)
+  std::string listen;                      // listen=CHANNEL (postgres:// routes); "" for none
+  // Freshness (origin/read_through.h): stale-while-revalidate=S, stale-if-error=S,
+  // refresh-ahead-beta=B.
+  std::optional<int64_t> stale_while_revalidate_s;
+  std::optional<int64_t> stale_if_error_s;
+  std::optional<double> refresh_ahead_beta;
 };
 
 struct RouteSpec {
@@ -71,6 +86,13 @@ bool SplitRouteWords(std::string_view text, std::vector<std::string>* words, std
 // Parses one route line (see the top of this file). Checks the pattern, the option names and
 // values and that the URL has a known scheme; the URL itself is checked by its origin kind.
 bool ParseRouteSpec(std::string_view text, RouteSpec* out, std::string* error);
+
+// The largest refresh-ahead β accepted (flag, config and route option).
+inline constexpr double kMaxRefreshAheadBeta = 1e6;
+// Parses a refresh-ahead β: a finite number from 0 to kMaxRefreshAheadBeta.
+bool ParseRefreshAheadBeta(std::string_view text, double* out);
+// β as CONFIG GET and ORIGIN ROUTES print it (shortest form: "0", "1", "0.5").
+std::string FormatBeta(double beta);
 
 // The URL's scheme ("redis", "sqlite", ...), or "" when it has none.
 std::string UrlScheme(std::string_view url);

@@ -24,6 +24,21 @@ std::string Fixed3(double v) {
   return text;
 }
 
+// A route's own freshness options (-1: unset), stamped on its results where the origin itself
+// said nothing (an HTTP Cache-Control stale-while-revalidate= wins).
+struct RouteFreshness {
+  int64_t stale_while_revalidate_s;
+  int64_t stale_if_error_s;
+  double refresh_ahead_beta;
+  void StampOn(FetchResult* result) const {
+    if (result->stale_while_revalidate_s < 0) {
+      result->stale_while_revalidate_s = stale_while_revalidate_s;
+    }
+    if (result->stale_if_error_s < 0) result->stale_if_error_s = stale_if_error_s;
+    if (result->refresh_ahead_beta < 0) result->refresh_ahead_beta = refresh_ahead_beta;
+  }
+};
+
 }  // namespace
 
 RouterOrigin::RouterOrigin(uv_loop_s* loop, std::vector<Route> routes)
@@ -47,6 +62,9 @@ void RouterOrigin::Fetch(std::string_view key, FetchCallback cb) {
   const RouteOptions& options = routes_[route].spec.options;
   const int64_t cache_ttl_ms = options.cache_ttl_s ? *options.cache_ttl_s * 1000 : -1;
   const int64_t negative_ttl_ms = options.negative_ttl_s ? *options.negative_ttl_s * 1000 : -1;
+  const RouteFreshness freshness{options.stale_while_revalidate_s.value_or(-1),
+                                 options.stale_if_error_s.value_or(-1),
+                                 options.refresh_ahead_beta.value_or(-1)};
   const int64_t started_us = MonotonicMicros();
   Origin* target = routes_[route].origin.get();
   {
@@ -54,25 +72,23 @@ void RouterOrigin::Fetch(std::string_view key, FetchCallback cb) {
     ++stats_[route].started;
   }
   target->FetchWithParams(key, std::move(captures),
-                          [this, route, cache_ttl_ms, negative_ttl_ms, started_us,
+                          [this, route, cache_ttl_ms, negative_ttl_ms, freshness, started_us,
                            cb = std::move(cb)](FetchResult result) {
                             // What the origin said for this result (max-age) wins.
                             if (result.cache_ttl_ms < 0) result.cache_ttl_ms = cache_ttl_ms;
                             if (result.negative_ttl_ms < 0) {
                               result.negative_ttl_ms = negative_ttl_ms;
                             }
+                            freshness.StampOn(&result);
+                            result.route = static_cast<int>(route);
                             Record(route, result, MonotonicMicros() - started_us);
                             cb(std::move(result));
                           });
-  std::lock_guard<std::mutex> hold(mutex_);
-  stats_[route].load = target->Load();
 }
 
 void RouterOrigin::Record(size_t route, const FetchResult& result, int64_t micros) {
-  OriginLoad load = routes_[route].origin->Load();
   std::lock_guard<std::mutex> hold(mutex_);
   RouteStats& s = stats_[route];
-  s.load = load;
   switch (result.status) {
     case FetchStatus::kValue:
       ++s.values;
@@ -117,16 +133,44 @@ std::string RouterOrigin::RoutesInfo() const {
   std::lock_guard<std::mutex> hold(mutex_);
   for (size_t i = 0; i < routes_.size(); ++i) {
     const RouteStats& s = stats_[i];
+    const OriginLoad load = routes_[i].origin->Load();  // live: each kind's Load is thread-safe
     out += "origin_route" + std::to_string(i) + ":pattern=" + specs_[i].pattern.text() +
            ",url=" + RedactUrlText(specs_[i].url) +
            ",fetches_started=" + std::to_string(s.started) +
            ",fetches_shared=" + std::to_string(s.shared) + ",values=" + std::to_string(s.values) +
            ",not_found=" + std::to_string(s.not_found) + ",errors=" + std::to_string(s.errors) +
-           ",timeouts=" + std::to_string(s.timeouts) + ",queued=" + std::to_string(s.load.queued) +
-           ",queue_peak=" + std::to_string(s.load.queue_peak) +
-           ",connections=" + std::to_string(s.load.connections) +
+           ",timeouts=" + std::to_string(s.timeouts) + ",queued=" + std::to_string(load.queued) +
+           ",queue_peak=" + std::to_string(load.queue_peak) +
+           ",connections=" + std::to_string(load.connections) +
            ",latency_p50_ms=" + Fixed3(Percentile(s.latencies_us, 50)) +
-           ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) + "\r\n";
+           ",latency_p99_ms=" + Fixed3(Percentile(s.latencies_us, 99)) +
+           routes_[i].origin->ProtectionInfo() + "\r\n";
+  }
+  return out;
+}
+
+std::string RouterOrigin::RouteOf(std::string_view key) const {
+  const int index = PickRoute(specs_, key, nullptr);
+  return index < 0 ? std::string() : specs_[static_cast<size_t>(index)].pattern.text();
+}
+
+std::vector<Origin::RouteCounters> RouterOrigin::RouteCounterList() const {
+  std::vector<RouteCounters> out;
+  std::lock_guard<std::mutex> hold(mutex_);
+  for (size_t i = 0; i < stats_.size(); ++i) {
+    const RouteStats& s = stats_[i];
+    const OriginLoad load = routes_[i].origin->Load();  // live: each kind's Load is thread-safe
+    out.push_back({{"fetches_started", std::to_string(s.started)},
+                   {"fetches_shared", std::to_string(s.shared)},
+                   {"values", std::to_string(s.values)},
+                   {"not_found", std::to_string(s.not_found)},
+                   {"errors", std::to_string(s.errors)},
+                   {"timeouts", std::to_string(s.timeouts)},
+                   {"queued", std::to_string(load.queued)},
+                   {"queue_peak", std::to_string(load.queue_peak)},
+                   {"connections", std::to_string(load.connections)},
+                   {"latency_p50_ms", Fixed3(Percentile(s.latencies_us, 50))},
+                   {"latency_p99_ms", Fixed3(Percentile(s.latencies_us, 99))}});
   }
   return out;
 }
@@ -162,6 +206,22 @@ OriginLoad RouterOrigin::Load() const {
 void RouterOrigin::SetTimeoutMs(int timeout_ms) {
   for (Route& route : routes_) {
     if (!route.spec.options.timeout_ms) route.origin->SetTimeoutMs(timeout_ms);
+  }
+}
+
+void RouterOrigin::SetLimits(int max_inflight, int max_queue) {
+  for (Route& route : routes_) {
+    const RouteOptions& own = route.spec.options;
+    route.origin->SetLimits(own.max_inflight.value_or(max_inflight),
+                            own.max_queue.value_or(max_queue));
+  }
+}
+
+void RouterOrigin::SetBreaker(int failures, int cooldown_ms) {
+  for (Route& route : routes_) {
+    const RouteOptions& own = route.spec.options;
+    route.origin->SetBreaker(own.breaker_failures.value_or(failures),
+                             own.breaker_cooldown_ms.value_or(cooldown_ms));
   }
 }
 

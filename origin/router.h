@@ -4,8 +4,9 @@
 // route (route.h: longest literal prefix wins), hands the key and its captures to that
 // route's origin, and stamps the route's own ttl= / negative-ttl= on the result. A key no
 // route matches is never fetched (Serves() is false; a Fetch of it answers "not found").
-// Per-route counters for INFO are kept under a mutex: Serves(), CountShared() and RoutesInfo()
-// may be called from any worker thread; everything else runs on the origins' loop.
+// Per-route counters for INFO are kept under a mutex: Serves(), CountShared(), RoutesInfo() and
+// Load() may be called from any worker thread (each kind's Load() is thread-safe); everything
+// else runs on the origins' loop.
 #pragma once
 
 #include <memory>
@@ -35,11 +36,18 @@ class RouterOrigin final : public Origin {
   bool Serves(std::string_view key) const override;
   void CountShared(std::string_view key) override;
   std::string RoutesInfo() const override;
+  std::string RouteOf(std::string_view key) const override;
+  std::vector<RouteCounters> RouteCounterList() const override;
+  // The routes, in order (fixed after construction).
+  const std::vector<RouteSpec>& specs() const { return specs_; }
   int ConnectedCount() const override;
   OriginConnectionStats ConnectionStats() const override;
   OriginLoad Load() const override;
   // Applies to the routes without a timeout= of their own.
   void SetTimeoutMs(int timeout_ms) override;
+  // Apply to each route, except for the values its own options set.
+  void SetLimits(int max_inflight, int max_queue) override;
+  void SetBreaker(int failures, int cooldown_ms) override;
   // One route: its origin's address; several: "N routes".
   std::string Describe() const override;
   void Close() override;
@@ -52,7 +60,6 @@ class RouterOrigin final : public Origin {
     uint64_t not_found = 0;
     uint64_t errors = 0;
     uint64_t timeouts = 0;
-    OriginLoad load;                    // as of the last fetch start or completion
     std::vector<int64_t> latencies_us;  // ring of recent fetch latencies
     size_t latency_next = 0;
   };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace flightcache::origin {
 namespace {
@@ -94,7 +95,7 @@ void Singleflight::RememberMissing(const std::string& key, int64_t expire_at_ms,
 
 size_t Singleflight::in_flight() const {
   std::lock_guard<std::mutex> hold(mutex_);
-  return flights_.size();
+  return flights_.size() + forgotten_.size();
 }
 
 size_t Singleflight::parked_waiters() const {
@@ -121,8 +122,31 @@ bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
   return true;
 }
 
+uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waiter,
+                                 bool background) {
+  auto flight = std::make_unique<Flight>();
+  if (first_waiter) flight->waiters.push_back(*first_waiter);
+  flight->key.assign(key);
+  flight->id = next_flight_id_++;
+  flight->background = background;
+  flight->started_us = MonotonicMicros();
+  const uint64_t id = flight->id;
+  flights_.emplace(flight->key, std::move(flight));
+  Watch(key, true);
+  ++stats_.fetches_started;
+  return id;
+}
+
+void Singleflight::Fetch(const std::string& key, uint64_t id) {
+  std::weak_ptr<bool> alive = alive_;
+  origin_->Fetch(key, [this, alive, key, id](FetchResult result) {
+    if (alive.expired()) return;  // the table is gone (shutdown)
+    Complete(key, id, std::move(result));
+  });
+}
+
 void Singleflight::Join(std::string_view key, const Waiter& waiter) {
-  std::string owned_key;
+  uint64_t id;
   {
     std::lock_guard<std::mutex> hold(mutex_);
     ++parked_waiters_;
@@ -133,37 +157,94 @@ void Singleflight::Join(std::string_view key, const Waiter& waiter) {
       origin_->CountShared(key);  // per route, for INFO
       return;
     }
-    auto flight = std::make_unique<Flight>();
-    flight->waiters.push_back(waiter);
-    flight->started_us = MonotonicMicros();
-    owned_key.assign(key);
-    flights_.emplace(owned_key, std::move(flight));
-    Watch(key, true);
-    ++stats_.fetches_started;
+    id = AddFlight(key, &waiter, false);
   }
-  std::weak_ptr<bool> alive = alive_;
-  origin_->Fetch(owned_key, [this, alive, owned_key](FetchResult result) {
-    if (alive.expired()) return;  // the table is gone (shutdown)
-    Complete(owned_key, std::move(result));
-  });
+  Fetch(std::string(key), id);
+}
+
+bool Singleflight::Refresh(std::string_view key, RefreshReason reason) {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> hold(mutex_);
+    if (reason == RefreshReason::kStale) ++stats_.stale_hits;
+    if (flights_.find(key) != flights_.end()) return false;  // one is in flight: it refreshes
+    id = AddFlight(key, nullptr, true);
+    ++stats_.refreshes_started;
+    if (reason == RefreshReason::kEarly) ++stats_.early_refreshes;
+  }
+  Fetch(std::string(key), id);
+  return true;
+}
+
+void Singleflight::Detach(FlightMap::iterator it) {
+  Flight& flight = *it->second;
+  flight.forgotten = true;
+  Watch(flight.key, false);  // forgotten already: no later change can matter to it
+  forgotten_.emplace(flight.id, std::move(it->second));
+  flights_.erase(it);
+}
+
+bool Singleflight::Forget(std::string_view key) {
+  std::lock_guard<std::mutex> hold(mutex_);
+  auto it = flights_.find(key);
+  if (it == flights_.end()) return false;
+  Detach(it);
+  return true;
+}
+
+std::vector<FlightInfo> Singleflight::Flights() const {
+  const int64_t now_us = MonotonicMicros();
+  std::vector<FlightInfo> out;
+  std::lock_guard<std::mutex> hold(mutex_);
+  auto add = [&](const Flight& f) {
+    out.push_back(FlightInfo{f.key, f.waiters.size(), (now_us - f.started_us) / 1000, f.forgotten,
+                             f.background});
+  };
+  for (const auto& [key, flight] : flights_) add(*flight);
+  for (const auto& [id, flight] : forgotten_) add(*flight);
+  return out;
 }
 
 void Singleflight::Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq) {
   std::lock_guard<std::mutex> hold(mutex_);
+  auto drop = [&](Flight& flight) {
+    auto& waiters = flight.waiters;
+    size_t before = waiters.size();
+    waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
+                                 [&](const Waiter& w) {
+                                   return w.conn_id == conn_id && w.slot_seq == slot_seq;
+                                 }),
+                  waiters.end());
+    parked_waiters_ -= before - waiters.size();
+    return before != waiters.size();
+  };
   auto it = flights_.find(key);
-  if (it == flights_.end()) return;
-  auto& waiters = it->second->waiters;
-  size_t before = waiters.size();
-  waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
-                               [&](const Waiter& w) {
-                                 return w.conn_id == conn_id && w.slot_seq == slot_seq;
-                               }),
-                waiters.end());
-  parked_waiters_ -= before - waiters.size();
+  if (it != flights_.end() && drop(*it->second)) return;
+  for (auto& [id, flight] : forgotten_) {
+    if (flight->key == key && drop(*flight)) return;
+  }
 }
 
-void Singleflight::Complete(const std::string& key, FetchResult fetched) {
+std::unique_ptr<Singleflight::Flight> Singleflight::TakeFlight(const std::string& key,
+                                                               uint64_t id) {
+  std::unique_ptr<Flight> flight;
+  auto it = flights_.find(key);
+  if (it != flights_.end() && it->second->id == id) {
+    flight = std::move(it->second);
+    flights_.erase(it);
+    Watch(key, false);
+    return flight;
+  }
+  auto gone = forgotten_.find(id);
+  if (gone == forgotten_.end()) return nullptr;
+  flight = std::move(gone->second);
+  forgotten_.erase(gone);
+  return flight;
+}
+
+void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fetched) {
   auto result = std::make_shared<const FetchResult>(std::move(fetched));
+  std::shared_ptr<const FetchResult> answer = result;  // what the waiters get
   // Eviction locks shards itself, so room is made before this takes the key's shard lock.
   const bool value = result->status == FetchStatus::kValue;
   const bool room = !value || keyspace_->MakeRoom();
@@ -171,16 +252,31 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
   std::unique_ptr<Flight> flight;
   {
     auto locks = keyspace_->LockShards(keyspace_->ShardMaskOf(key));
+    storage::KeyLocation at = keyspace_->db(0).Locate(key);
+    // Without a value, what is cached now matters: a stale value may answer an error
+    // (stale-if-error), and "not found" drops it. Looked up before mutex_ is taken: the
+    // lookup may reclaim an expired entry, which tells OnKeyChanged (which takes mutex_).
+    storage::Entry* cached = nullptr;
+    bool cached_expired = false;
+    if (!value) cached = at.shard->FindReadThrough(key, at.hash, now_ms, &cached_expired, false);
     bool fill = false;
+    bool drop_cached = false;
     int64_t expire_at = 0;
+    int64_t negative_until = 0;
+    std::optional<storage::Freshness> freshness;
     {
       std::lock_guard<std::mutex> hold(mutex_);
-      auto it = flights_.find(key);
-      if (it == flights_.end()) return;
-      flight = std::move(it->second);
-      flights_.erase(it);
-      Watch(key, false);
-      RecordLatency(MonotonicMicros() - flight->started_us);
+      flight = TakeFlight(key, id);
+      if (!flight) return;
+      const int64_t fetch_us = MonotonicMicros() - flight->started_us;
+      RecordLatency(fetch_us);
+      if (flight->background) {
+        if (result->status == FetchStatus::kError) {
+          ++stats_.refreshes_failed;
+        } else {
+          ++stats_.refreshes_succeeded;
+        }
+      }
       switch (result->status) {
         case FetchStatus::kValue:
           if (flight->forgotten) {
@@ -194,30 +290,48 @@ void Singleflight::Complete(const std::string& key, FetchResult fetched) {
             // A GETEX EXAT/PXAT in the past deletes the key it read, as in Redis: no fill.
             fill = expire_at == 0 || expire_at > now_ms;
             stats_.fills += fill;
+            if (fill) freshness = FillFreshness(*result, policy_.freshness, fetch_us);
           }
           break;
         case FetchStatus::kNotFound:
           ++stats_.not_found;
-          // A route's own negative-ttl= comes with the result; -1: the global policy.
-          if (const int64_t negative_ttl_ms =
-                  result->negative_ttl_ms >= 0 ? result->negative_ttl_ms : policy_.negative_ttl_ms;
-              !flight->forgotten && negative_ttl_ms > 0) {
-            RememberMissing(key, now_ms + negative_ttl_ms, now_ms);
+          if (!flight->forgotten) {
+            drop_cached = cached != nullptr;  // the origin has no such key any more
+            // A route's own negative-ttl= comes with the result; -1: the global policy.
+            const int64_t negative_ttl_ms =
+                result->negative_ttl_ms >= 0 ? result->negative_ttl_ms : policy_.negative_ttl_ms;
+            if (negative_ttl_ms > 0) negative_until = now_ms + negative_ttl_ms;
           }
           break;
         case FetchStatus::kError:
           ++stats_.errors;
           if (result->error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
+          if (!flight->forgotten && !flight->waiters.empty() && cached_expired &&
+              StaleIfErrorAllows(cached, now_ms)) {
+            answer = std::make_shared<const FetchResult>(
+                FetchResult::Value(std::string(storage::EntryValue(cached))));
+            stats_.stale_if_error_serves += flight->waiters.size();
+          }
           break;
       }
       parked_waiters_ -= flight->waiters.size();
+      // Remembered now unless the cached value must go first (its delete would forget it).
+      if (negative_until != 0 && !drop_cached) RememberMissing(key, negative_until, now_ms);
     }
-    if (fill) {
-      storage::KeyLocation at = keyspace_->db(0).Locate(key);
+    if (fill && freshness) {
+      at.shard->SetFilled(key, at.hash, result->value, expire_at, *freshness);
+    } else if (fill) {
       at.shard->Set(key, at.hash, result->value, expire_at);
     }
+    if (drop_cached) {
+      at.shard->Delete(key, at.hash);
+      if (negative_until != 0) {
+        std::lock_guard<std::mutex> hold(mutex_);
+        RememberMissing(key, negative_until, now_ms);
+      }
+    }
   }
-  for (const Waiter& w : flight->waiters) deliver_(w, result);
+  for (const Waiter& w : flight->waiters) deliver_(w, answer);
   // Values filled from the origin evict like any other; after delivery, so that the replies
   // now holding the value (on this loop) are counted too.
   if (value) keyspace_->MakeRoom();
@@ -239,7 +353,7 @@ void Singleflight::OnKeyChanged(std::string_view key) {
   std::lock_guard<std::mutex> hold(mutex_);
   ++stats_.key_changes_locked;
   auto it = flights_.find(key);
-  if (it != flights_.end()) it->second->forgotten = true;
+  if (it != flights_.end()) Detach(it);
   auto neg = negative_.find(key);
   if (neg != negative_.end()) {
     negative_.erase(neg);
@@ -249,7 +363,7 @@ void Singleflight::OnKeyChanged(std::string_view key) {
 
 void Singleflight::OnFlush() {
   std::lock_guard<std::mutex> hold(mutex_);
-  for (auto& [key, flight] : flights_) flight->forgotten = true;
+  while (!flights_.empty()) Detach(flights_.begin());
   for (auto& [key, expiry] : negative_) Watch(key, false);
   negative_.clear();
   negative_queue_.clear();

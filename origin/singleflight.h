@@ -4,8 +4,15 @@
 //   Join()    ~ Do/DoChan: the first waiter starts the fetch, later ones join it;
 //   result    ~ Result{Val, Err, Shared}: value, not found or error, sent to every waiter;
 //   Forget    ~ any change to the key while the fetch is out (SET, DEL, EXPIRE, RENAME,
-//               FLUSH, eviction) marks the flight forgotten: it still answers its waiters but
-//               does not fill the store. Shards report changes through storage::KeyWatcher.
+//               FLUSH, eviction, ORIGIN FORGET) marks the flight forgotten: it still answers
+//               its waiters but does not fill the store, and it leaves the table at once, so a
+//               reader that arrives after the change starts a new flight instead of joining it
+//               (and getting the value from before the change). Shards report changes through
+//               storage::KeyWatcher.
+//   Refresh   a flight with no waiters (a background refresh: stale-while-revalidate, XFetch,
+//             ORIGIN REFRESH); readers may still join it. See origin/read_through.h. On an
+//             error, waiters of a key whose expired value is within its stale-if-error window
+//             get that value instead.
 // Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
 // close while parked; Cancel() takes it off the flight. Errors are never stored.
 // The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
@@ -29,6 +36,7 @@
 #include <vector>
 
 #include "origin/origin.h"
+#include "origin/read_through.h"
 #include "storage/keyspace.h"
 
 namespace flightcache::origin {
@@ -58,11 +66,35 @@ struct SingleflightStats {
   uint64_t not_stored = 0;          // values answered but not stored: the origin said no-store
   uint64_t negative_hits = 0;       // misses answered from the negative cache
   uint64_t key_changes_locked = 0;  // OnKeyChanged calls that got past the watch filter
+  // Freshness (origin/read_through.h).
+  uint64_t stale_hits = 0;             // expired values served within stale-while-revalidate
+  uint64_t refreshes_started = 0;      // background refreshes (flights started with no waiter)
+  uint64_t refreshes_succeeded = 0;    // of those, answered with a value or "not found"
+  uint64_t refreshes_failed = 0;       // of those, answered with an error
+  uint64_t early_refreshes = 0;        // background refreshes XFetch started before expiry
+  uint64_t stale_if_error_serves = 0;  // waiters answered with a stale value on an origin error
 };
 
 struct FillPolicy {
   int64_t cache_ttl_ms = 0;     // expiry of filled values; 0 = none
   int64_t negative_ttl_ms = 0;  // how long "not found" is remembered; 0 = not at all
+  FreshnessDefaults freshness;  // windows and β of filled values without their own
+};
+
+// Why a background refresh starts.
+enum class RefreshReason : uint8_t {
+  kStale,   // a read served an expired value (stale-while-revalidate); counted as a stale hit
+  kEarly,   // XFetch chose to refresh a live value before it expires
+  kManual,  // ORIGIN REFRESH
+};
+
+// One flight, for ORIGIN FLIGHTS.
+struct FlightInfo {
+  std::string key;
+  size_t waiters = 0;
+  int64_t age_ms = 0;
+  bool forgotten = false;   // it answers its waiters but fills nothing; new readers do not join
+  bool background = false;  // started as a background refresh (with no waiter)
 };
 
 class Singleflight : public storage::KeyWatcher {
@@ -91,6 +123,19 @@ class Singleflight : public storage::KeyWatcher {
   void Join(std::string_view key, const Waiter& waiter);
   // Takes one waiter off key's flight (its connection closed). The fetch goes on.
   void Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq);
+  // Starts a background refresh of key: a flight with no waiters, unless one is in flight
+  // already (then nothing starts). Call with key's shard lock held, as Join. Returns true when
+  // it started one. A kStale call counts a stale hit either way.
+  bool Refresh(std::string_view key, RefreshReason reason);
+  // Forgets key's flight by hand (ORIGIN FORGET), as a write to the key would: its waiters are
+  // still answered, it fills nothing, and later readers start a new fetch. False when no flight
+  // (that is not already forgotten) is in flight for key.
+  bool Forget(std::string_view key);
+  // Every flight in flight now, forgotten ones included, in no particular order.
+  std::vector<FlightInfo> Flights() const;
+  // The refresh-ahead β of each route, read by the policy on hits.
+  RefreshAheadBetas& refresh_ahead() { return refresh_ahead_; }
+  const RefreshAheadBetas& refresh_ahead() const { return refresh_ahead_; }
 
   size_t in_flight() const;
   size_t parked_waiters() const;
@@ -106,7 +151,10 @@ class Singleflight : public storage::KeyWatcher {
  private:
   struct Flight {
     std::vector<Waiter> waiters;
+    std::string key;
+    uint64_t id = 0;  // the fetch callback finds its flight by it (forgotten ones leave flights_)
     bool forgotten = false;
+    bool background = false;
     int64_t started_us = 0;
   };
   struct StringHash {
@@ -116,7 +164,16 @@ class Singleflight : public storage::KeyWatcher {
   using FlightMap =
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
-  void Complete(const std::string& key, FetchResult result);
+  // Adds a flight for key (none is in flights_) and returns its id; the caller then calls
+  // Fetch(key, id) without the lock. Lock held.
+  uint64_t AddFlight(std::string_view key, const Waiter* first_waiter, bool background);
+  void Fetch(const std::string& key, uint64_t id);
+  // Moves a flight out of flights_ into forgotten_ (the Forget rule). Lock held.
+  void Detach(FlightMap::iterator it);
+  // Takes flight id of key out of the table (flights_ or forgotten_); nullptr when gone.
+  // Lock held.
+  std::unique_ptr<Flight> TakeFlight(const std::string& key, uint64_t id);
+  void Complete(const std::string& key, uint64_t id, FetchResult result);
   // The expiry (unix ms, 0 = none) of the value that fills flight's key: the route's TTL
   // (route_ttl_ms, -1 for none) or else the fill policy's cache TTL, overridden by each GETEX
   // waiter in the order they joined (as if each ran after the fill, one after another).
@@ -135,7 +192,11 @@ class Singleflight : public storage::KeyWatcher {
   DeliverFn deliver_;
   ClockFn clock_;
   FillPolicy policy_;
-  FlightMap flights_;
+  FlightMap flights_;  // the flights new readers join: at most one per key, never forgotten
+  // Forgotten flights still in flight, by id: they answer their waiters, and nothing joins them.
+  std::unordered_map<uint64_t, std::unique_ptr<Flight>> forgotten_;
+  uint64_t next_flight_id_ = 1;
+  RefreshAheadBetas refresh_ahead_;
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> negative_;
   // (expiry ms, key) in insertion order, one per RememberMissing; an entry whose key is gone
   // from negative_ or was remembered again with another expiry is stale and just dropped. Its

@@ -67,6 +67,8 @@ CommandTable BuildCommandTable() {
   RegisterZsetCommands(table);
   RegisterPubsubCommands(table);
   RegisterAdminCommands(table);
+  RegisterBlockingCommands(table);
+  RegisterOriginCommands(table);
   return table;
 }
 

@@ -27,6 +27,10 @@ struct CommandContext {
   protocol::ReplyWriter& reply;
   int64_t now_ms;
   bool in_transaction = false;  // run by EXEC: read-through commands answer from the cache only
+  // Set while a push re-runs a blocked client's command (Worker::ServeReadyKeys): the handler
+  // sets *served when it popped and wrote the reply, and never blocks or writes "nothing
+  // there" replies. ctx.conn is then the pushing client, not the blocked one.
+  bool* served_blocked = nullptr;
 };
 
 using CommandHandler = void (*)(CommandContext&);
@@ -99,12 +103,14 @@ void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
-void RegisterHashCommands(CommandTable& table);    // server/commands/hash_commands.cc
-void RegisterListCommands(CommandTable& table);    // server/commands/list_commands.cc
-void RegisterSetCommands(CommandTable& table);     // server/commands/set_commands.cc
-void RegisterZsetCommands(CommandTable& table);    // server/commands/zset_commands.cc
-void RegisterPubsubCommands(CommandTable& table);  // server/commands/pubsub_commands.cc
-void RegisterAdminCommands(CommandTable& table);   // server/commands/admin_commands.cc
+void RegisterHashCommands(CommandTable& table);      // server/commands/hash_commands.cc
+void RegisterListCommands(CommandTable& table);      // server/commands/list_commands.cc
+void RegisterSetCommands(CommandTable& table);       // server/commands/set_commands.cc
+void RegisterZsetCommands(CommandTable& table);      // server/commands/zset_commands.cc
+void RegisterPubsubCommands(CommandTable& table);    // server/commands/pubsub_commands.cc
+void RegisterBlockingCommands(CommandTable& table);  // server/commands/blocking_commands.cc
+void RegisterOriginCommands(CommandTable& table);    // server/commands/origin_commands.cc
+void RegisterAdminCommands(CommandTable& table);     // server/commands/admin_commands.cc
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

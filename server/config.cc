@@ -12,6 +12,7 @@
 #include "origin/postgres_origin.h"
 #include "origin/route.h"
 #include "origin/sqlite_origin.h"
+#include "server/keyspace_notifications.h"
 #include "storage/eviction.h"
 
 namespace flightcache::server {
@@ -261,7 +262,10 @@ std::vector<ConfigOption> BuildOptions() {
     };
     o.push_back(ConfigOption{"route", false, setter, getter,
                              "repeatable: '<pattern> <url> [query] [ttl=S] [negative-ttl=S] "
-                             "[timeout=MS] [pool=N]', e.g. 'user:{id} sqlite:///app.db "
+                             "[timeout=MS] [pool=N] [max-inflight=N] [max-queue=N] "
+                             "[breaker-failures=N] [breaker-cooldown=MS] [tracking=yes|no] "
+                             "[listen=CHANNEL] [stale-while-revalidate=S] [stale-if-error=S] "
+                             "[refresh-ahead-beta=B]', e.g. 'user:{id} sqlite:///app.db "
                              "\"SELECT profile FROM users WHERE id = ?1\"'"});
   }
   o.push_back(SmallIntOption(
@@ -277,6 +281,30 @@ std::vector<ConfigOption> BuildOptions() {
   o.push_back(IntOption(
       "negative-ttl", true, 0, INT32_MAX, [](Config& c) -> int64_t& { return c.negative_ttl_s; },
       "seconds a 'not found' from the origin is remembered (0 = never)"));
+  o.push_back(IntOption(
+      "stale-while-revalidate", true, 0, INT32_MAX,
+      [](Config& c) -> int64_t& { return c.stale_while_revalidate_s; },
+      "seconds past its TTL an origin-filled value is still served while one background refresh "
+      "runs (0 = off)"));
+  o.push_back(IntOption(
+      "stale-if-error", true, 0, INT32_MAX,
+      [](Config& c) -> int64_t& { return c.stale_if_error_s; },
+      "seconds past its TTL an origin-filled value is served when the origin fails (0 = off)"));
+  {
+    auto getter = [](const Config& c) { return origin::FormatBeta(c.refresh_ahead_beta); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      double beta = 0;
+      if (!origin::ParseRefreshAheadBeta(text, &beta)) {
+        *error = "argument must be a number between 0 and 1000000";
+        return false;
+      }
+      c.refresh_ahead_beta = beta;
+      return true;
+    };
+    o.push_back(ConfigOption{"refresh-ahead-beta", true, setter, getter,
+                             "XFetch's beta: refresh a hot value early, before its TTL, with "
+                             "probability growing near expiry (0 = off, 1 = the paper's)"});
+  }
   o.push_back(SmallIntOption(
       "threads", false, 1, 64, [](Config& c) -> int& { return c.threads; },
       "worker threads, each with its own event loop and clients (default 1)"));
@@ -333,6 +361,24 @@ std::vector<ConfigOption> BuildOptions() {
       o.push_back(IntOption(t.alias, true, t.min, t.max, ref, std::string("alias of ") + t.name));
     }
   }
+  {
+    auto getter = [](const Config& c) { return FormatNotifyClasses(c.notify_keyspace_events); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      if (!ParseNotifyClasses(text, &c.notify_keyspace_events)) {
+        *error = kBadNotifyClasses;
+        return false;
+      }
+      return true;
+    };
+    o.push_back(ConfigOption{"notify-keyspace-events", true, setter, getter,
+                             "keyspace notification classes, as Redis's letters (K E g $ l s h "
+                             "z x e t m d n A), plus o for origin fills, refreshes and "
+                             "invalidations; empty = off"});
+  }
+  o.push_back(IntOption(
+      "tracking-table-max-keys", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.tracking_table_max_keys; },
+      "client tracking: most keys remembered (0 = no limit)"));
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(SmallIntOption(
@@ -351,6 +397,42 @@ std::vector<ConfigOption> BuildOptions() {
       [](Config& c) -> int64_t& { return c.latency_monitor_threshold; },
       "record LATENCY events of at least this many ms (default 0 = off)"));
   o.push_back(FixedOption("daemonize", "no"));
+  // Origin protection (origin/circuit_breaker.h, origin/pool.h) and invalidation pushed from
+  // the origin (origin/invalidation.h). A route's own options override these for that route.
+  o.push_back(SmallIntOption(
+      "origin-max-inflight", true, 0, 1000000,
+      [](Config& c) -> int& { return c.origin_max_inflight; },
+      "most fetches sent to one origin at once (0 = the pool's size; a redis:// origin "
+      "pipelines without limit)"));
+  o.push_back(SmallIntOption(
+      "origin-max-queue", true, 0, 1000000, [](Config& c) -> int& { return c.origin_max_queue; },
+      "most fetches waiting for one origin beyond origin-max-inflight; past it a miss gets "
+      "'-ERR origin busy' (0 = no bound)"));
+  o.push_back(SmallIntOption(
+      "origin-breaker-failures", true, 0, 1000000,
+      [](Config& c) -> int& { return c.origin_breaker_failures; },
+      "consecutive origin failures or timeouts that open its circuit breaker (default 5; "
+      "0 = no breaker)"));
+  o.push_back(IntOption(
+      "origin-breaker-cooldown", true, 1, 3600 * 1000,
+      [](Config& c) -> int64_t& { return c.origin_breaker_cooldown_ms; },
+      "ms an open breaker fails misses fast ('-ERR origin unavailable') before one probe "
+      "fetch decides (default 5000)"));
+  {
+    auto getter = [](const Config& c) { return std::string(c.origin_tracking ? "yes" : "no"); };
+    auto setter = [](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      if (v != "yes" && v != "no") {
+        *error = "argument must be 'yes' or 'no'";
+        return false;
+      }
+      c.origin_tracking = v == "yes";
+      return true;
+    };
+    o.push_back(ConfigOption{"origin-tracking", false, setter, getter,
+                             "yes (default): redis:// origins push invalidations (CLIENT "
+                             "TRACKING); no: filled values change only on their TTLs"});
+  }
   return o;
 }
 

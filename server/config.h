@@ -43,6 +43,10 @@ struct Config {
   int64_t origin_timeout_ms = 1000;
   int64_t cache_ttl_s = 0;
   int64_t negative_ttl_s = 0;
+  // Freshness of values filled from the origin (origin/read_through.h); routes may set their own.
+  int64_t stale_while_revalidate_s = 0;
+  int64_t stale_if_error_s = 0;
+  double refresh_ahead_beta = 0;  // XFetch's β; 0 = off
   // Worker threads, each with its own loop (see server/worker.h).
   int threads = 1;
   std::string accept_mode = "reuseport";  // "reuseport" or "acceptor" (with threads > 1)
@@ -60,6 +64,16 @@ struct Config {
   int64_t slowlog_log_slower_than = 10000;  // µs; < 0: off; 0: every command
   int64_t slowlog_max_len = 128;
   int64_t latency_monitor_threshold = 0;  // ms; 0: the latency monitor is off
+  // Origin protection and invalidation (see the options' help in config.cc).
+  int origin_max_inflight = 0;
+  int origin_max_queue = 0;
+  int origin_breaker_failures = 5;
+  int64_t origin_breaker_cooldown_ms = 5000;
+  bool origin_tracking = true;
+  // Keyspace notifications: class bits (server/keyspace_notifications.h); 0 = off.
+  uint32_t notify_keyspace_events = 0;
+  // Client tracking: most keys remembered for default-mode clients; 0 = no limit.
+  int64_t tracking_table_max_keys = 0;
 };
 
 struct ConfigOption {

@@ -64,6 +64,7 @@ void Connection::UpdateLimits() {
 }
 
 void Connection::Start() {
+  worker_->server().key_events().ClientOpened(id_, static_cast<uint32_t>(worker_->index()));
   uv_read_start(
       stream(),
       [](uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -86,7 +87,7 @@ void Connection::OnBytes(const char* data, size_t len) {
   worker_->RefreshClock();
   last_interaction_ms = worker_->now_ms();
   worker_->stats().total_net_input_bytes += len;
-  if (state_ == ConnectionState::kPaused) {
+  if (state_ == ConnectionState::kPaused || block_) {
     backlog_.append(data, len);
     return;
   }
@@ -96,7 +97,12 @@ void Connection::OnBytes(const char* data, size_t len) {
 void Connection::OnEndOfInput() {
   // The client half-closed (shutdown(SHUT_WR), `nc -N`): like Redis for non-blocking commands,
   // answer what it sent, parked commands included, then close. A command cut off by the end
-  // of file is dropped with the connection.
+  // of file is dropped with the connection. A blocked client is closed at once, as Redis
+  // frees a blocked client whose peer has gone.
+  if (block_) {
+    Close();
+    return;
+  }
   uv_read_stop(stream());
   input_ended_ = true;
   worker_->QueueWrite(this);  // closes from AfterWrite once nothing is left to send
@@ -104,7 +110,7 @@ void Connection::OnEndOfInput() {
 
 void Connection::ProcessInput(const char* data, size_t len) {
   size_t pos = 0;
-  while (pos < len && state_ == ConnectionState::kReading && !close_after_reply_) {
+  while (pos < len && state_ == ConnectionState::kReading && !close_after_reply_ && !block_) {
     protocol::ParseResult r = parser_.Parse(std::string_view(data + pos, len - pos));
     pos += r.consumed;
     switch (r.status) {
@@ -124,6 +130,10 @@ void Connection::ProcessInput(const char* data, size_t len) {
         query_peak_ = std::max(query_peak_, parser_.PendingBytes());
         worker_->Execute(*this, parser_.args());
         parser_.Reset();
+        if (block_) {  // a blocking pop waits: later commands run only once it is answered
+          backlog_.append(data + pos, len - pos);
+          pos = len;
+        }
         const size_t pending = PendingOutputBytes();
         CountOutput(pending);
         if (output_limit_hit_ || (OutputLimitsSet() && OutputLimitReachedAt(pending))) {
@@ -155,6 +165,13 @@ void Connection::Pause() {
 }
 
 void Connection::ResumeIfDrained() {
+  if (block_) return;
+  if (state_ == ConnectionState::kReading && !backlog_.empty()) {  // held back by a block
+    std::string input;
+    input.swap(backlog_);
+    ProcessInput(input.data(), input.size());
+    return;
+  }
   if (state_ != ConnectionState::kPaused) return;
   if (parked_slots_ >= kMaxParkedSlots / 2 || PendingOutputBytes() > kMaxPendingOutput / 2) return;
   state_ = ConnectionState::kReading;
@@ -176,6 +193,11 @@ void Connection::Close() {
       for (const std::string& key : slot.keys)
         worker_->server().singleflight()->Cancel(key, id_, slot.seq);
     }
+  }
+  if (block_) {
+    worker_->server().blocking().Remove(block_->token);
+    CloseBlockTimer();
+    block_.reset();
   }
   EndTransaction();
   UnsubscribeAll();
@@ -545,6 +567,66 @@ void Connection::CloseForOutputLimit() {
 void Connection::CheckOutputLimitFromCron() {
   if (state_ == ConnectionState::kClosing || !OutputLimitsSet()) return;
   if (output_limit_hit_ || OutputLimitReachedAt(PendingOutputBytes())) CloseForOutputLimit();
+}
+
+namespace {
+
+// A block's timer and what its callback needs to find the client again.
+struct BlockTimer {
+  uv_timer_t handle;
+  Worker* worker;
+  uint64_t conn_id;
+  uint64_t token;
+};
+
+}  // namespace
+
+uint64_t Connection::block_token() const { return block_ ? block_->token : 0; }
+
+void Connection::BlockOn(uint64_t token, int64_t timeout_ms, std::string timeout_reply) {
+  const uint64_t seq = ParkSlot({}, nullptr);
+  slots_[slots_.size() - 2].waiting = 1;  // the parked slot, behind it the new tail
+  block_ = std::make_unique<BlockState>();
+  block_->token = token;
+  block_->seq = seq;
+  block_->timeout_reply = std::move(timeout_reply);
+  if (timeout_ms <= 0) return;
+  auto* timer = new BlockTimer{{}, worker_, id_, token};
+  uv_timer_init(worker_->loop(), &timer->handle);
+  timer->handle.data = timer;
+  uv_timer_start(&timer->handle, &Connection::OnBlockTimeout, static_cast<uint64_t>(timeout_ms), 0);
+  block_->timer = &timer->handle;
+}
+
+void Connection::OnBlockTimeout(uv_timer_t* handle) {
+  auto* timer = static_cast<BlockTimer*>(handle->data);
+  Connection* conn = timer->worker->FindConnection(timer->conn_id);
+  if (!conn || conn->block_token() != timer->token) return;
+  // A push on another worker may have taken the client just now: then its reply is on the way.
+  if (!timer->worker->server().blocking().Remove(timer->token)) return;
+  conn->FinishBlock(timer->token, conn->block_->timeout_reply);
+}
+
+void Connection::CloseBlockTimer() {
+  if (!block_ || !block_->timer) return;
+  uv_timer_stop(block_->timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(block_->timer),
+           [](uv_handle_t* h) { delete static_cast<BlockTimer*>(h->data); });
+  block_->timer = nullptr;
+}
+
+void Connection::FinishBlock(uint64_t token, std::string reply) {
+  if (!block_ || block_->token != token || state_ == ConnectionState::kClosing) return;
+  const uint64_t seq = block_->seq;
+  if (reply.empty()) reply = block_->timeout_reply;  // CLIENT UNBLOCK ... TIMEOUT
+  CloseBlockTimer();
+  block_.reset();
+  if (ReplySlot* slot = FindSlot(seq)) {
+    slot->bytes = std::move(reply);
+    slot->waiting = 0;
+    FinishSlot(slot);
+  }
+  if (!backlog_.empty()) worker_->QueueResume(id_);
 }
 
 }  // namespace flightcache::server

@@ -147,6 +147,30 @@ class Connection {
   // Takes every subscription of this client out of the registry (close, RESET); no replies.
   void UnsubscribeAll();
 
+  // CLIENT TRACKING: this client's mode, as its worker reads it after every command (the
+  // server's TrackingTable holds the rest: redirect, prefixes). caching: CLIENT CACHING YES/NO
+  // was given for the next command (or transaction).
+  struct Tracking {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool caching = false;
+  };
+  Tracking tracking;
+  // Blocking pops (server/blocking_table.h). Parks the running command as blocked: a slot
+  // that waits for one answer, later input held back (still read, so that a disconnect is
+  // seen) until it is answered, and when timeout_ms > 0 a timer on this worker that answers
+  // timeout_reply once the table still holds the block. Call after BlockingTable::Block.
+  void BlockOn(uint64_t token, int64_t timeout_ms, std::string timeout_reply);
+  // Answers the block with this token (served by a push, timed out, CLIENT UNBLOCK) and
+  // runs the input held back; an empty reply answers the block's own null (its timeout reply).
+  // Ignored when the client no longer blocks with this token.
+  void FinishBlock(uint64_t token, std::string reply);
+  bool blocked() const { return block_ != nullptr; }
+  // The token of the current block, 0 when not blocked.
+  uint64_t block_token() const;
+
   // Client info (CLIENT LIST / INFO / HELLO).
   std::string name;
   std::string lib_name;
@@ -200,6 +224,9 @@ class Connection {
   static bool OnReplyGrowth(void* self, size_t tail_size);
   // Logs, as Redis does, and closes a client past its output limit.
   void CloseForOutputLimit();
+  // Stops and closes the block's timer (its memory is freed in the close callback).
+  void CloseBlockTimer();
+  static void OnBlockTimeout(uv_timer_t* timer);
 
   Worker* worker_;
   uint64_t id_;
@@ -228,6 +255,13 @@ class Connection {
   bool input_ended_ = false;         // the client half-closed; close once every reply is out
   bool output_limit_hit_ = false;    // past client-output-buffer-limit: close at the next step
   int64_t soft_limit_since_ms_ = 0;  // when unsent replies first reached the soft limit
+  struct BlockState {
+    uint64_t token = 0;
+    uint64_t seq = 0;  // the parked slot
+    std::string timeout_reply;
+    uv_timer_t* timer = nullptr;  // heap-allocated; freed in its close callback
+  };
+  std::unique_ptr<BlockState> block_;  // set while a blocking pop waits
 };
 
 }  // namespace flightcache::server

@@ -10,6 +10,7 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/commands/tracking_commands.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
@@ -48,6 +49,7 @@ void ResetCommand(CommandContext& ctx) {
   ctx.conn.EndTransaction();
   ctx.conn.UnsubscribeAll();
   ctx.conn.StopMonitoring();
+  ctx.server.key_events().DisableTracking(ctx.conn);
   ctx.conn.name.clear();
   ctx.conn.SelectDatabase(0);
   ctx.conn.resp = 2;
@@ -344,6 +346,38 @@ void ClientKill(CommandContext& ctx) {
   });
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked by BLPOP... as if it timed out
+// (a null), or with Redis's UNBLOCKED error. 1 when it was blocked, else 0.
+void ClientUnblock(CommandContext& ctx) {
+  int64_t id;
+  if (!ParseInt64(ctx.args[2], &id)) {
+    ctx.reply.Error(kErrNotInteger);
+    return;
+  }
+  bool error = false;
+  if (ctx.args.size() == 4) {
+    if (EqualsIgnoreCase(ctx.args[3], "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(ctx.args[3], "timeout")) {
+      ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  }
+  std::shared_ptr<BlockedClient> client =
+      ctx.server.blocking().RemoveClient(static_cast<uint64_t>(id));
+  if (!client) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  // An empty reply tells FinishBlock to answer the block's own null.
+  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "";
+  Worker& target = ctx.server.worker(client->worker);
+  target.Post([&target, conn_id = client->conn_id, token = client->token, reply] {
+    if (Connection* c = target.FindConnection(conn_id)) c->FinishBlock(token, reply);
+  });
+  ctx.reply.Integer(1);
+}
+
 void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.args[1];
   const size_t argc = ctx.args.size();
@@ -383,26 +417,38 @@ void ClientCommand(CommandContext& ctx) {
     ctx.reply.Verbatim(ClientInfoLine(ctx.worker, ctx.conn) + "\n");
   } else if (EqualsIgnoreCase(sub, "kill") && argc >= 3) {
     ClientKill(ctx);
+  } else if (EqualsIgnoreCase(sub, "unblock") && (argc == 3 || argc == 4)) {
+    ClientUnblock(ctx);
   } else if (EqualsIgnoreCase(sub, "help") && argc == 2) {
-    static const char* kHelp[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                  "ID",
-                                  "    Return the ID of the current connection.",
-                                  "GETNAME",
-                                  "    Return the name of the current connection.",
-                                  "SETNAME <name>",
-                                  "    Assign the name <name> to the current connection.",
-                                  "SETINFO <LIB-NAME|LIB-VER> <value>",
-                                  "    Set client library name or version.",
-                                  "INFO",
-                                  "    Return information about the current client connection.",
-                                  "LIST [TYPE normal] [ID <id> [<id> ...]]",
-                                  "    Return information about connections.",
-                                  "KILL <ip:port> | KILL <option> <value> [...]",
-                                  "    Kill connections.",
-                                  "HELP",
-                                  "    Print this help."};
+    static const char* kHelp[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ID",
+        "    Return the ID of the current connection.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "LIST [TYPE normal] [ID <id> [<id> ...]]",
+        "    Return information about connections.",
+        "KILL <ip:port> | KILL <option> <value> [...]",
+        "    Kill connections.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "HELP",
+        "    Print this help."};
     ReplyHelp(ctx.reply, kHelp);
-  } else {
+  } else if (!ClientTrackingSubcommand(ctx)) {
     ReplySubcommandError(ctx);
   }
 }
@@ -443,7 +489,15 @@ void RegisterConnectionCommands(CommandTable& t) {
       {"client|list", -2, "Lists open connections."},
       {"client|info", 2, "Returns information about the connection."},
       {"client|kill", -3, "Terminates open connections."},
-      {"client|help", 2, "Returns helpful text about the different subcommands."}};
+      {"client|help", 2, "Returns helpful text about the different subcommands."},
+      {"client|tracking", -3, "Controls server-assisted client-side caching for the connection."},
+      {"client|caching", 3, "Instructs the server whether to track the keys in the next request."},
+      {"client|getredir", 2,
+       "Returns the client ID to which the connection's tracking notifications are redirected."},
+      {"client|trackinginfo", 2,
+       "Returns information about server-assisted client-side caching for the connection."},
+      {"client|unblock", -3,
+       "Unblocks a client blocked by a blocking command from a different connection."}};
   t.Add(std::move(client));
 }
 

@@ -34,6 +34,7 @@
 #include "origin/singleflight.h"
 #include "server/command_util.h"
 #include "server/connection.h"
+#include "server/origin_invalidation.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -97,7 +98,7 @@ void ClientsSection(Worker& w, std::string& out) {
   Field(out, "connected_clients", static_cast<uint64_t>(s.client_count().load()));
   Field(out, "maxclients", static_cast<uint64_t>(w.config().maxclients));
   Field(out, "blocked_clients", SumOverWorkers(s, &WorkerStats::blocked_clients));
-  Field(out, "tracking_clients", uint64_t{0});
+  Field(out, "tracking_clients", w.server().key_events().tracking().tracking_clients());
   Field(out, "clients_in_timeout_table", uint64_t{0});
 }
 
@@ -152,6 +153,10 @@ void StatsSection(Server& s, std::string& out) {
   Field(out, "keyspace_misses", sum(&WorkerStats::keyspace_misses));
   Field(out, "pubsub_channels", s.pubsub().NumChannels());
   Field(out, "pubsub_patterns", s.pubsub().NumPat());
+  TrackingTable& tracking = s.key_events().tracking();
+  Field(out, "tracking_total_keys", tracking.total_keys());
+  Field(out, "tracking_total_items", tracking.total_items());
+  Field(out, "tracking_total_prefixes", tracking.total_prefixes());
   Field(out, "total_error_replies", sum(&WorkerStats::total_error_replies));
 }
 
@@ -237,7 +242,22 @@ void OriginSection(Worker& w, std::string& out) {
   const origin::OriginLoad load = o->Load();
   Field(out, "origin_queued", load.queued);
   Field(out, "origin_queue_peak", load.queue_peak);
+  // Freshness (origin/read_through.h): stale-while-revalidate, refresh-ahead, stale-if-error.
+  Field(out, "origin_stale_hits", st.stale_hits);
+  Field(out, "origin_refreshes_started", st.refreshes_started);
+  Field(out, "origin_refreshes_succeeded", st.refreshes_succeeded);
+  Field(out, "origin_refreshes_failed", st.refreshes_failed);
+  Field(out, "origin_early_refreshes", st.early_refreshes);
+  Field(out, "origin_stale_if_error_serves", st.stale_if_error_serves);
   out += o->RoutesInfo();
+  // Invalidation pushed from the origins (server/origin_invalidation.h); each route line above
+  // carries its breaker, busy rejections and feed state.
+  if (const OriginInvalidation* inv = s.invalidation()) {
+    Field(out, "origin_invalidated_keys", inv->keys_deleted());
+    Field(out, "origin_invalidation_purges", inv->purges());
+    Field(out, "origin_purged_keys", inv->purged_keys());
+    Field(out, "origin_purging", inv->purging() ? "1" : "0");
+  }
 }
 
 }  // namespace

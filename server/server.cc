@@ -20,7 +20,9 @@
 #include <random>
 #include <thread>
 
+#include "origin/circuit_breaker.h"
 #include "origin/http_origin.h"
+#include "origin/postgres_listener.h"
 #include "origin/postgres_origin.h"
 #include "origin/redis_origin.h"
 #include "origin/route.h"
@@ -30,6 +32,7 @@
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
+#include "server/origin_invalidation.h"
 #include "server/worker.h"
 
 namespace flightcache::server {
@@ -117,6 +120,21 @@ class HomeLoopOrigin : public origin::Origin {
     }
     home_->Post([this, timeout_ms]() { inner_->SetTimeoutMs(timeout_ms); });
   }
+  // Limits and breakers live on the home loop too: applied there, like the timeout.
+  void SetLimits(int max_inflight, int max_queue) override {
+    if (Worker::Current() == home_) {
+      inner_->SetLimits(max_inflight, max_queue);
+      return;
+    }
+    home_->Post([this, max_inflight, max_queue]() { inner_->SetLimits(max_inflight, max_queue); });
+  }
+  void SetBreaker(int failures, int cooldown_ms) override {
+    if (Worker::Current() == home_) {
+      inner_->SetBreaker(failures, cooldown_ms);
+      return;
+    }
+    home_->Post([this, failures, cooldown_ms]() { inner_->SetBreaker(failures, cooldown_ms); });
+  }
   // On the home loop: refreshes what other threads read.
   void Refresh() const {
     connected_.store(inner_->ConnectedCount());
@@ -124,8 +142,6 @@ class HomeLoopOrigin : public origin::Origin {
     connects_.store(stats.connects);
     disconnects_.store(stats.disconnects);
     timeout_drops_.store(stats.timeout_drops);
-    std::lock_guard<std::mutex> hold(load_mutex_);
-    load_ = inner_->Load();
   }
   std::string Describe() const override { return inner_->Describe(); }
   void Close() override { inner_->Close(); }
@@ -133,10 +149,12 @@ class HomeLoopOrigin : public origin::Origin {
   bool Serves(std::string_view key) const override { return inner_->Serves(key); }
   void CountShared(std::string_view key) override { inner_->CountShared(key); }
   std::string RoutesInfo() const override { return inner_->RoutesInfo(); }
-  origin::OriginLoad Load() const override {
-    std::lock_guard<std::mutex> hold(load_mutex_);
-    return load_;
+  std::string RouteOf(std::string_view key) const override { return inner_->RouteOf(key); }
+  std::vector<RouteCounters> RouteCounterList() const override {
+    return inner_->RouteCounterList();
   }
+  // Live: the router and every kind publish their load for other threads (pool.h).
+  origin::OriginLoad Load() const override { return inner_->Load(); }
 
  private:
   Worker* home_;
@@ -145,8 +163,6 @@ class HomeLoopOrigin : public origin::Origin {
   mutable std::atomic<uint64_t> connects_{0};
   mutable std::atomic<uint64_t> disconnects_{0};
   mutable std::atomic<uint64_t> timeout_drops_{0};
-  mutable std::mutex load_mutex_;
-  mutable origin::OriginLoad load_;
 };
 
 // Default pool size of a route without pool=: a database's (SQLite, PostgreSQL; also the most
@@ -154,10 +170,47 @@ class HomeLoopOrigin : public origin::Origin {
 // --origin-connections.
 constexpr int kDefaultSqlPool = 16;
 
-// Builds the origin of one route on loop; nullptr with *error naming the route when its URL
-// is bad, its file cannot be opened or its query does not prepare.
+std::unique_ptr<origin::Origin> BuildRouteKind(uv_loop_t* loop, const origin::RouteSpec& spec,
+                                               const Config& config, std::string* error);
+
+// Builds the origin of one route (the route-th) on loop, behind its circuit breaker and with
+// its limits and invalidation feed, which reports to server; nullptr with *error naming the
+// route when its URL is bad, its file cannot be opened or its query does not prepare.
 std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::RouteSpec& spec,
-                                                 const Config& config, std::string* error) {
+                                                 const Config& config, size_t route, Server* server,
+                                                 std::string* error) {
+  std::unique_ptr<origin::Origin> kind = BuildRouteKind(loop, spec, config, error);
+  if (!kind) return nullptr;
+  const origin::RouteOptions& own = spec.options;
+  kind->SetLimits(own.max_inflight.value_or(config.origin_max_inflight),
+                  own.max_queue.value_or(config.origin_max_queue));
+  origin::InvalidationHandler handler{
+      [server, route](std::string_view key) { server->InvalidateFromOrigin(route, key); },
+      [server, route]() { server->InvalidateAllFromOrigin(route); }};
+  const std::string scheme = origin::UrlScheme(spec.url);
+  if ((scheme == "redis" || scheme == "unix") && own.tracking.value_or(config.origin_tracking)) {
+    // A route with a literal prefix hears about every key under it (BCAST PREFIX); `*` about
+    // the keys it read.
+    const std::string prefix = spec.pattern.text().substr(0, spec.pattern.literal_prefix_length());
+    static_cast<origin::RedisOrigin*>(kind.get())->EnableTracking(prefix, std::move(handler));
+  }
+  std::unique_ptr<origin::PostgresListener> listener;
+  if ((scheme == "postgres" || scheme == "postgresql") && !own.listen.empty()) {
+    listener =
+        std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen, std::move(handler));
+    listener->Start();
+  }
+  return std::make_unique<origin::GuardedOrigin>(
+      loop, std::move(kind),
+      origin::BreakerSettings{
+          own.breaker_failures.value_or(config.origin_breaker_failures),
+          own.breaker_cooldown_ms.value_or(static_cast<int>(config.origin_breaker_cooldown_ms))},
+      std::move(listener));
+}
+
+// The origin kind of one route on loop (see BuildRouteOrigin).
+std::unique_ptr<origin::Origin> BuildRouteKind(uv_loop_t* loop, const origin::RouteSpec& spec,
+                                               const Config& config, std::string* error) {
   const int timeout_ms =
       spec.options.timeout_ms.value_or(static_cast<int>(config.origin_timeout_ms));
   std::string why;
@@ -278,6 +331,18 @@ void Server::RaiseFileLimit(int wanted_clients) {
   max_clients_ = effective;
 }
 
+namespace {
+
+// The singleflight table's fill policy from config (TTLs, freshness windows and β).
+origin::FillPolicy FillPolicyOf(const Config& config) {
+  origin::FillPolicy policy{config.cache_ttl_s * 1000, config.negative_ttl_s * 1000, {}};
+  policy.freshness = origin::FreshnessDefaults{config.stale_while_revalidate_s,
+                                               config.stale_if_error_s, config.refresh_ahead_beta};
+  return policy;
+}
+
+}  // namespace
+
 bool Server::StartOrigin(std::string* error) {
   if (config_.origin.empty() && config_.routes.empty()) return true;
   // --origin URL is the one-route shorthand `route * URL`.
@@ -301,10 +366,13 @@ bool Server::StartOrigin(std::string* error) {
     specs.push_back(std::move(spec));
   }
   SizeThreadPool(specs);
+  router_specs_ = specs;
   Worker* home = workers_[0].get();
   std::vector<origin::Route> routes;
+  invalidation_ = std::make_unique<OriginInvalidation>(&keyspace_, home, specs);
   for (origin::RouteSpec& spec : specs) {
-    std::unique_ptr<origin::Origin> built = BuildRouteOrigin(home->loop(), spec, config_, error);
+    std::unique_ptr<origin::Origin> built =
+        BuildRouteOrigin(home->loop(), spec, config_, routes.size(), this, error);
     if (!built) {
       for (origin::Route& route : routes) route.origin->Close();
       return false;
@@ -338,8 +406,13 @@ bool Server::StartOrigin(std::string* error) {
         }
       },
       []() { return WallClockMs(); });
-  singleflight_->set_policy(
-      origin::FillPolicy{config_.cache_ttl_s * 1000, config_.negative_ttl_s * 1000});
+  singleflight_->set_policy(FillPolicyOf(config_));
+  std::vector<double> route_betas;  // each route's own refresh-ahead-beta=, -1: the global one
+  for (const origin::RouteSpec& spec : router_specs_) {
+    route_betas.push_back(spec.options.refresh_ahead_beta.value_or(-1));
+  }
+  singleflight_->refresh_ahead().SetRouteBetas(std::move(route_betas));
+  singleflight_->refresh_ahead().SetGlobal(config_.refresh_ahead_beta);
   return true;
 }
 
@@ -431,9 +504,24 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     if (origin_ && name == "origin-timeout") {
       origin_->SetTimeoutMs(static_cast<int>(updated.origin_timeout_ms));
     }
-    if (singleflight_ && (name == "cache-ttl" || name == "negative-ttl")) {
-      singleflight_->set_policy(
-          origin::FillPolicy{updated.cache_ttl_s * 1000, updated.negative_ttl_s * 1000});
+    if (origin_ && (name == "origin-max-inflight" || name == "origin-max-queue")) {
+      origin_->SetLimits(updated.origin_max_inflight, updated.origin_max_queue);
+    }
+    if (origin_ && (name == "origin-breaker-failures" || name == "origin-breaker-cooldown")) {
+      origin_->SetBreaker(updated.origin_breaker_failures,
+                          static_cast<int>(updated.origin_breaker_cooldown_ms));
+    }
+    if (name == "notify-keyspace-events") {
+      key_events_.SetNotifyClasses(updated.notify_keyspace_events);
+    }
+    if (name == "tracking-table-max-keys") {
+      key_events_.tracking().set_max_keys(static_cast<uint64_t>(updated.tracking_table_max_keys));
+    }
+    if (singleflight_ &&
+        (name == "cache-ttl" || name == "negative-ttl" || name == "stale-while-revalidate" ||
+         name == "stale-if-error" || name == "refresh-ahead-beta")) {
+      singleflight_->set_policy(FillPolicyOf(updated));
+      singleflight_->refresh_ahead().SetGlobal(updated.refresh_ahead_beta);
     }
   }
   config_ = updated;
@@ -492,6 +580,12 @@ int Server::Run() {
     return 1;
   }
   watch_table_.Install(singleflight_.get());
+  std::vector<storage::KeyWatcher*> watchers;
+  for (size_t d = 0; d < keyspace_.database_count(); ++d)
+    watchers.push_back(watch_table_.watcher(d));
+  key_events_.Install(watchers);
+  key_events_.SetNotifyClasses(config_.notify_keyspace_events);
+  key_events_.tracking().set_max_keys(static_cast<uint64_t>(config_.tracking_table_max_keys));
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken
   // by one thread with sigwait(): a signal that arrives at any moment, even before a loop runs,
   // stays pending until that thread asks every worker to stop.

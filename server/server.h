@@ -16,8 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "origin/route.h"
+#include "server/blocking_table.h"
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/key_events.h"
 #include "server/latency_monitor.h"
 #include "server/monitor_feed.h"
 #include "server/pubsub_registry.h"
@@ -32,6 +35,7 @@ class Singleflight;
 
 namespace flightcache::server {
 
+class OriginInvalidation;
 class Worker;
 
 class Server {
@@ -78,7 +82,12 @@ class Server {
   Slowlog& slowlog() { return slowlog_; }
   LatencyMonitor& latency_monitor() { return latency_monitor_; }
   MonitorFeed& monitors() { return monitors_; }
+  // Keyspace notifications and client tracking: every shard's first KeyWatcher.
+  KeyEvents& key_events() { return key_events_; }
+  BlockingTable& blocking() { return blocking_; }
   origin::Origin* origin() { return origin_.get(); }
+  // The routes in order (the --origin shorthand's `*` first); fixed after start-up.
+  const std::vector<origin::RouteSpec>& routes() const { return router_specs_; }
   size_t worker_count() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
   bool threaded() const { return workers_.size() > 1; }
@@ -94,6 +103,14 @@ class Server {
   void RaiseFileLimit(int wanted_clients);
 
   void Log(LogLevel level, const std::string& message);
+
+  // Invalidation pushed from the origin of route (its index among the routes, --origin's `*`
+  // first), on worker 0 (server/origin_invalidation.h). InvalidateFromOrigin deletes key as a
+  // client's DEL would (when that route serves it); InvalidateAllFromOrigin drops every entry
+  // of that route, in bounded steps. These are the only two ways a feed touches the keyspace.
+  void InvalidateFromOrigin(size_t route, std::string_view key);
+  void InvalidateAllFromOrigin(size_t route);
+  const OriginInvalidation* invalidation() const { return invalidation_.get(); }
 
   // CONFIG RESETSTAT's starting points for the keyspace's own counters.
   std::atomic<uint64_t> expired_keys_base{0};
@@ -117,14 +134,18 @@ class Server {
   storage::Keyspace keyspace_;
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
-  PubsubRegistry pubsub_;  // every worker's subscribers, by (worker, connection id)
   Slowlog slowlog_;
   LatencyMonitor latency_monitor_;
   MonitorFeed monitors_;
+  PubsubRegistry pubsub_;             // every worker's subscribers, by (worker, connection id)
+  KeyEvents key_events_{&keyspace_};  // every db's first KeyWatcher; passes on to watch_table_
+  BlockingTable blocking_;            // clients blocked by BLPOP..., by key, on every worker
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;
   origin::Origin* home_origin_ = nullptr;  // origin_, as the home-loop wrapper that caches figures
   std::unique_ptr<origin::Singleflight> singleflight_;
+  std::unique_ptr<OriginInvalidation> invalidation_;  // with an origin; used on worker 0
+  std::vector<origin::RouteSpec> router_specs_;       // the routes, in order (ORIGIN ROUTES)
   int64_t start_time_ms_ = 0;
   std::string run_id_;
   std::atomic<int> bound_port_{0};

@@ -1,12 +1,15 @@
 // string_commands.cc — GET/SET and the rest of Redis's string commands.
 //
-// GET, MGET and GETEX read through the origin: a miss parks the command's reply slot on the
-// key's singleflight flight (see origin/singleflight.h). Every other command works on the
-// local keyspace only. Values are byte strings; integers are parsed as Redis does.
+// GET, MGET and GETEX read through the origin: what they do with the entry they find is the
+// read-through policy's choice (origin/read_through.h: hit, stale hit + background refresh,
+// early refresh, or a miss that parks the command's reply slot on the key's singleflight
+// flight, origin/singleflight.h). Every other command works on the local keyspace only, and
+// never sees an expired value. Values are byte strings; integers are parsed as Redis does.
 #include <algorithm>
 #include <cmath>
 #include <memory>
 
+#include "origin/read_through.h"
 #include "origin/singleflight.h"
 #include "server/command_table.h"
 #include "server/command_util.h"
@@ -59,6 +62,44 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
          ctx.server.origin()->Serves(key) && !flights->KnownMissing(key, ctx.now_ms);
 }
 
+// A read-through read's lookup: the entry to answer from (nullptr: none, a miss) after the
+// read-through policy's decision, whose background refresh (stale hit, early refresh) has
+// started. Counts the hit or miss as Redis does; a stale value served is a hit. allow_refresh
+// false (GETEX with options): an expired value is a miss and no early refresh starts. Outside
+// read-through (no origin, or in EXEC) this is a plain lookup.
+Entry* LookupReadThrough(CommandContext& ctx, std::string_view key, KeyLocation* at,
+                         bool allow_refresh = true) {
+  origin::Singleflight* flights = ctx.server.singleflight();
+  // Read-through serves database 0 only: in another, this is a plain lookup.
+  if (!flights || ctx.in_transaction || ctx.conn.db_index() != 0) return LookupRead(ctx, key, at);
+  *at = ctx.conn.database().Locate(key);
+  bool expired = false;
+  Entry* e = at->shard->FindReadThrough(key, at->hash, ctx.now_ms, &expired);
+  origin::ReadAction action = origin::DecideRead(e, expired, flights->refresh_ahead(), ctx.now_ms);
+  if (!allow_refresh && action != origin::ReadAction::kHit) {
+    action = expired ? origin::ReadAction::kMiss : origin::ReadAction::kHit;
+  }
+  switch (action) {
+    case origin::ReadAction::kHit:
+      break;
+    case origin::ReadAction::kStaleHit:
+      flights->Refresh(key, origin::RefreshReason::kStale);
+      break;
+    case origin::ReadAction::kEarlyRefresh:
+      flights->Refresh(key, origin::RefreshReason::kEarly);
+      break;
+    case origin::ReadAction::kMiss:
+      e = nullptr;
+      break;
+  }
+  if (e) {
+    ++ctx.worker.stats().keyspace_hits;
+  } else {
+    ++ctx.worker.stats().keyspace_misses;
+  }
+  return e;
+}
+
 // Parks the command on key's flight; the reply is written when the fetch completes.
 // expire_at_ms: GETEX's new expiry for the filled value (origin::kKeepFillExpiry: none).
 void ParkOnFetch(CommandContext& ctx, std::string_view key,
@@ -72,7 +113,7 @@ void ParkOnFetch(CommandContext& ctx, std::string_view key,
 void GetCommand(CommandContext& ctx) {
   KeyLocation at;
   std::string_view key = ctx.args[1];
-  if (Entry* e = LookupRead(ctx, key, &at)) {
+  if (Entry* e = LookupReadThrough(ctx, key, &at)) {
     if (storage::EntryIsString(e)) [[likely]] {
       ctx.reply.Bulk(EntryValue(e));
     } else {
@@ -94,7 +135,7 @@ void MgetCommand(CommandContext& ctx) {
   for (size_t i = 0; i < n; ++i) {
     KeyLocation at;
     std::string_view key = ctx.args[i + 1];
-    found[i] = LookupRead(ctx, key, &at);
+    found[i] = LookupReadThrough(ctx, key, &at);
     if (!found[i] && ShouldReadThrough(ctx, key)) {
       missing_keys.emplace_back(key);
       missing_parts.push_back(static_cast<uint32_t>(i));
@@ -258,9 +299,14 @@ void GetexCommand(CommandContext& ctx) {
   if (!ParseSetOptions(ctx, 2, true, &o)) return;
   std::string_view key = ctx.args[1];
   KeyLocation at;
-  bool wrong;
-  Entry* e = LookupStringRead(ctx, key, &at, &wrong);
-  if (wrong) return;
+  // With options, an expired value is not served (the options are for the value the fetch
+  // fills) and no early refresh starts (the client sets the TTL).
+  const bool plain = !o.has_expire && !o.persist;
+  Entry* e = LookupReadThrough(ctx, key, &at, plain);
+  if (e && !storage::EntryIsString(e)) {
+    ctx.reply.Error(kErrWrongType);
+    return;
+  }
   if (!e) {
     if (ShouldReadThrough(ctx, key)) {
       // The options apply to the value the fetch fills, with the fill.

@@ -41,6 +41,8 @@ class WatchTable {
   // Installs the table as every shard's watcher, passing database 0's notifications on to
   // next (the singleflight table, or nullptr). Before the server's threads start.
   void Install(storage::KeyWatcher* next);
+  // The watcher installed on database db's shards (KeyEvents chains its own in front of it).
+  storage::KeyWatcher* watcher(size_t db) { return db_watchers_[db].get(); }
   // Adds key of database db to watch (skipped when watch has it already). Call holding key's
   // shard lock, so that no change to the key can slip between the caller's look and the watch.
   void Watch(size_t db, std::string_view key, int64_t expire_at_ms,

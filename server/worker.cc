@@ -353,6 +353,7 @@ Connection* Worker::FindConnection(uint64_t id) {
 
 void Worker::ForgetConnection(Connection* conn) {
   if (connections_.erase(conn->id()) > 0) {
+    server_->key_events().ClientClosed(conn->id());
     server_->client_count().fetch_sub(1);
     stats_.connected_clients.set(stats_.connected_clients.get() - 1);
   }
@@ -373,6 +374,9 @@ void Worker::OnFlushTurnCheck(uv_check_t* handle) {
 }
 
 void Worker::FlushPendingWrites() {
+  // Changes no command made (expiry, eviction, origin fills) are published and invalidated here,
+  // before the write pass, so that this pass writes them.
+  server_->key_events().Deliver(*this);
   // Resumes first: a resumed client's backlog may produce replies for this same pass.
   while (!resume_queue_.empty()) {
     std::vector<uint64_t> resumes;
@@ -399,6 +403,8 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   protocol::ReplyWriter& reply = conn.reply();
   const CommandSpec* cmd = server_->commands().Find(args[0]);
   const uint64_t errors_before = reply.error_count();
+  KeyEvents& key_events = server_->key_events();
+  key_events.BeforeCommand(conn.id());
   if (!cmd) {
     std::string text = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
                        "', with args beginning with: ";
@@ -458,9 +464,20 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     // shard order: multi-key commands stay atomic and no two commands can deadlock.
     auto locks = keyspace.LockShards(ShardMaskFor(*cmd, args));
     cmd->handler(ctx);
+    key_events.AfterCommand(conn, *cmd, args);
   } else {
     cmd->handler(ctx);
+    key_events.AfterCommand(conn, *cmd, args);
   }
+  // CLIENT CACHING applies to the one command after it (or to the whole MULTI ... EXEC).
+  if (conn.tracking.caching && !conn.transaction && cmd->name != "client") {
+    conn.tracking.caching = false;
+  }
+  if ((cmd->flags & kWrite) && server_->blocking().blocked() > 0) {
+    NoteWrittenKeys(conn.db_index(), *cmd, args);
+  }
+  if (!ready_keys_.empty()) ServeReadyKeys(conn);
+  key_events.Deliver(*this);
   if (reconfigure_eviction_after_command_) {
     reconfigure_eviction_after_command_ = false;
     server_->ApplyEvictionConfig();
@@ -549,6 +566,10 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
   CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
   const int64_t start = MonotonicMicros();
   cmd.handler(ctx);
+  server_->key_events().AfterCommand(conn, cmd, args);  // delivered after EXEC
+  if ((cmd.flags & kWrite) && server_->blocking().blocked() > 0) {
+    NoteWrittenKeys(conn.db_index(), cmd, args);
+  }
   const int64_t elapsed = MonotonicMicros() - start;
   cmd_stats.usec += static_cast<uint64_t>(elapsed);
   ++cmd_stats.calls;
@@ -640,6 +661,81 @@ void Worker::Cron() {
       }
     }
     for (Connection* conn : idle) conn->Close();
+  }
+}
+
+// ---- blocking pops ----
+
+void Worker::NoteWrittenKeys(size_t db, const CommandSpec& cmd,
+                             const std::vector<std::string_view>& args) {
+  if (cmd.first_key <= 0) return;
+  const int argc = static_cast<int>(args.size());
+  const int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;
+  BlockingTable& table = server_->blocking();
+  for (int i = cmd.first_key; i <= last && i < argc; i += cmd.key_step) {
+    const std::string_view key = args[static_cast<size_t>(i)];
+    if (!table.HasWaiters(db, key)) continue;
+    auto same = [&](const std::pair<size_t, std::string>& k) {
+      return k.first == db && k.second == key;
+    };
+    if (std::find_if(ready_keys_.begin(), ready_keys_.end(), same) == ready_keys_.end()) {
+      ready_keys_.emplace_back(db, std::string(key));
+    }
+  }
+}
+
+void Worker::ServeReadyKeys(Connection& conn) {
+  // Serving may make more keys ready (BLMOVE pushes to its destination): they join the list.
+  while (!ready_keys_.empty()) {
+    const std::pair<size_t, std::string> ready = std::move(ready_keys_.front());
+    ready_keys_.erase(ready_keys_.begin());
+    ServeKey(conn, ready.first, ready.second);
+  }
+}
+
+void Worker::ServeKey(Connection& conn, size_t db, const std::string& key) {
+  BlockingTable& table = server_->blocking();
+  // Bounded: each round serves one client or skips one that left; neither can repeat forever.
+  for (size_t round = 0; round < 1000000; ++round) {
+    std::shared_ptr<BlockedClient> client = table.Front(db, key);
+    if (!client) return;
+    const std::vector<std::string_view> args(client->args.begin(), client->args.end());
+    std::string bytes;
+    bool served = false;
+    auto serve = [&] {
+      protocol::ReplyWriter writer(&bytes);
+      writer.set_resp3(client->resp == 3);
+      bool popped = false;
+      // The pop runs on the blocked client's database: conn (the writer) selects it for the
+      // call, and gets its own back after.
+      const size_t writer_db = conn.db_index();
+      conn.SelectDatabase(client->db);
+      CommandContext ctx{*server_, *this, conn, args, writer, now_ms_};
+      ctx.served_blocked = &popped;
+      client->spec->handler(ctx);
+      conn.SelectDatabase(writer_db);
+      return popped;
+    };
+    bool waiting;
+    if (server_->threaded()) {
+      auto locks = server_->keyspace().LockShards(ShardMaskFor(*client->spec, args));
+      waiting = table.ServeIfWaiting(client->token, serve, &served);
+    } else {
+      waiting = table.ServeIfWaiting(client->token, serve, &served);
+    }
+    if (!waiting) continue;  // it timed out or left meanwhile: the next one
+    if (!served) return;     // the key is empty again (or not of its type): the rest wait
+    ++command_stats_[client->spec->index].calls;
+    NoteWrittenKeys(client->db, *client->spec, args);
+    Worker& target = server_->worker(client->worker);
+    if (&target == this) {
+      if (Connection* c = FindConnection(client->conn_id)) c->FinishBlock(client->token, bytes);
+    } else {
+      target.Post([&target, id = client->conn_id, token = client->token,
+                   reply = std::move(bytes)]() mutable {
+        if (Connection* c = target.FindConnection(id)) c->FinishBlock(token, std::move(reply));
+      });
+    }
   }
 }
 

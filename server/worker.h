@@ -97,6 +97,11 @@ class Worker {
   void Adopt(int fd);
   // Applies changed options to this worker's live state (limits of its connections, cron).
   void ApplyConfig(const std::vector<std::string>& names);
+  // After a write (or each write EXEC runs): remembers those of the command's keys that
+  // blocked clients wait on in database db, to be served once the command has released its
+  // locks. Cheap when no client is blocked anywhere.
+  void NoteWrittenKeys(size_t db, const CommandSpec& cmd,
+                       const std::vector<std::string_view>& args);
 
  private:
   static void OnAsync(uv_async_t* handle);
@@ -110,6 +115,11 @@ class Worker {
   void FlushPendingWrites();
   void Cron();
   void RunTasks();
+  // Serves the blocked clients of every noted key, oldest first, each under the shard locks of
+  // its own command; conn is the client whose command made the keys ready. A client that
+  // finds the key empty again stays blocked, and so does every later one on that key.
+  void ServeReadyKeys(Connection& conn);
+  void ServeKey(Connection& conn, size_t db, const std::string& key);
   bool OpenTcpListener(bool reuseport);
 
   Server* server_;
@@ -145,6 +155,8 @@ class Worker {
   std::unordered_map<uint64_t, Connection*> connections_;
   std::vector<uint64_t> write_queue_;
   std::vector<uint64_t> resume_queue_;
+  // Written (database, key)s with blocked clients (NoteWrittenKeys).
+  std::vector<std::pair<size_t, std::string>> ready_keys_;
   static constexpr unsigned kReadBufferSize = 64 * 1024;
   std::unique_ptr<char[]> read_buffer_;
   int64_t now_ms_ = 0;

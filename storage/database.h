@@ -67,6 +67,15 @@ class Database {
     KeyLocation at = Locate(key);
     return at.shard->Delete(key, at.hash);
   }
+  // An origin's invalidation of key (caller holds its shard lock): marks the value stale when
+  // it has a stale-while-revalidate window (Shard::MarkStale), else deletes it. Either way a
+  // fetch in flight for key is forgotten. True when the key was marked stale.
+  bool MarkStaleOrDelete(std::string_view key, int64_t now_ms) {
+    KeyLocation at = Locate(key);
+    if (at.shard->MarkStale(key, at.hash, now_ms)) return true;
+    at.shard->Delete(key, at.hash);
+    return false;
+  }
 
   // Whether a key was ever stored here (the keyspace's totals skip databases never used: with
   // 16 databases, most are). Lock-free.

@@ -40,19 +40,32 @@ Decoded Decode(const Entry* e) {
   return d;
 }
 
+size_t FreshnessSize(const Freshness& f) {
+  return VarintSize(f.stale_while_revalidate_s) + VarintSize(f.stale_if_error_s) +
+         VarintSize(f.fetch_us) + VarintSize(f.route);
+}
+
+// The first byte of the freshness block (after the value).
+const char* FreshnessBlock(const Entry* e) {
+  Decoded d = Decode(e);
+  return d.value + d.value_len;
+}
+
 }  // namespace
 
 Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_at_ms,
-                   ValueType type) {
+                   ValueType type, const Freshness* freshness) {
   const bool has_expire = expire_at_ms != 0;
+  if (!has_expire) freshness = nullptr;  // windows count from an expiry
   const size_t size = kFixedHeader + VarintSize(key.size()) + VarintSize(value.size()) +
-                      (has_expire ? sizeof(int64_t) : 0) + key.size() + value.size();
+                      (has_expire ? sizeof(int64_t) : 0) + key.size() + value.size() +
+                      (freshness ? FreshnessSize(*freshness) : 0);
   void* block = std::malloc(size);
   if (!block) std::abort();  // as Redis: out of memory is fatal, not recoverable
   Entry* e = static_cast<Entry*>(block);
   e->next = nullptr;
   e->access = 0;
-  e->flags = static_cast<uint8_t>((has_expire ? kHasExpire : 0) |
+  e->flags = static_cast<uint8_t>((has_expire ? kHasExpire : 0) | (freshness ? kHasFreshness : 0) |
                                   (static_cast<uint8_t>(type) << kTypeShift));
   char* p = reinterpret_cast<char*>(block) + kFixedHeader;
   p = PutVarint(p, key.size());
@@ -63,7 +76,36 @@ Entry* CreateEntry(std::string_view key, std::string_view value, int64_t expire_
   }
   if (!key.empty()) std::memcpy(p, key.data(), key.size());
   if (!value.empty()) std::memcpy(p + key.size(), value.data(), value.size());
+  if (freshness) {
+    p += key.size() + value.size();
+    p = PutVarint(p, freshness->stale_while_revalidate_s);
+    p = PutVarint(p, freshness->stale_if_error_s);
+    p = PutVarint(p, freshness->fetch_us);
+    PutVarint(p, freshness->route);
+  }
   return e;
+}
+
+Freshness EntryFreshness(const Entry* entry) {
+  Freshness f;
+  if (!EntryHasFreshness(entry)) return f;
+  uint64_t v = 0;
+  const char* p = GetVarint(FreshnessBlock(entry), &v);
+  f.stale_while_revalidate_s = static_cast<uint32_t>(v);
+  p = GetVarint(p, &v);
+  f.stale_if_error_s = static_cast<uint32_t>(v);
+  p = GetVarint(p, &v);
+  f.fetch_us = static_cast<uint32_t>(v);
+  GetVarint(p, &v);
+  f.route = static_cast<uint32_t>(v);
+  return f;
+}
+
+int64_t EntryGraceMs(const Entry* entry) {
+  if (!EntryHasFreshness(entry)) return 0;
+  uint64_t swr = 0, sie = 0;
+  GetVarint(GetVarint(FreshnessBlock(entry), &swr), &sie);
+  return static_cast<int64_t>(swr > sie ? swr : sie) * 1000;
 }
 
 Entry* CreateObjectEntry(std::string_view key, std::unique_ptr<Object> object,

@@ -167,7 +167,8 @@ size_t Keyspace::RemoveExpiredKeys() {
     Shard& s = FlatShard(i);
     if (s.volatile_count() == 0) continue;
     MaybeLock lock(s.mutex(), thread_safe_);
-    s.ActiveExpireStep(Now(), s.bucket_count(), &expired);
+    s.ActiveExpireStep(Now(), s.bucket_count(), &expired, /*ttl_sum_ms=*/nullptr,
+                       /*reclaim_stale=*/true);
   }
   return expired;
 }

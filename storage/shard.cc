@@ -23,6 +23,11 @@ bool IsExpired(const Entry* e, int64_t now_ms) {
   return EntryExpireAt(e) <= now_ms;
 }
 
+// For an expired entry: whether its freshness windows still keep it (stale, not reclaimed).
+bool KeptStale(const Entry* e, int64_t now_ms) {
+  return EntryHasFreshness(e) && EntryExpireAt(e) + EntryGraceMs(e) > now_ms;
+}
+
 uint64_t Mix(uint64_t a, uint64_t b) {
   __uint128_t r = static_cast<__uint128_t>(a) * b;
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
@@ -162,8 +167,11 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
   Entry** link = FindLink(key, hash);
   if (!link) return nullptr;
   Entry* e = *link;
-  if (IsExpired(e, now_ms)) {
-    Notify(key);
+  if (IsExpired(e, now_ms)) [[unlikely]] {
+    if (KeptStale(e, now_ms)) return nullptr;  // expired for every reader but read-through
+    // An entry with freshness expired logically at its expiry, unseen: reclaiming it later is
+    // no change (as Redis 7.0's WATCH treats the deletion of an already expired key).
+    if (!EntryHasFreshness(e)) Notify(key, {KeyChangeKind::kExpired, false});
     Unlink(link);
     ++expired_keys_;
     return nullptr;
@@ -172,12 +180,52 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
   return e;
 }
 
+Entry* Shard::FindReadThrough(std::string_view key, uint64_t hash, int64_t now_ms, bool* expired,
+                              bool touch) {
+  *expired = false;
+  RehashTick();
+  Entry** link = FindLink(key, hash);
+  if (!link) return nullptr;
+  Entry* e = *link;
+  if (IsExpired(e, now_ms)) [[unlikely]] {
+    if (!KeptStale(e, now_ms)) {
+      if (!EntryHasFreshness(e)) Notify(key, {KeyChangeKind::kExpired, false});
+      Unlink(link);
+      ++expired_keys_;
+      return nullptr;
+    }
+    *expired = true;
+  }
+  if (touch) Touch(e);
+  return e;
+}
+
+Entry* Shard::SetFilled(std::string_view key, uint64_t hash, std::string_view value,
+                        int64_t expire_at_ms, const Freshness& freshness) {
+  return Insert(key, hash, CreateEntry(key, value, expire_at_ms, ValueType::kString, &freshness),
+                expire_at_ms);
+}
+
+bool Shard::MarkStale(std::string_view key, uint64_t hash, int64_t now_ms) {
+  RehashTick();
+  Entry** link = FindLink(key, hash);
+  if (!link) return false;
+  Entry* e = *link;
+  if (!EntryHasFreshness(e) || EntryFreshness(e).stale_while_revalidate_s == 0) return false;
+  if (IsExpired(e, now_ms) && !KeptStale(e, now_ms)) return false;
+  // Reported as a deletion: for every reader but read-through the key is gone (an origin
+  // invalidation, named "invalidate" by keyspace notifications; trackers are told).
+  Notify(key, {KeyChangeKind::kDeleted, false});
+  if (EntryExpireAt(e) > now_ms) SetEntryExpireInPlace(e, now_ms);
+  return true;
+}
+
 // Inlined into Set: the string write path pays no extra call for sharing it with SetObject.
 [[gnu::always_inline]] inline Entry* Shard::Insert(std::string_view key, uint64_t hash,
                                                    Entry* created, int64_t expire_at_ms) {
-  Notify(key);
   RehashTick();
   Entry** link = FindLink(key, hash);
+  Notify(key, {link ? KeyChangeKind::kWritten : KeyChangeKind::kCreated, expire_at_ms != 0});
   entry_bytes_.add(EntryMemory(created));
   if (expire_at_ms != 0) ++volatile_count_;
   if (link) {
@@ -217,7 +265,7 @@ Entry* Shard::SetObject(std::string_view key, uint64_t hash, std::unique_ptr<Obj
 
 std::unique_ptr<Object> Shard::TakeObject(Entry* entry, uint64_t hash) {
   assert(!EntryIsString(entry));
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry), {KeyChangeKind::kDeleted, false});
   std::unique_ptr<Object> object(EntryObject(entry));
   Entry** link = LinkOf(entry, hash);
   *link = entry->next;
@@ -231,8 +279,9 @@ std::unique_ptr<Object> Shard::TakeObject(Entry* entry, uint64_t hash) {
 
 Entry* Shard::ReplaceValue(Entry* entry, uint64_t hash, std::string_view value) {
   assert(EntryIsString(entry));
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry), {KeyChangeKind::kWritten, false});
   if (EntryValue(entry).size() == value.size()) {
+    ClearEntryFreshness(entry);  // a client's value is no origin fill
     OverwriteValueInPlace(entry, value);
     return entry;
   }
@@ -253,9 +302,11 @@ Entry* Shard::Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64
 }
 
 Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
-  Notify(EntryKey(entry));
+  Notify(EntryKey(entry),
+         {expire_at_ms != 0 ? KeyChangeKind::kExpireSet : KeyChangeKind::kPersisted, false});
   const bool had = entry->flags & kHasExpire;
   if (had && expire_at_ms != 0) {
+    ClearEntryFreshness(entry);  // the client's expiry: the key expires as an ordinary one
     SetEntryExpireInPlace(entry, expire_at_ms);
     return entry;
   }
@@ -271,9 +322,9 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
 bool Shard::Delete(std::string_view key, uint64_t hash) {
   // A delete of a missing key still counts as a change: a fetch in flight for it must not
   // fill the store afterwards (the singleflight Forget rule).
-  Notify(key);
   RehashTick();
   Entry** link = FindLink(key, hash);
+  Notify(key, {link ? KeyChangeKind::kDeleted : KeyChangeKind::kAbsentDelete, false});
   if (!link) return false;
   Unlink(link);
   return true;
@@ -412,7 +463,7 @@ uint64_t Shard::ScanBuckets(uint64_t cursor, size_t* visited, OnBucket&& on_buck
 }
 
 size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired,
-                               int64_t* ttl_sum_ms) {
+                               int64_t* ttl_sum_ms, bool reclaim_stale) {
   size_t visited_volatile = 0;
   size_t visited = 0;
   while (visited < max_buckets && volatile_count_.get() > 0) {
@@ -421,8 +472,8 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
         Entry* e = *link;
         if (e->flags & kHasExpire) {
           ++visited_volatile;
-          if (EntryExpireAt(e) <= now_ms) {
-            Notify(EntryKey(e));
+          if (EntryExpireAt(e) <= now_ms && (reclaim_stale || !KeptStale(e, now_ms))) {
+            if (!EntryHasFreshness(e)) Notify(EntryKey(e), {KeyChangeKind::kExpired, false});
             Unlink(link);
             ++expired_keys_;
             ++*expired;
@@ -474,7 +525,7 @@ Entry* Shard::RandomEntry(int64_t now_ms, uint64_t random) {
 
 void Shard::CarryState(const Entry* from, Entry* to) {
   to->access = from->access;
-  to->flags = static_cast<uint8_t>((to->flags & (kHasExpire | kTypeMask)) |
+  to->flags = static_cast<uint8_t>((to->flags & (kHasExpire | kHasFreshness | kTypeMask)) |
                                    (from->flags & (kInMainQueue | kFreqMask)));
 }
 
@@ -575,7 +626,7 @@ Shard::S3FifoResult Shard::EvictS3Fifo(size_t max_steps, bool from_small) {
       queues_.PushMain(hash);
       continue;
     }
-    Notify(EntryKey(e));
+    Notify(EntryKey(e), {KeyChangeKind::kEvicted, false});
     Unlink(link);
     ++evicted_keys_;
     return S3FifoResult::kEvicted;
@@ -587,7 +638,7 @@ bool Shard::Evict(std::string_view key, uint64_t hash) {
   RehashTick();
   Entry** link = FindLink(key, hash);
   if (!link) return false;
-  Notify(key);
+  Notify(key, {KeyChangeKind::kEvicted, false});
   Unlink(link);
   ++evicted_keys_;
   return true;

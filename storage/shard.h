@@ -43,11 +43,31 @@
 
 namespace flightcache::storage {
 
+// What happened to a key, as the KeyWatcher hears of it (keyspace notifications and client
+// tracking name events after it; the Forget rule only needs to know that something happened).
+enum class KeyChangeKind : uint8_t {
+  kCreated,    // a value stored under a key that had none (Set, SetObject)
+  kWritten,    // a value replaced (Set over a key) or changed in place (ReplaceValue, ObjectWrite)
+  kExpireSet,  // SetExpire with an expiry
+  kPersisted,  // SetExpire(0)
+  kDeleted,    // Delete or TakeObject of a key that was there
+  kAbsentDelete,  // Delete of a key that was not there (the Forget rule still hears of it)
+  kExpired,       // removed because its time passed (a lookup or the active cycle)
+  kEvicted,       // removed to stay under maxmemory
+};
+
+struct KeyChange {
+  KeyChangeKind kind = KeyChangeKind::kWritten;
+  bool with_expiry = false;  // kCreated / kWritten: the new value has an expiry
+};
+
 // Told about every write, delete, expiry and flush of a key while watching() is non-zero.
 class KeyWatcher {
  public:
   virtual ~KeyWatcher() = default;
   virtual void OnKeyChanged(std::string_view key) = 0;
+  // The same, saying what happened; watchers that only need the key keep this default.
+  virtual void OnKeyChange(std::string_view key, KeyChange /*change*/) { OnKeyChanged(key); }
   virtual void OnFlush() = 0;
 };
 
@@ -67,9 +87,25 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Returns the live entry for key, or nullptr. An expired entry is removed first. touch:
+  // Returns the live entry for key, or nullptr. An expired entry is removed first, unless its
+  // freshness windows still keep it (then it stays, unseen: nullptr all the same). touch:
   // record the access for eviction (OBJECT, MEMORY and the evictor itself look without it).
   Entry* Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch = true);
+  // The read-through reads' lookup (origin/read_through.h): as Find, but an entry past its
+  // expiry that its freshness windows still keep is returned too, with *expired set. Only GET,
+  // MGET and GETEX (through the policy) and the singleflight table see such entries.
+  Entry* FindReadThrough(std::string_view key, uint64_t hash, int64_t now_ms, bool* expired,
+                         bool touch = true);
+  // Inserts or replaces key's value with a value filled from an origin, carrying freshness
+  // (its windows and fetch time; dropped when expire_at_ms is 0). Returns the new entry.
+  Entry* SetFilled(std::string_view key, uint64_t hash, std::string_view value,
+                   int64_t expire_at_ms, const Freshness& freshness);
+  // Marks key's value stale instead of deleting it (an invalidation while
+  // stale-while-revalidate is set): when the entry has a stale-while-revalidate window, its
+  // expiry becomes now (if later), the change is reported to the KeyWatcher (a fetch in flight
+  // is forgotten), and true is returned; the next read-through read serves it stale and
+  // refreshes it. False, with nothing done, when there is no such entry: delete it instead.
+  bool MarkStale(std::string_view key, uint64_t hash, int64_t now_ms);
   // Inserts or replaces key's value (of any type) with a string. expire_at_ms == 0: no expiry.
   // Returns the new entry.
   Entry* Set(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms);
@@ -96,8 +132,10 @@ class alignas(64) Shard {
   // step spans while rehashing). Returns how many volatile keys it looked at, and adds the
   // removed count to *expired, and the remaining TTLs (ms) of the live volatile keys it saw to
   // *ttl_sum_ms when given. Walks with its own SCAN cursor, so a resize never skips a bucket.
+  // An expired entry its freshness windows keep stays until they pass, unless reclaim_stale
+  // (memory is short: the evictor frees every expired key).
   size_t ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired,
-                          int64_t* ttl_sum_ms = nullptr);
+                          int64_t* ttl_sum_ms = nullptr, bool reclaim_stale = false);
   // Calls fn for each live entry of the bucket(s) at cursor (Redis's reverse-binary SCAN
   // cursor: resizes between calls never skip a key) and returns the next cursor, 0 at the end.
   uint64_t Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn);
@@ -164,7 +202,7 @@ class alignas(64) Shard {
     entry_bytes_.sub(before);
   }
   // Tells the KeyWatcher that key is being written (ObjectWrite calls it).
-  void NoteWrite(std::string_view key) { Notify(key); }
+  void NoteWrite(std::string_view key) { Notify(key, {KeyChangeKind::kWritten, false}); }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
   // A flag this shard sets when it stores its first new key (the database's used()); before
@@ -247,8 +285,10 @@ class alignas(64) Shard {
   Entry* Insert(std::string_view key, uint64_t hash, Entry* created, int64_t expire_at_ms);
   // Moves entry to a new block of the same value with expire_at_ms (SetExpire).
   Entry* Rewrite(Entry* entry, uint64_t hash, std::string_view value, int64_t expire_at_ms);
-  void Notify(std::string_view key) {
-    if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnKeyChanged(key);
+  void Notify(std::string_view key, KeyChange change) {
+    if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) {
+      watcher_->OnKeyChange(key, change);
+    }
   }
   int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 

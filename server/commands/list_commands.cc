@@ -4,7 +4,7 @@
 // type gets WRONGTYPE. Writes change the list inside an ObjectWrite (the KeyWatcher hears of
 // them and the shard re-counts the list's bytes); a list is created by its first push and its
 // key deleted with its last element, as Redis does. Every index and range argument is an
-// int64 normalised without overflow. Blocking pops (BLPOP...) are a later step of issue 10.
+// int64 normalised without overflow. Blocking pops (BLPOP...) are in blocking_commands.cc.
 // Replies and error texts are Redis 7.0's.
 #include <memory>
 #include <string>

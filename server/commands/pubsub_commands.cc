@@ -8,6 +8,8 @@
 // id (it may have closed or unsubscribed meanwhile) and writes it there. Subscription replies
 // and messages are RESP3 pushes for HELLO 3 clients, plain arrays in RESP2. Worker::Execute
 // keeps a RESP2 subscriber to the subscriber-mode commands.
+#include "server/commands/pubsub_commands.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -107,29 +109,9 @@ void DeliverBatch(Worker& worker, const std::string& channel, const std::string&
   }
 }
 
-// PUBLISH channel message: answers how many subscriptions received it. Messages to one
-// worker travel in that worker's FIFO inbox, so one publisher's messages arrive in order.
+// PUBLISH channel message: answers how many subscriptions received it.
 void PublishCommand(CommandContext& ctx) {
-  std::vector<PublishBatch> batches;
-  const int64_t receivers =
-      ctx.server.pubsub().CollectReceivers(ctx.args[1], ctx.server.worker_count(), &batches);
-  if (receivers > 0) {
-    auto channel = std::make_shared<const std::string>(ctx.args[1]);
-    auto message = std::make_shared<const std::string>(ctx.args[2]);
-    for (size_t i = 0; i < batches.size(); ++i) {
-      if (batches[i].empty()) continue;
-      if (i == ctx.worker.index()) {
-        DeliverBatch(ctx.worker, *channel, *message, batches[i]);
-        continue;
-      }
-      Worker* target = &ctx.server.worker(i);
-      auto batch = std::make_shared<const PublishBatch>(std::move(batches[i]));
-      target->Post([target, channel, message, batch]() {
-        DeliverBatch(*target, *channel, *message, *batch);
-      });
-    }
-  }
-  ctx.reply.Integer(receivers);
+  ctx.reply.Integer(PublishMessage(ctx.server, ctx.worker, ctx.args[1], ctx.args[2]));
 }
 
 void PubsubCommand(CommandContext& ctx) {
@@ -167,6 +149,30 @@ void PubsubCommand(CommandContext& ctx) {
 }
 
 }  // namespace
+
+// Messages to one worker travel in that worker's FIFO inbox, so one publisher's messages arrive
+// in order.
+int64_t PublishMessage(Server& server, Worker& from, std::string_view channel_name,
+                       std::string_view message_text) {
+  std::vector<PublishBatch> batches;
+  const int64_t receivers =
+      server.pubsub().CollectReceivers(channel_name, server.worker_count(), &batches);
+  if (receivers == 0) return 0;
+  auto channel = std::make_shared<const std::string>(channel_name);
+  auto message = std::make_shared<const std::string>(message_text);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (batches[i].empty()) continue;
+    if (i == from.index()) {
+      DeliverBatch(from, *channel, *message, batches[i]);
+      continue;
+    }
+    Worker* target = &server.worker(i);
+    auto batch = std::make_shared<const PublishBatch>(std::move(batches[i]));
+    target->Post(
+        [target, channel, message, batch]() { DeliverBatch(*target, *channel, *message, *batch); });
+  }
+  return receivers;
+}
 
 void RegisterPubsubCommands(CommandTable& t) {
   const uint32_t kSub = kPubsub | kNoScript | kLoading | kStale | kSubscriberMode;

@@ -1,7 +1,7 @@
-// zset_commands.cc — the first sorted-set commands over storage::ZsetObject: ZADD (NX XX GT LT
-// CH INCR), ZINCRBY, ZREM, ZSCORE, ZCARD, ZRANK, ZREVRANK, ZRANGE by index (REV, WITHSCORES),
-// ZPOPMIN and ZPOPMAX. The rest of the family (BYSCORE/BYLEX ranges, the algebra, ZMPOP,
-// blocking pops...) is a later step of issue 10.
+// zset_commands.cc — the sorted-set commands on members over storage::ZsetObject: ZADD (NX XX GT
+// LT CH INCR), ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZMPOP,
+// ZRANDMEMBER and ZSCAN. Ranges are in zset_range_commands.cc, the algebra (ZUNION...) in
+// zset_algebra_commands.cc, BZPOPMIN... in blocking_commands.cc.
 //
 // Every command runs with its key's shard lock held. A key of another type gets WRONGTYPE;
 // writes go through an ObjectWrite; a sorted set is created by its first member and deleted with
@@ -17,8 +17,10 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/commands/zset_util.h"
 #include "server/server.h"
 #include "server/worker.h"
+#include "storage/glob.h"
 #include "storage/types/zset_object.h"
 
 namespace flightcache::server {
@@ -29,20 +31,6 @@ using storage::KeyLocation;
 using storage::ObjectWrite;
 using storage::ValueType;
 using storage::ZsetObject;
-
-ZsetObject* AsZset(Entry* e) { return static_cast<ZsetObject*>(storage::EntryObject(e)); }
-
-Entry* ZsetEntry(CommandContext& ctx, std::string_view key, KeyLocation* at, bool* wrong) {
-  return LookupTyped(ctx, key, ValueType::kZset, at, wrong);
-}
-
-void ReplyScore(CommandContext& ctx, double score) {
-  if (ctx.reply.resp3()) {
-    ctx.reply.Double(score);
-  } else {
-    ctx.reply.Bulk(storage::FormatScore(score));
-  }
-}
 
 // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
 void ZaddGeneric(CommandContext& ctx, bool incr_command) {
@@ -221,66 +209,6 @@ void RankGeneric(CommandContext& ctx, bool reverse) {
 void ZrankCommand(CommandContext& ctx) { RankGeneric(ctx, false); }
 void ZrevrankCommand(CommandContext& ctx) { RankGeneric(ctx, true); }
 
-// Writes members with scores: a flat array in RESP2, [member, score] pairs in RESP3.
-void ReplyWithScores(CommandContext& ctx, const std::vector<std::pair<std::string, double>>& items,
-                     bool with_scores, bool nested) {
-  if (!with_scores) {
-    ctx.reply.ArrayHeader(items.size());
-    for (const auto& item : items) ctx.reply.Bulk(item.first);
-    return;
-  }
-  const bool pairs = nested && ctx.reply.resp3();
-  ctx.reply.ArrayHeader(pairs ? items.size() : items.size() * 2);
-  for (const auto& [member, score] : items) {
-    if (pairs) ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk(member);
-    ReplyScore(ctx, score);
-  }
-}
-
-// ZRANGE key start stop [REV] [WITHSCORES]: ranges by index. BYSCORE, BYLEX and LIMIT are not
-// implemented yet and answer an error naming them.
-void ZrangeCommand(CommandContext& ctx) {
-  bool rev = false, with_scores = false;
-  for (size_t i = 4; i < ctx.args.size(); ++i) {
-    std::string_view a = ctx.args[i];
-    if (EqualsIgnoreCase(a, "rev")) {
-      rev = true;
-    } else if (EqualsIgnoreCase(a, "withscores")) {
-      with_scores = true;
-    } else if (EqualsIgnoreCase(a, "byscore") || EqualsIgnoreCase(a, "bylex") ||
-               EqualsIgnoreCase(a, "limit")) {
-      ctx.reply.Error("ERR ZRANGE " + ToLower(a) + " is not implemented by flightcache yet");
-      return;
-    } else {
-      ctx.reply.Error(kErrSyntax);
-      return;
-    }
-  }
-  int64_t start, end;
-  if (!ParseInt64(ctx.args[2], &start) || !ParseInt64(ctx.args[3], &end)) {
-    ctx.reply.Error(kErrNotInteger);
-    return;
-  }
-  KeyLocation at;
-  bool wrong;
-  Entry* e = ZsetEntry(ctx, ctx.args[1], &at, &wrong);
-  if (wrong) return;
-  std::vector<std::pair<std::string, double>> items;
-  if (e) {
-    const auto len = static_cast<int64_t>(AsZset(e)->Length());
-    if (start < 0) start = len + start;
-    if (end < 0) end = len + end;
-    if (start < 0) start = 0;
-    if (start <= end && start < len) {
-      if (end >= len) end = len - 1;
-      AsZset(e)->ForRange(static_cast<size_t>(start), static_cast<size_t>(end), rev,
-                          [&](std::string_view m, double s) { items.emplace_back(m, s); });
-    }
-  }
-  ReplyWithScores(ctx, items, with_scores, true);
-}
-
 // ZPOPMIN / ZPOPMAX key [count].
 void PopGeneric(CommandContext& ctx, bool max) {
   if (ctx.args.size() > 3) {
@@ -297,7 +225,7 @@ void PopGeneric(CommandContext& ctx, bool max) {
   bool wrong;
   Entry* e = ZsetEntry(ctx, ctx.args[1], &at, &wrong);
   if (wrong) return;
-  std::vector<std::pair<std::string, double>> items;
+  std::vector<ScoredMember> items;
   if (e && count > 0) {
     ZsetObject* z = AsZset(e);
     const size_t n = std::min(static_cast<size_t>(count), z->Length());
@@ -313,6 +241,177 @@ void PopGeneric(CommandContext& ctx, bool max) {
 
 void ZpopminCommand(CommandContext& ctx) { PopGeneric(ctx, false); }
 void ZpopmaxCommand(CommandContext& ctx) { PopGeneric(ctx, true); }
+
+void ZmscoreCommand(CommandContext& ctx) {
+  KeyLocation at;
+  bool wrong;
+  Entry* e = ZsetEntry(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
+  ctx.reply.ArrayHeader(ctx.args.size() - 2);
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    std::optional<double> score = e ? AsZset(e)->Score(ctx.args[i]) : std::nullopt;
+    if (score) {
+      ReplyScore(ctx, *score);
+    } else {
+      ctx.reply.Null();
+    }
+  }
+}
+
+}  // namespace
+
+// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], from args[first] (the numkeys argument;
+// BZMPOP's is 2). Writes the reply or an error and returns true, or returns false with nothing
+// written when every key is missing and only_if_any is set (BZMPOP then blocks).
+bool ZmpopFrom(CommandContext& ctx, size_t first, bool only_if_any) {
+  int64_t numkeys;
+  if (!ParseInt64(ctx.args[first], &numkeys) || numkeys <= 0) {
+    ctx.reply.Error("ERR numkeys should be greater than 0");
+    return true;
+  }
+  const size_t argc = ctx.args.size();
+  if (static_cast<uint64_t>(numkeys) >= argc - first - 1) {  // no room left for MIN|MAX
+    ctx.reply.Error(kErrSyntax);
+    return true;
+  }
+  const size_t where_index = first + 1 + static_cast<size_t>(numkeys);
+  bool max;
+  if (EqualsIgnoreCase(ctx.args[where_index], "min")) {
+    max = false;
+  } else if (EqualsIgnoreCase(ctx.args[where_index], "max")) {
+    max = true;
+  } else {
+    ctx.reply.Error(kErrSyntax);
+    return true;
+  }
+  int64_t count = -1;
+  for (size_t j = where_index + 1; j < argc; ++j) {
+    if (count == -1 && EqualsIgnoreCase(ctx.args[j], "count") && j + 1 < argc) {
+      ++j;
+      if (!ParseInt64(ctx.args[j], &count) || count <= 0) {
+        ctx.reply.Error("ERR count should be greater than 0");
+        return true;
+      }
+    } else {
+      ctx.reply.Error(kErrSyntax);
+      return true;
+    }
+  }
+  if (count == -1) count = 1;
+  for (size_t k = first + 1; k < where_index; ++k) {
+    KeyLocation at;
+    bool wrong;
+    Entry* e = ZsetEntry(ctx, ctx.args[k], &at, &wrong);
+    if (wrong) return true;
+    if (!e) continue;
+    ZsetObject* z = AsZset(e);
+    std::vector<ScoredMember> items;
+    const size_t n = std::min(static_cast<size_t>(count), z->Length());
+    z->ForRange(0, n - 1, max, [&](std::string_view m, double s) { items.emplace_back(m, s); });
+    RemoveMembers(ctx.args[k], e, at, items);
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(ctx.args[k]);
+    ctx.reply.ArrayHeader(items.size());
+    for (const auto& [member, score] : items) {
+      ctx.reply.ArrayHeader(2);
+      ctx.reply.Bulk(member);
+      ReplyScore(ctx, score);
+    }
+    return true;
+  }
+  if (only_if_any) return false;
+  ctx.reply.NullArray();
+  return true;
+}
+
+namespace {
+
+void ZmpopCommand(CommandContext& ctx) { ZmpopFrom(ctx, 1, false); }
+
+// ZRANDMEMBER key [count [WITHSCORES]]
+void ZrandmemberCommand(CommandContext& ctx) {
+  const size_t argc = ctx.args.size();
+  if (argc > 4 || (argc == 4 && !EqualsIgnoreCase(ctx.args[3], "withscores"))) {
+    ctx.reply.Error(kErrSyntax);
+    return;
+  }
+  int64_t count = 0;
+  if (argc >= 3) {
+    if (!ParseInt64(ctx.args[2], &count)) {
+      ctx.reply.Error(kErrNotInteger);
+      return;
+    }
+    if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) {
+      ctx.reply.Error("ERR value is out of range");
+      return;
+    }
+  }
+  const bool with_scores = argc == 4;
+  KeyLocation at;
+  bool wrong;
+  Entry* e = ZsetEntry(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
+  if (argc == 2) {
+    std::string member;
+    double score;
+    if (e && AsZset(e)->RandomMember(ctx.worker.RandomU64(), &member, &score)) {
+      ctx.reply.Bulk(member);
+    } else {
+      ctx.reply.Null();
+    }
+    return;
+  }
+  std::vector<ScoredMember> items;
+  if (e && count != 0) {
+    ZsetObject* z = AsZset(e);
+    if (count < 0) {  // repeats allowed
+      for (int64_t i = 0; i < -count; ++i) {
+        std::string member;
+        double score;
+        z->RandomMember(ctx.worker.RandomU64(), &member, &score);
+        items.emplace_back(std::move(member), score);
+      }
+    } else {
+      z->ForEach([&](std::string_view m, double s) { items.emplace_back(m, s); });
+      const size_t n = std::min(static_cast<size_t>(count), items.size());
+      for (size_t i = 0; i < n; ++i) {  // a partial shuffle picks n distinct members
+        const size_t j = i + ctx.worker.RandomU64() % (items.size() - i);
+        std::swap(items[i], items[j]);
+      }
+      items.resize(n);
+    }
+  }
+  ReplyWithScores(ctx, items, with_scores, true);
+}
+
+// ZSCAN key cursor [MATCH pattern] [COUNT count]: scores are bulk strings in both protocols.
+void ZscanCommand(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseCursor(ctx.args[2], &cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return;
+  }
+  ScanOptions o;
+  if (!ParseScanOptions(ctx, 3, &o)) return;
+  KeyLocation at;
+  bool wrong;
+  Entry* e = ZsetEntry(ctx, ctx.args[1], &at, &wrong);
+  if (wrong) return;
+  std::vector<ScoredMember> found;
+  uint64_t next = 0;
+  if (e) {
+    next = AsZset(e)->Scan(cursor, static_cast<size_t>(o.count), [&](std::string_view m, double s) {
+      if (!o.has_pattern || storage::GlobMatch(o.pattern, m)) found.emplace_back(m, s);
+    });
+  }
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(next));
+  ctx.reply.ArrayHeader(found.size() * 2);
+  for (const auto& [member, score] : found) {
+    ctx.reply.Bulk(member);
+    ctx.reply.Bulk(storage::FormatScore(score));
+  }
+}
 
 }  // namespace
 
@@ -337,8 +436,6 @@ void RegisterZsetCommands(CommandTable& t) {
          "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0"});
   t.Add({"zrevrank", 3, kRead, 1, 1, 1, ZrevrankCommand, "sorted-set",
          "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0"});
-  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZrangeCommand, "sorted-set",
-         "Returns members in a sorted set within a range of indexes.", "1.2.0"});
   t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZpopminCommand, "sorted-set",
          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the "
          "sorted set if the last member was popped.",
@@ -347,6 +444,18 @@ void RegisterZsetCommands(CommandTable& t) {
          "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
          "sorted set if the last member was popped.",
          "5.0.0"});
+  t.Add({"zmscore", -3, kRead, 1, 1, 1, ZmscoreCommand, "sorted-set",
+         "Returns the score of one or more members in a sorted set.", "6.2.0"});
+  t.Add({"zmpop", -4, kWrite | kMovableKeys, 2, -1, 1, ZmpopCommand, "sorted-set",
+         "Returns the highest- or lowest-scoring members from one or more sorted sets after "
+         "removing them. Deletes the sorted set if the last member was popped.",
+         "7.0.0"});
+  t.Add({"zrandmember", -2, kReadOnly, 1, 1, 1, ZrandmemberCommand, "sorted-set",
+         "Returns one or more random members from a sorted set.", "6.2.0"});
+  t.Add({"zscan", -3, kReadOnly, 1, 1, 1, ZscanCommand, "sorted-set",
+         "Iterates over members and scores of a sorted set.", "2.8.0"});
+  RegisterZsetRangeCommands(t);
+  RegisterZsetAlgebraCommands(t);
 }
 
 }  // namespace flightcache::server

@@ -1,6 +1,7 @@
 // zset_object.cc — the listpack and tree encodings of a sorted set (see zset_object.h).
 #include "storage/types/zset_object.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -31,7 +32,44 @@ bool Less(double score_a, std::string_view a, double score_b, std::string_view b
   return score_a < score_b || (score_a == score_b && a < b);
 }
 
+struct ViewItem {
+  std::string_view member;
+  double score;
+};
+
 }  // namespace
+
+bool ZsetObject::ItemBefore(double score, std::string_view member, const Bound& b) {
+  if (b.is_lex) {
+    if (b.lex_inf != 0) return b.lex_inf > 0;
+    return member < b.member || (member == b.member && b.upper);
+  }
+  return score < b.score || (score == b.score && b.upper);
+}
+
+bool ParseScoreBound(std::string_view text, double* value, bool* exclusive) {
+  *exclusive = !text.empty() && text.front() == '(';
+  if (*exclusive) text.remove_prefix(1);
+  // Redis parses the bound with strtod and rejects NaN; "+inf" and "-inf" are doubles too.
+  return ParseScore(text, value);
+}
+
+bool ParseLexBound(std::string_view text, std::string* value, bool* exclusive, int* infinity) {
+  *infinity = 0;
+  *exclusive = false;
+  if (text == "-") {
+    *infinity = -1;
+    return true;
+  }
+  if (text == "+") {
+    *infinity = 1;
+    return true;
+  }
+  if (text.empty() || (text.front() != '(' && text.front() != '[')) return false;
+  *exclusive = text.front() == '(';
+  value->assign(text.substr(1));
+  return true;
+}
 
 bool ParseScore(std::string_view text, double* out) {
   if (text.empty() || text.size() > 1024) return false;
@@ -53,18 +91,11 @@ std::string FormatScore(double score) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-size_t ZsetObject::ItemBytes(const Item& item) {
-  // A tree node (red-black header + Item) as the allocator sizes it, and the member's heap
-  // buffer when it does not fit inline. The node is not reachable: this is an estimate.
-  const size_t node = (32 + sizeof(Item) + 8 + 15) / 16 * 16;
-  const size_t member = item.member.capacity() > 15 ? AllocatedBlockSize(item.member.data()) : 0;
-  return node + member;
-}
-
 size_t ZsetObject::MemoryBytes() const {
   size_t bytes = AllocationSizeFor(sizeof(ZsetObject));
   if (!tree_) return bytes + lp_.MemoryBytes();
-  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() + tree_->item_bytes;
+  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() +
+         tree_->items.bytes();
 }
 
 size_t ZsetObject::Length() const { return tree_ ? tree_->items.size() : lp_.size() / 2; }
@@ -76,10 +107,9 @@ std::unique_ptr<Object> ZsetObject::Clone() const {
     return copy;
   }
   copy->tree_ = std::make_unique<Tree>();
-  for (const Item& item : tree_->items) {
-    auto it = copy->tree_->items.insert(item).first;
-    copy->tree_->item_bytes += ItemBytes(*it);
-    copy->tree_->scores.Set(item.member, EncodeScore(item.score));
+  for (const SkipList::Node* n = tree_->items.First(); n; n = SkipList::Next(n)) {
+    copy->tree_->items.Insert(n->score, n->member);
+    copy->tree_->scores.Set(n->member, EncodeScore(n->score));
   }
   return copy;
 }
@@ -102,8 +132,7 @@ bool ZsetObject::Set(std::string_view member, double score, const TypeLimits& li
     ConvertToTree();
   }
   if (tree_) {
-    auto it = tree_->items.insert(Item{score, std::string(member)}).first;
-    tree_->item_bytes += ItemBytes(*it);
+    tree_->items.Insert(score, member);
     tree_->scores.Set(member, EncodeScore(score));
     return added;
   }
@@ -123,9 +152,7 @@ bool ZsetObject::Remove(std::string_view member) {
   if (tree_) {
     const Dict::Node* n = tree_->scores.Find(member);
     if (!n) return false;
-    auto it = tree_->items.find(Item{DecodeScore(Dict::ValueOf(n)), std::string(member)});
-    tree_->item_bytes -= ItemBytes(*it);
-    tree_->items.erase(it);
+    tree_->items.Erase(DecodeScore(Dict::ValueOf(n)), member);
     tree_->scores.Erase(member);
     return true;
   }
@@ -140,8 +167,7 @@ std::optional<size_t> ZsetObject::Rank(std::string_view member, bool reverse) co
   if (!score) return std::nullopt;
   size_t rank = 0;
   if (tree_) {
-    auto it = tree_->items.find(Item{*score, std::string(member)});
-    rank = static_cast<size_t>(std::distance(tree_->items.begin(), it));
+    rank = tree_->items.Rank(*score, member);
   } else {
     for (size_t pos = lp_.Begin(); lp_.Get(pos) != member; pos = lp_.Next(lp_.Next(pos))) ++rank;
   }
@@ -152,12 +178,11 @@ void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
                           const std::function<void(std::string_view, double)>& fn) const {
   if (start > end || end >= Length()) return;
   if (tree_) {
-    if (!reverse) {
-      auto it = std::next(tree_->items.begin(), static_cast<std::ptrdiff_t>(start));
-      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
-    } else {
-      auto it = std::next(tree_->items.rbegin(), static_cast<std::ptrdiff_t>(start));
-      for (size_t i = start; i <= end; ++i, ++it) fn(it->member, it->score);
+    // Reverse ranks start..end are forward ranks n-1-start down to n-1-end.
+    const SkipList::Node* node = tree_->items.AtRank(reverse ? Length() - 1 - start : start);
+    for (size_t i = start; i <= end && node; ++i) {
+      fn(node->member, node->score);
+      node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
     }
     return;
   }
@@ -179,13 +204,165 @@ void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
   }
 }
 
+bool ZsetObject::BoundsEmpty(const ScoreRange& r) {
+  return r.min > r.max || (r.min == r.max && (r.min_exclusive || r.max_exclusive));
+}
+
+bool ZsetObject::BoundsEmpty(const LexRange& r) {
+  if (r.min_is_pos_inf || r.max_is_neg_inf) return true;
+  if (r.min_is_neg_inf || r.max_is_pos_inf) return false;
+  return r.min > r.max || (r.min == r.max && (r.min_exclusive || r.max_exclusive));
+}
+
+ZsetObject::Bound ZsetObject::LexLow(const LexRange& r) {
+  return Bound{0, r.min_exclusive, true, r.min, r.min_is_neg_inf ? -1 : (r.min_is_pos_inf ? 1 : 0)};
+}
+
+ZsetObject::Bound ZsetObject::LexHigh(const LexRange& r) {
+  return Bound{0, !r.max_exclusive, true, r.max,
+               r.max_is_pos_inf ? 1 : (r.max_is_neg_inf ? -1 : 0)};
+}
+
+void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_t offset,
+                           int64_t limit,
+                           const std::function<void(std::string_view, double)>& fn) const {
+  auto take = [&](std::string_view m, double s) {
+    if (offset > 0) {
+      --offset;
+      return true;
+    }
+    if (limit == 0) return false;
+    if (limit > 0) --limit;
+    fn(m, s);
+    return true;
+  };
+  if (tree_) {
+    size_t first, last;  // ranks: the range is [first, last)
+    TreeBounds(lo, hi, &first, &last);
+    if (first + offset >= last) return;
+    // Spans find the offset-th member of the range at once; then it is a walk of limit steps.
+    const size_t skipped = offset;
+    offset = 0;
+    const SkipList::Node* node =
+        tree_->items.AtRank(reverse ? last - 1 - skipped : first + skipped);
+    for (size_t i = first + skipped; i < last && node; ++i) {
+      if (!take(node->member, node->score)) return;
+      node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
+    }
+    return;
+  }
+  std::vector<ViewItem> items;
+  items.reserve(Length());
+  for (size_t pos = lp_.Begin(); pos != lp_.End();) {
+    const size_t score_pos = lp_.Next(pos);
+    items.push_back(ViewItem{lp_.Get(pos), DecodeScore(lp_.Get(score_pos))});
+    pos = lp_.Next(score_pos);
+  }
+  auto before = [](const ViewItem& v, const Bound& b) { return ItemBefore(v.score, v.member, b); };
+  const size_t first =
+      static_cast<size_t>(std::partition_point(items.begin(), items.end(),
+                                               [&](const ViewItem& v) { return before(v, lo); }) -
+                          items.begin());
+  const size_t last =
+      static_cast<size_t>(std::partition_point(items.begin(), items.end(),
+                                               [&](const ViewItem& v) { return before(v, hi); }) -
+                          items.begin());
+  if (!reverse) {
+    for (size_t i = first; i < last; ++i) {
+      if (!take(items[i].member, items[i].score)) return;
+    }
+  } else {
+    for (size_t i = last; i > first; --i) {
+      if (!take(items[i - 1].member, items[i - 1].score)) return;
+    }
+  }
+}
+
+void ZsetObject::TreeBounds(const Bound& lo, const Bound& hi, size_t* first, size_t* last) const {
+  tree_->items.LowerBound(
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, lo); }, first);
+  tree_->items.LowerBound(
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, hi); }, last);
+  if (*last < *first) *last = *first;
+}
+
+size_t ZsetObject::CountBounds(const Bound& lo, const Bound& hi) const {
+  if (tree_) {
+    size_t first, last;
+    TreeBounds(lo, hi, &first, &last);
+    return last > first ? last - first : 0;
+  }
+  size_t n = 0;
+  ForBounds(lo, hi, false, 0, -1, [&](std::string_view, double) { ++n; });
+  return n;
+}
+
+void ZsetObject::ForScoreRange(const ScoreRange& range, bool reverse, size_t offset, int64_t limit,
+                               const std::function<void(std::string_view, double)>& fn) const {
+  if (BoundsEmpty(range)) return;
+  ForBounds(Bound{range.min, range.min_exclusive}, Bound{range.max, !range.max_exclusive}, reverse,
+            offset, limit, fn);
+}
+
+void ZsetObject::ForLexRange(const LexRange& range, bool reverse, size_t offset, int64_t limit,
+                             const std::function<void(std::string_view, double)>& fn) const {
+  if (BoundsEmpty(range)) return;
+  ForBounds(LexLow(range), LexHigh(range), reverse, offset, limit, fn);
+}
+
+size_t ZsetObject::CountScoreRange(const ScoreRange& range) const {
+  if (BoundsEmpty(range)) return 0;
+  return CountBounds(Bound{range.min, range.min_exclusive}, Bound{range.max, !range.max_exclusive});
+}
+
+size_t ZsetObject::CountLexRange(const LexRange& range) const {
+  if (BoundsEmpty(range)) return 0;
+  return CountBounds(LexLow(range), LexHigh(range));
+}
+
+void ZsetObject::ForEach(const std::function<void(std::string_view, double)>& fn) const {
+  if (Length() > 0) ForRange(0, Length() - 1, false, fn);
+}
+
+uint64_t ZsetObject::Scan(uint64_t cursor, size_t count,
+                          const std::function<void(std::string_view, double)>& fn) const {
+  if (!tree_) {
+    ForEach(fn);
+    return 0;
+  }
+  auto each = [&](std::string_view member, std::string_view score) {
+    fn(member, DecodeScore(score));
+  };
+  for (size_t i = 0; i < count; ++i) {
+    cursor = tree_->scores.Scan(cursor, each);
+    if (cursor == 0) break;
+  }
+  return cursor;
+}
+
+bool ZsetObject::RandomMember(uint64_t random, std::string* member, double* score) const {
+  if (Length() == 0) return false;
+  if (tree_) {
+    const Dict::Node* n = tree_->scores.Random(random);
+    if (!n) return false;
+    member->assign(Dict::FieldOf(n));
+    *score = DecodeScore(Dict::ValueOf(n));
+    return true;
+  }
+  const size_t rank = static_cast<size_t>(random % Length());
+  ForRange(rank, rank, false, [&](std::string_view m, double s) {
+    member->assign(m);
+    *score = s;
+  });
+  return true;
+}
+
 void ZsetObject::ConvertToTree() {
   auto tree = std::make_unique<Tree>();
   for (size_t pos = lp_.Begin(); pos != lp_.End();) {
     const size_t score_pos = lp_.Next(pos);
     const double score = DecodeScore(lp_.Get(score_pos));
-    auto it = tree->items.insert(Item{score, std::string(lp_.Get(pos))}).first;
-    tree->item_bytes += ItemBytes(*it);
+    tree->items.Insert(score, lp_.Get(pos));
     tree->scores.Set(lp_.Get(pos), lp_.Get(score_pos));
     pos = lp_.Next(score_pos);
   }

@@ -2,25 +2,41 @@
 // - listpack: member and score (8 raw bytes) alternate in one flat Listpack, kept sorted,
 //   while there are at most zset-max-listpack-entries members, none longer than
 //   zset-max-listpack-value bytes;
-// - skiplist (OBJECT ENCODING's name, as Redis): past those bounds, an ordered tree of
-//   (score, member) plus a Dict member -> score. Ranks walk the tree (O(rank)); Redis's
-//   skiplist keeps spans for O(log n) ranks (a later step of issue 10).
-// This step has what ZADD, ZINCRBY, ZREM, ZSCORE, ZCARD, ZRANK, ZRANGE by index and the pops
-// need. Callers hold the key's shard lock and wrap writes in an ObjectWrite.
+// - skiplist: past those bounds, a SkipList with spans (storage/types/skiplist.h) of
+//   (score, member) plus a Dict member -> score, as Redis: ranks, the member at a rank, where a
+//   score or lex range starts and how many members it holds are O(log n).
+// Callers hold the key's shard lock and wrap writes in an ObjectWrite.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
 #include "storage/types/dict.h"
 #include "storage/types/listpack.h"
 #include "storage/types/object.h"
+#include "storage/types/skiplist.h"
 
 namespace flightcache::storage {
+
+// A score interval as ZRANGEBYSCORE parses it: "(1.5" is exclusive, "-inf"/"+inf" unbounded.
+struct ScoreRange {
+  double min = 0;
+  double max = 0;
+  bool min_exclusive = false;
+  bool max_exclusive = false;
+};
+
+// A member interval as ZRANGEBYLEX parses it: "[a" inclusive, "(a" exclusive, "-" and "+" the
+// ends. Meaningful when all members have the same score, as in Redis.
+struct LexRange {
+  std::string min, max;
+  bool min_exclusive = false, max_exclusive = false;
+  bool min_is_neg_inf = false, max_is_pos_inf = false;
+  bool min_is_pos_inf = false, max_is_neg_inf = false;  // "+" as min or "-" as max: empty
+};
 
 class ZsetObject final : public Object {
  public:
@@ -42,24 +58,53 @@ class ZsetObject final : public Object {
   // score up, or from the highest down with reverse.
   void ForRange(size_t start, size_t end, bool reverse,
                 const std::function<void(std::string_view, double)>& fn) const;
+  // Calls fn(member, score) for the members whose score is in range, from the lowest up (or the
+  // highest down with reverse), skipping the first offset of them and stopping after limit
+  // (limit < 0: no limit). Finding the start is O(log n) in the skiplist encoding.
+  void ForScoreRange(const ScoreRange& range, bool reverse, size_t offset, int64_t limit,
+                     const std::function<void(std::string_view, double)>& fn) const;
+  // As ForScoreRange, for the members in a lex range.
+  void ForLexRange(const LexRange& range, bool reverse, size_t offset, int64_t limit,
+                   const std::function<void(std::string_view, double)>& fn) const;
+  // How many members have a score / a member in range.
+  size_t CountScoreRange(const ScoreRange& range) const;
+  size_t CountLexRange(const LexRange& range) const;
+  // Calls fn(member, score) for every member, in order.
+  void ForEach(const std::function<void(std::string_view, double)>& fn) const;
+  // Calls fn for some members from cursor on (the skiplist's Dict cursor; the listpack answers
+  // all members at once) and returns the next cursor, 0 when done.
+  uint64_t Scan(uint64_t cursor, size_t count,
+                const std::function<void(std::string_view, double)>& fn) const;
+  // The member and score at a random rank (uniform), or false when empty.
+  bool RandomMember(uint64_t random, std::string* member, double* score) const;
 
  private:
-  struct Item {
+  // A place in the (score, member) order: before (after, when upper) every item with this
+  // score, or, for lex bounds, before/after this member (with is_lex).
+  struct Bound {
     double score;
-    std::string member;
+    bool upper;
+    bool is_lex = false;
+    std::string_view member = {};
+    int lex_inf = 0;  // -1: before every member; +1: after every member
   };
-  struct ItemLess {
-    bool operator()(const Item& a, const Item& b) const {
-      return a.score < b.score || (a.score == b.score && a.member < b.member);
-    }
-  };
+  // (score, member) < bound.
+  static bool ItemBefore(double score, std::string_view member, const Bound& b);
   struct Tree {
-    std::set<Item, ItemLess> items;
+    SkipList items;
     Dict scores;  // member -> score as 8 raw bytes
-    size_t item_bytes = 0;
   };
   void ConvertToTree();
-  static size_t ItemBytes(const Item& item);
+  // Visits [lo, hi) of the order (bounds as above), reversed or not, with offset and limit.
+  void ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_t offset, int64_t limit,
+                 const std::function<void(std::string_view, double)>& fn) const;
+  size_t CountBounds(const Bound& lo, const Bound& hi) const;
+  static bool BoundsEmpty(const ScoreRange& range);
+  static bool BoundsEmpty(const LexRange& range);
+  static Bound LexLow(const LexRange& range);
+  static Bound LexHigh(const LexRange& range);
+  // The ranks [*first, *last) of the skiplist's members between the bounds. O(log n).
+  void TreeBounds(const Bound& lo, const Bound& hi, size_t* first, size_t* last) const;
 
   Listpack lp_;
   std::unique_ptr<Tree> tree_;
@@ -70,5 +115,11 @@ class ZsetObject final : public Object {
 bool ParseScore(std::string_view text, double* out);
 // A score as Redis 7.0 prints it ("%.17g", "inf", "-inf").
 std::string FormatScore(double score);
+// Parses one end of a score range ("1.5", "(1.5", "-inf", "+inf"); false when it is not a
+// float (Redis: "ERR min or max is not a float").
+bool ParseScoreBound(std::string_view text, double* value, bool* exclusive);
+// Parses one end of a lex range ("[a", "(a", "-", "+"); false when it is none of these
+// (Redis: "ERR min or max not valid string range item").
+bool ParseLexBound(std::string_view text, std::string* value, bool* exclusive, int* infinity);
 
 }  // namespace flightcache::storage

@@ -1,7 +1,7 @@
-// commands_zset_test.cc — the sorted-set commands this step has (ZADD with its options, ZINCRBY,
+// commands_zset_test.cc — the sorted-set commands on members (ZADD with its options, ZINCRBY,
 // ZREM, ZSCORE, ZCARD, ZRANK/ZREVRANK, ZRANGE by index, ZPOPMIN/ZPOPMAX) against the real binary,
 // the listpack -> skiplist conversion, RESP3 doubles, WRONGTYPE and argument errors. Replies are
-// redis-server 7.0's.
+// redis-server 7.0's. Ranges and the algebra: commands_zset_range_test.cc.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -72,6 +72,14 @@ struct HttpFixture {
   ContextPtr c;
 };
 
+// One counter of INFO's origin_route<route> line (-1 when absent).
+long long RouteCounter(redisContext* c, int route, const std::string& name) {
+  std::string line = InfoValue(c, "origin_route" + std::to_string(route));
+  size_t at = line.find("," + name + "=");
+  if (at == std::string::npos) return -1;
+  return std::stoll(line.substr(at + name.size() + 2));
+}
+
 TEST_CASE("HTTP origin: a 200 answers its body as the value and fills the cache") {
   HttpFixture f;
   CHECK(Do(f.c, {"GET", "item:42"}) == "value:/items/42");
@@ -186,7 +194,31 @@ TEST_CASE("HTTP origin: an unreachable server answers an error, and works once i
   const std::string reply = Do(f.c, {"GET", "item:1"});
   CHECK(reply.rfind("-ERR origin unreachable: ", 0) == 0);
   ChildProcess origin(SpawnOptions{HttpOriginBin(), {"--port", std::to_string(port)}, {}, port});
-  CHECK(Do(f.c, {"GET", "item:1"}) == "value:/items/1");
+  // Fetches fail fast while the connect backoff (50 ms after one failure) runs.
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "item:1"}) == "value:/items/1"; }));
+}
+
+TEST_CASE("HTTP origin: after a refused connect, fetches fail at once while the backoff runs") {
+  const int port = FreeTcpPort();
+  ServerFixture f(
+      {"--route", "item:{id} http://127.0.0.1:" + std::to_string(port) + "/items/{id} pool=4"});
+  constexpr int kFetches = 200;
+  for (int i = 0; i < kFetches; ++i) Append(f.c.get(), {"GET", "item:" + std::to_string(i)});
+  int unreachable = 0;
+  int backing_off = 0;
+  for (int i = 0; i < kFetches; ++i) {
+    const std::string reply = Show(NextReply(f.c.get()).get());
+    unreachable += reply.rfind("-ERR origin unreachable: ", 0) == 0 ? 1 : 0;
+    const std::string suffix = " (backing off)";
+    backing_off += reply.size() > suffix.size() &&
+                           reply.compare(reply.size() - suffix.size(), suffix.size(), suffix) == 0
+                       ? 1
+                       : 0;
+  }
+  CHECK(unreachable == kFetches);
+  // The first ones knock (one per connection); what follows within the backoff does not.
+  CHECK(backing_off >= kFetches / 2);
+  MESSAGE(backing_off, " of ", kFetches, " failed without a connect attempt");
 }
 
 TEST_CASE("HTTP origin: a bad URL or a placeholder without a capture stops start-up") {
@@ -214,6 +246,121 @@ TEST_CASE("HTTP origin: a burst of distinct keys is answered over a bounded pool
     CHECK(Show(NextReply(client.get()).get()) == "value:/items/b" + std::to_string(i));
   }
   CHECK(f.origin.Number("connections") <= 4);
+}
+
+// Pipelines `count` GETs of distinct keys (prefix + number, from first on) and returns how many
+// were answered with exactly `want`.
+int PipelineGets(redisContext* c, const std::string& prefix, int first, int count,
+                 const std::string& want) {
+  for (int i = 0; i < count; ++i) Append(c, {"GET", prefix + std::to_string(first + i)});
+  int matched = 0;
+  for (int i = 0; i < count; ++i) matched += Show(NextReply(c).get()) == want ? 1 : 0;
+  return matched;
+}
+
+TEST_CASE("HTTP origin: 100k timeouts against a hung server leave memory, queue and pool bounded") {
+  constexpr int kBatch = 2000;
+  constexpr int kBatches = 50;
+  HttpFixture f("pool=4", {"--origin-timeout", "20"});
+  CHECK(f.origin.Control("gate") == "OK");  // the server takes requests and never answers
+  ContextPtr client = Connect(f.server.port());
+  const std::string timeout = "-ERR origin timeout after 20 ms";
+  // Two warm-up batches: buffers, the latency window and the connection slots reach size.
+  REQUIRE(PipelineGets(client.get(), "item:w", 0, kBatch, timeout) == kBatch);
+  REQUIRE(PipelineGets(client.get(), "item:w", kBatch, kBatch, timeout) == kBatch);
+  const long long before = InfoNumber(f.c, "used_memory");
+  int timed_out = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    timed_out += PipelineGets(client.get(), "item:h", b * kBatch, kBatch, timeout);
+  }
+  const long long after = InfoNumber(f.c, "used_memory");
+  MESSAGE("HTTP hung origin: ", timed_out, " timeouts, used_memory ", before, " -> ", after, "; ",
+          InfoValue(f.c.get(), "origin_route0"));
+  CHECK(timed_out == kBatch * kBatches);
+  // What a timed-out fetch leaves behind must not add up: 12 MB per 200k was the bug.
+  CHECK(after - before < 1024 * 1024);
+  CHECK(InfoNumber(f.c, "origin_fetches_in_flight") == 0);
+  CHECK(InfoNumber(f.c, "origin_parked_clients") == 0);
+  CHECK(InfoNumber(f.c, "origin_queued") == 0);
+  CHECK(InfoNumber(f.c, "origin_queue_peak") <= kBatch);
+  CHECK(RouteCounter(f.c.get(), 0, "connections") <= 4);
+  CHECK(RouteCounter(f.c.get(), 0, "timeouts") == kBatch * (kBatches + 2));
+  // The server comes back: the next fetches get their own values, never a late reply (with a
+  // deadline that a slow machine meets).
+  CHECK(Do(f.c, {"CONFIG", "SET", "origin-timeout", "30000"}) == "+OK");
+  CHECK(f.origin.Control("release") == "OK");
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "item:after0"}) == "value:/items/after0"; }));
+  for (int i = 1; i <= 100; ++i) {
+    CHECK(Do(client, {"GET", "item:after" + std::to_string(i)}) ==
+          "value:/items/after" + std::to_string(i));
+  }
+}
+
+TEST_CASE("INFO origin: one line per route with fetches, shared, results, queue, pool, latency") {
+  HttpOrigin origin;
+  ServerFixture f({"--route", "item:{id} " + origin.Url("/items/{id}") + " pool=2 timeout=60000",
+                   "--route", "slow:{id} " + origin.Url("/slow/{id}") + " timeout=50", "--route",
+                   "cold:{id} " + origin.Url("/cold/{id}") + " pool=2 timeout=60000"});
+  ContextPtr pipeline = Connect(f.server.port());
+  // Two concurrent fetches open the route's two connections (both wait for one: peak 2).
+  Append(pipeline.get(), {"GET", "item:w0"});
+  Append(pipeline.get(), {"GET", "item:w1"});
+  CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/w0");
+  CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/w1");
+  CHECK(origin.Control("gate") == "OK");
+  for (int i = 0; i < 5; ++i) Append(pipeline.get(), {"GET", "item:q" + std::to_string(i)});
+  REQUIRE(redisBufferWrite(pipeline.get(), nullptr) == REDIS_OK);
+  CHECK(WaitUntil([&] { return origin.Number("held") == 2; }));  // 2 connections, 3 queued
+  std::vector<ContextPtr> sharers;
+  for (int i = 0; i < 3; ++i) {
+    sharers.push_back(Connect(f.server.port()));
+    Append(sharers.back().get(), {"GET", "item:q4"});
+    REQUIRE(redisBufferWrite(sharers.back().get(), nullptr) == REDIS_OK);
+  }
+  CHECK(WaitUntil([&] { return RouteCounter(f.c.get(), 0, "fetches_shared") == 3; }));
+  CHECK(RouteCounter(f.c.get(), 0, "fetches_started") == 7);
+  CHECK(RouteCounter(f.c.get(), 0, "queued") == 3);
+  CHECK(RouteCounter(f.c.get(), 0, "queue_peak") == 3);
+  CHECK(RouteCounter(f.c.get(), 0, "connections") == 2);
+  CHECK(Do(f.c, {"GET", "slow:x"}) == "-ERR origin timeout after 50 ms");  // held: times out
+  CHECK(origin.Control("release") == "OK");
+  for (int i = 0; i < 5; ++i) {
+    CHECK(Show(NextReply(pipeline.get()).get()) == "value:/items/q" + std::to_string(i));
+  }
+  for (auto& sharer : sharers) CHECK(Show(NextReply(sharer.get()).get()) == "value:/items/q4");
+  CHECK(Do(f.c, {"GET", "item:missing-1"}) == "(nil)");
+  CHECK(Do(f.c, {"GET", "item:status-500"}) == "-ERR origin error: HTTP 500");
+  CHECK(RouteCounter(f.c.get(), 0, "values") == 7);
+  CHECK(RouteCounter(f.c.get(), 0, "not_found") == 1);
+  CHECK(RouteCounter(f.c.get(), 0, "errors") == 1);
+  CHECK(RouteCounter(f.c.get(), 0, "timeouts") == 0);
+  CHECK(RouteCounter(f.c.get(), 0, "queued") == 0);
+  CHECK(RouteCounter(f.c.get(), 0, "queue_peak") == 3);
+  CHECK(RouteCounter(f.c.get(), 1, "fetches_started") == 1);
+  CHECK(RouteCounter(f.c.get(), 1, "errors") == 1);
+  CHECK(RouteCounter(f.c.get(), 1, "timeouts") == 1);
+  const std::string line = InfoValue(f.c.get(), "origin_route1");
+  CHECK(line.rfind("pattern=slow:{id},url=" + origin.Url("/slow/{id}") + ",", 0) == 0);
+  // The timed-out fetch took about its 50 ms deadline (the loop's clock is in whole ms).
+  const size_t p50 = line.find(",latency_p50_ms=");
+  const size_t p99 = line.find(",latency_p99_ms=");
+  REQUIRE(p50 != std::string::npos);
+  REQUIRE(p99 != std::string::npos);
+  CHECK(std::stod(line.substr(p50 + 16)) >= 45.0);
+  CHECK(std::stod(line.substr(p99 + 16)) >= std::stod(line.substr(p50 + 16)));
+  // A cold route: all 5 wait while its 2 connections open, then 3 still wait (read live, not
+  // as of the last fetch start).
+  CHECK(origin.Control("gate") == "OK");
+  for (int i = 0; i < 5; ++i) Append(pipeline.get(), {"GET", "cold:c" + std::to_string(i)});
+  REQUIRE(redisBufferWrite(pipeline.get(), nullptr) == REDIS_OK);
+  CHECK(WaitUntil([&] { return origin.Number("held") == 2; }));
+  CHECK(RouteCounter(f.c.get(), 2, "queued") == 3);
+  CHECK(RouteCounter(f.c.get(), 2, "queue_peak") == 5);
+  CHECK(RouteCounter(f.c.get(), 2, "connections") == 2);
+  CHECK(origin.Control("release") == "OK");
+  for (int i = 0; i < 5; ++i) {
+    CHECK(Show(NextReply(pipeline.get()).get()) == "value:/cold/c" + std::to_string(i));
+  }
 }
 
 }  // namespace

@@ -92,6 +92,8 @@ class Postgres {
     process_.reset();
   }
   int port() const { return port_; }
+  // The folder of the server's unix socket (-k).
+  const std::string& SocketDir() const { return dir_.path(); }
   std::string Url(const std::string& password = "") const {
     return "postgres://app" + (password.empty() ? "" : ":" + password) +
            "@127.0.0.1:" + std::to_string(port_) + "/postgres";
@@ -152,6 +154,27 @@ TEST_CASE("a PostgreSQL route answers values, not found, NULL and bytea as raw b
   CHECK(Do(f.c, {"GET", "bin:bin"}) == std::string("\x00\xff\x10", 3));
   CHECK(RouteCounter(f.c.get(), 0, "values") == 1);
   CHECK(RouteCounter(f.c.get(), 0, "not_found") == 2);
+}
+
+TEST_CASE("a PostgreSQL route also takes postgresql:// and a unix socket folder in ?host=") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('1', 'over tcp'), ('2', 'over the socket')");
+  const std::string socket_url =
+      "postgresql://app@/postgres?host=" + pg.SocketDir() + "&port=" + std::to_string(pg.port());
+  ServerFixture f({"--route",
+                   "a:{k} postgresql://app@127.0.0.1:" + std::to_string(pg.port()) +
+                       "/postgres \"SELECT v FROM " + t + " WHERE k = $1\"",
+                   "--route", "b:{k} " + socket_url + " \"SELECT v FROM " + t + " WHERE k = $1\""});
+  CHECK(Do(f.c, {"GET", "a:1"}) == "over tcp");
+  CHECK(Do(f.c, {"GET", "b:2"}) == "over the socket");
+  CHECK(InfoValue(f.c.get(), "origin_route1").find("url=" + socket_url + ",") != std::string::npos);
+  // The server saw one client on its unix socket (client_addr is NULL there).
+  CHECK(pg.Value("SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NULL AND "
+                 "backend_type = 'client backend' AND usename = 'app' AND pid <> "
+                 "pg_backend_pid() AND query LIKE 'SELECT v FROM " +
+                 t + " %'") == "1");
 }
 
 TEST_CASE("a PostgreSQL row of several columns is a JSON object; several rows are an error") {
@@ -313,6 +336,109 @@ TEST_CASE("a burst of 100 cold keys with 20 clients each against a 50 ms Postgre
   CHECK(wrong == 0);
   CHECK(InfoValue(f.c.get(), "origin_fetches_started") == std::to_string(kKeys));
   CHECK(RouteCounter(f.c.get(), 0, "connections") <= 16);
+}
+
+// Backends running a query that starts with `prefix` now (psql's own excluded).
+std::string RunningQueries(Postgres& pg, const std::string& prefix) {
+  return pg.Value(
+      "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
+      "AND query LIKE '" +
+      prefix + "%'");
+}
+
+TEST_CASE("a PostgreSQL query past its deadline is cancelled at the server, not left running") {
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('slow', 'never seen'), ('a', 'value a')");
+  // 'slow' would sleep 300 s at the database; the route gives up after 3 s.
+  ServerFixture f({"--route", "kv:{k} " + pg.Url() + " \"SELECT v FROM " + t +
+                                  ", pg_sleep(CASE WHEN $1 = 'slow' THEN 300 ELSE 0 END) WHERE k "
+                                  "= $1\" timeout=3000 pool=1"});
+  REQUIRE(Do(f.c, {"GET", "kv:a"}) == "value a");  // the connection is up and prepared
+  ContextPtr waiter = Connect(f.server.port());
+  Append(waiter.get(), {"GET", "kv:slow"});
+  int done = 0;
+  while (done == 0) REQUIRE(redisBufferWrite(waiter.get(), &done) == 0);
+  // The query reached the database before its deadline (3 s bounds only a very slow machine).
+  REQUIRE(WaitUntil([&] { return RunningQueries(pg, "SELECT v FROM " + t + ",") == "1"; },
+                    milliseconds(2500)));
+  CHECK(Show(NextReply(waiter.get()).get()) == "-ERR origin timeout after 3000 ms");
+  CHECK(InfoNumber(f.c, "origin_timeout_drops") == 1);
+  // Cancelled, it ends long before its 300 s; dropping the connection alone would leave it.
+  CHECK(WaitUntil([&] { return RunningQueries(pg, "SELECT v FROM " + t + ",") == "0"; }));
+  CHECK(Do(f.c, {"GET", "kv:b"}) == "(nil)");
+}
+
+TEST_CASE("PostgreSQL connections ask the server to end a query whose client has gone") {
+  Postgres& pg = Postgres::Get();
+  // Should a cancel reach the server before its query started, the server still ends the
+  // query within a second of the dropped connection (client_connection_check_interval).
+  ServerFixture f(
+      {"--route", "s:{name} " + pg.Url() + " \"SELECT current_setting($1) WHERE $1 <> ''\""});
+  CHECK(Do(f.c, {"GET", "s:client_connection_check_interval"}) == "1s");
+}
+
+// Pipelines `count` GETs of distinct keys (prefix + number, from first on) and returns how many
+// answers begin with `want`.
+int PipelineGets(redisContext* c, const std::string& prefix, int first, int count,
+                 const std::string& want) {
+  for (int i = 0; i < count; ++i) Append(c, {"GET", prefix + std::to_string(first + i)});
+  int matched = 0;
+  std::string other;
+  for (int i = 0; i < count; ++i) {
+    const std::string shown = Show(NextReply(c).get());
+    const bool match = shown.rfind(want, 0) == 0;
+    matched += match ? 1 : 0;
+    if (!match && other.empty()) other = shown;
+  }
+  if (!other.empty()) MESSAGE("first other reply: ", other);
+  return matched;
+}
+
+TEST_CASE("40k timeouts against a hung PostgreSQL query leave memory, queue and pool bounded") {
+  constexpr int kBatch = 2000;
+  constexpr int kBatches = 20;
+  Postgres& pg = Postgres::Get();
+  const std::string t = FreshTable();
+  pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
+  pg.Sql("INSERT INTO " + t + " VALUES ('a', 'value a'), ('b', 'value b')");
+  // Every key starting with 'h' hangs (60 s at the database, row or not); the route gives up
+  // after 20 ms.
+  const std::string query = "SELECT v FROM " + t + " RIGHT JOIN pg_sleep";
+  ServerFixture f({"--route",
+                   "kv:{k} " + pg.Url() + " \"" + query +
+                       "(CASE WHEN $1 LIKE 'h%' THEN 60 ELSE 0 END) ON k = $1\" "
+                       "pool=4",
+                   "--origin-timeout", "20"});
+  ContextPtr client = Connect(f.server.port());
+  // Every answer is an error: a timeout, or (when a connection takes longer than its 1 s
+  // connect limit on a loaded machine) "unreachable"; never a value.
+  const std::string error = "-ERR origin ";
+  REQUIRE(PipelineGets(client.get(), "kv:hw", 0, kBatch, error) == kBatch);  // warm-up
+  REQUIRE(PipelineGets(client.get(), "kv:hw", kBatch, kBatch, error) == kBatch);
+  const long long before = InfoNumber(f.c, "used_memory");
+  int failed = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    failed += PipelineGets(client.get(), "kv:h", b * kBatch, kBatch, error);
+  }
+  const long long after = InfoNumber(f.c, "used_memory");
+  MESSAGE("PostgreSQL hung query: ", failed, " errors, used_memory ", before, " -> ", after,
+          "; drops ", InfoValue(f.c.get(), "origin_timeout_drops"), "; ",
+          InfoValue(f.c.get(), "origin_route0"));
+  CHECK(failed == kBatch * kBatches);
+  CHECK(RouteCounter(f.c.get(), 0, "timeouts") >= kBatch);
+  CHECK(after - before < 1024 * 1024);  // 12 MB per 200k timeouts was the bug
+  CHECK(InfoNumber(f.c, "origin_fetches_in_flight") == 0);
+  CHECK(InfoNumber(f.c, "origin_queued") == 0);
+  CHECK(InfoNumber(f.c, "origin_queue_peak") <= kBatch);
+  CHECK(InfoNumber(f.c, "origin_connected") <= 4);
+  // Every dropped connection's query was cancelled: none is left sleeping at the database.
+  CHECK(WaitUntil([&] { return RunningQueries(pg, query) == "0"; }));
+  // The route still answers, each key with its own row (with a deadline a slow machine meets).
+  CHECK(Do(f.c, {"CONFIG", "SET", "origin-timeout", "30000"}) == "+OK");
+  CHECK(WaitUntil([&] { return Do(f.c, {"GET", "kv:b"}) == "value b"; }));
+  CHECK(Do(client, {"GET", "kv:zzz"}) == "(nil)");
 }
 
 }  // namespace

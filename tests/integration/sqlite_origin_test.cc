@@ -181,6 +181,21 @@ TEST_CASE("a query that does not prepare stops start-up with status 1 naming the
   CHECK(run.output.find("?2 has no capture") != std::string::npos);
 }
 
+TEST_CASE("SQLite connections are read-only: a route's query cannot write the file") {
+  TestDb db;
+  db.Exec("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)");
+  db.Put("kv", "a", "value a");
+  ServerFixture f(
+      {"--route", "w:{k} " + db.url() + " \"INSERT INTO kv VALUES (?1, 'written') RETURNING v\""});
+  const std::string reply = Do(f.c, {"GET", "w:new"});
+  CHECK(reply.rfind("-ERR origin error: ", 0) == 0);
+  CHECK(reply.find("readonly") != std::string::npos);
+  // Nothing was written.
+  ServerFixture reader({"--route", KvRoute(db)});
+  CHECK(Do(reader.c, {"GET", "kv:new"}) == "(nil)");
+  CHECK(Do(reader.c, {"GET", "kv:a"}) == "value a");
+}
+
 TEST_CASE("a file locked by a writer times the fetch out, not hangs; it works once released") {
   TestDb db;
   db.Exec("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)");

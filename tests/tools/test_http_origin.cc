@@ -4,6 +4,7 @@
 //   missing...    → 404          gone...      → 410        status-NNN... → NNN
 //   maxage-N-...  → 200 with "Cache-Control: public, max-age=N"
 //   nostore...    → 200 with "Cache-Control: no-store"
+//   swr-N-M-...   → 200 with "Cache-Control: max-age=N, stale-while-revalidate=M"
 //   anything else → 200
 // and the body of a 200 is "value:" followed by the request target exactly as it arrived, so a
 // test sees what path reached the server. Connections are kept alive (HTTP/1.1; closed after
@@ -155,6 +156,15 @@ std::string Answer(const std::string& target, bool close) {
   if (starts("maxage-")) {
     const std::string seconds(segment.substr(7, segment.find('-', 7) - 7));
     return Response(200, body, "Cache-Control: public, max-age=" + seconds + "\r\n", close);
+  }
+  if (starts("swr-")) {  // swr-N-M-...: max-age=N, stale-while-revalidate=M (RFC 5861)
+    const size_t second = segment.find('-', 4);
+    const std::string max_age(segment.substr(4, second - 4));
+    const std::string window(
+        segment.substr(second + 1, segment.find('-', second + 1) - second - 1));
+    return Response(
+        200, body,
+        "Cache-Control: max-age=" + max_age + ", stale-while-revalidate=" + window + "\r\n", close);
   }
   if (starts("nostore")) return Response(200, body, "Cache-Control: no-store\r\n", close);
   return Response(200, body, "", close);

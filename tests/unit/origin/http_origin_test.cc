@@ -56,5 +56,22 @@ TEST_CASE("Cache-Control gives max-age, s-maxage over it, and what may not be st
   CHECK(cc.max_age_s == INT32_MAX);
 }
 
+TEST_CASE("Cache-Control stale-while-revalidate and stale-if-error give the entry's windows") {
+  CacheControl cc;
+  ParseCacheControl("max-age=600, stale-while-revalidate=30, Stale-If-Error=\"86400\"", &cc);
+  CHECK(cc.max_age_s == 600);
+  CHECK(cc.stale_while_revalidate_s == 30);
+  CHECK(cc.stale_if_error_s == 86400);
+  CHECK_FALSE(cc.no_store);
+  cc = {};
+  ParseCacheControl("max-age=60", &cc);
+  CHECK(cc.stale_while_revalidate_s == -1);
+  CHECK(cc.stale_if_error_s == -1);
+  cc = {};
+  ParseCacheControl("stale-while-revalidate=x, stale-if-error=-1", &cc);
+  CHECK(cc.stale_while_revalidate_s == -1);
+  CHECK(cc.stale_if_error_s == -1);
+}
+
 }  // namespace
 }  // namespace flightcache::origin

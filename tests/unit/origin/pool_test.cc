@@ -244,5 +244,37 @@ TEST_CASE("Close answers every pending fetch; a busy connection closes when its 
   CHECK(loop.Finish() == 0);
 }
 
+TEST_CASE("max_inflight caps the requests out, and a full max_queue refuses with origin busy") {
+  TestLoop loop;
+  auto pool = std::make_unique<ScriptedPool>(loop.get(), 4, 5000);
+  pool->SetLimits(2, 1);
+  std::vector<std::shared_ptr<Outcome>> outcomes;
+  for (int i = 0; i < 4; ++i) outcomes.push_back(StartFetch(*pool, "k" + std::to_string(i)));
+  CHECK(pool->opens.size() == 2);  // no connection beyond what the limit can use
+  REQUIRE(loop.RunUntil([&] { return outcomes[3]->calls == 1; }, 5000));
+  CHECK(outcomes[3]->result.error_kind == FetchErrorKind::kBusy);
+  CHECK(outcomes[3]->result.error == "origin busy");
+  CHECK(pool->Stats().busy == 1);
+  for (size_t i = 0; i < 2; ++i) pool->Open(i, true);
+  REQUIRE(pool->sends.size() == 2);  // k2 waits though the pool could grow
+  pool->Answer(0, FetchResult::Value("v0"));
+  REQUIRE(pool->sends.size() == 3);
+  CHECK(pool->sends[2].key == "k2");
+  // A higher limit lets waiting fetches go at once.
+  auto more = StartFetch(*pool, "k4");
+  CHECK(pool->sends.size() == 3);
+  pool->SetLimits(0, 0);
+  REQUIRE(pool->opens.size() == 3);
+  pool->Open(2, true);
+  CHECK(pool->sends.size() == 4);
+  pool->Answer(1, FetchResult::Value("v1"));
+  pool->Answer(2, FetchResult::Value("v2"));
+  pool->Answer(3, FetchResult::Value("v4"));
+  REQUIRE(loop.Wait(more));
+  CHECK(more->result.value == "v4");
+  pool->Close();
+  CHECK(loop.Finish() == 0);
+}
+
 }  // namespace
 }  // namespace flightcache::origin

@@ -300,3 +300,69 @@ TEST_CASE(
   at.shard->Set("flying", at.hash, "newest", 0);
   CHECK(f.flights.stats().key_changes_locked == locked);
 }
+
+TEST_CASE("a reader after a forget starts a new flight; the forgotten one still answers its own") {
+  Fixture f;
+  f.flights.Join("k", Waiter{1, 1, 0});
+  KeyLocation at = f.keyspace.db(0).Locate("k");
+  at.shard->Delete("k", at.hash);  // forgets the flight
+  f.flights.Join("k", Waiter{2, 1, 0});
+  CHECK(f.origin.fetches["k"] == 2);
+  CHECK(f.flights.in_flight() == 2);
+  auto callbacks = std::move(f.origin.pending["k"]);
+  f.origin.pending.erase("k");
+  callbacks[0](FetchResult::Value("old"));  // the forgotten flight
+  REQUIRE(f.delivered.size() == 1);
+  CHECK(f.delivered[0].conn == 1);
+  CHECK(f.delivered[0].value == "old");
+  CHECK(f.keyspace.db(0).Find("k", f.now) == nullptr);  // it fills nothing
+  callbacks[1](FetchResult::Value("new"));
+  REQUIRE(f.delivered.size() == 2);
+  CHECK(f.delivered[1].conn == 2);
+  CHECK(f.delivered[1].value == "new");
+  CHECK(EntryValue(f.keyspace.db(0).Find("k", f.now)) == "new");
+  CHECK(f.flights.in_flight() == 0);
+  CHECK(f.flights.Forget("k") == false);
+}
+
+TEST_CASE("a background refresh is a flight without waiters that readers may join") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{1000, 0, FreshnessDefaults{60, 0, 0}});
+  CHECK(f.flights.Refresh("k", RefreshReason::kStale));
+  CHECK_FALSE(f.flights.Refresh("k", RefreshReason::kStale));  // one is in flight
+  CHECK(f.origin.fetches["k"] == 1);
+  f.flights.Join("k", Waiter{1, 1, 0});
+  std::vector<FlightInfo> list = f.flights.Flights();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].background);
+  CHECK(list[0].waiters == 1);
+  f.origin.Finish("k", FetchResult::Value("v"));
+  CHECK(f.delivered.size() == 1);
+  SingleflightStats st = f.flights.stats();
+  CHECK(st.stale_hits == 2);
+  CHECK(st.refreshes_started == 1);
+  CHECK(st.refreshes_succeeded == 1);
+  flightcache::storage::Entry* e = f.keyspace.db(0).Find("k", f.now);
+  REQUIRE(e);
+  CHECK(flightcache::storage::EntryFreshness(e).stale_while_revalidate_s == 60);
+  CHECK(EntryExpireAt(e) == f.now + 1000);
+}
+
+TEST_CASE("an error answers the waiters of a key in its stale-if-error window with the value") {
+  Fixture f;
+  f.flights.set_policy(FillPolicy{1000, 0, FreshnessDefaults{0, 10, 0}});
+  f.flights.Join("k", Waiter{1, 1, 0});
+  f.origin.Finish("k", FetchResult::Value("good"));
+  f.now += 5000;  // expired 4 s ago, within the 10 s window
+  f.flights.Join("k", Waiter{2, 1, 0});
+  f.origin.Finish("k", FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable"));
+  REQUIRE(f.delivered.size() == 2);
+  CHECK(f.delivered[1].status == FetchStatus::kValue);
+  CHECK(f.delivered[1].value == "good");
+  CHECK(f.flights.stats().stale_if_error_serves == 1);
+  f.now += 10000;  // past the window
+  f.flights.Join("k", Waiter{3, 1, 0});
+  f.origin.Finish("k", FetchResult::Error(FetchErrorKind::kUnreachable, "origin unreachable"));
+  REQUIRE(f.delivered.size() == 3);
+  CHECK(f.delivered[2].status == FetchStatus::kError);
+}

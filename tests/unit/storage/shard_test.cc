@@ -190,3 +190,93 @@ TEST_CASE("tables shrink after most keys are deleted") {
   CHECK(ks.memory_bytes() < before / 10);
   CHECK(ks.size() == 10);
 }
+
+TEST_CASE("an entry's freshness block is read back, and only when set") {
+  Freshness f{30, 600, 50000, 3};
+  Entry* e = CreateEntry("k", "value", 1000, ValueType::kString, &f);
+  CHECK(EntryHasFreshness(e));
+  CHECK(EntryValue(e) == "value");
+  CHECK(EntryExpireAt(e) == 1000);
+  Freshness back = EntryFreshness(e);
+  CHECK(back.stale_while_revalidate_s == 30);
+  CHECK(back.stale_if_error_s == 600);
+  CHECK(back.fetch_us == 50000);
+  CHECK(back.route == 3);
+  CHECK(EntryGraceMs(e) == 600000);
+  ClearEntryFreshness(e);
+  CHECK_FALSE(EntryHasFreshness(e));
+  CHECK(EntryGraceMs(e) == 0);
+  CHECK(EntryValue(e) == "value");
+  FreeEntry(e);
+  Entry* plain = CreateEntry("k", "v", 0, ValueType::kString, &f);  // no expiry: no windows
+  CHECK_FALSE(EntryHasFreshness(plain));
+  FreeEntry(plain);
+}
+
+TEST_CASE(
+    "an expired entry within its windows is seen only by read-through lookups, and "
+    "reclaimed once they pass") {
+  std::atomic<int64_t> clock{0};
+  Shard s(&clock);
+  RecordingWatcher watcher;
+  s.set_watcher(&watcher);
+  s.AddWatch();
+  const uint64_t h = HashKey("k");
+  s.SetFilled("k", h, "v", 1000, Freshness{5, 0, 100, 0});
+  watcher.changed.clear();
+  bool expired = true;
+  CHECK(s.FindReadThrough("k", h, 999, &expired) != nullptr);
+  CHECK_FALSE(expired);
+  CHECK(s.Find("k", h, 1000) == nullptr);  // expired for everyone else
+  CHECK(s.size() == 1);                    // but kept
+  Entry* stale = s.FindReadThrough("k", h, 5999, &expired);
+  REQUIRE(stale != nullptr);
+  CHECK(expired);
+  CHECK(EntryValue(stale) == "v");
+  size_t removed = 0;
+  s.ActiveExpireStep(5999, 1024, &removed);
+  CHECK(removed == 0);
+  s.ActiveExpireStep(6000, 1024, &removed);
+  CHECK(removed == 1);
+  CHECK(s.size() == 0);
+  CHECK(s.memory_bytes() == s.bucket_count() * sizeof(Entry*));
+  CHECK(watcher.changed.empty());  // it expired unseen: no change to report
+  // Short of memory, the evictor's pass frees stale entries too.
+  s.SetFilled("k", h, "v", 1000, Freshness{5, 0, 100, 0});
+  s.ActiveExpireStep(2000, 1024, &removed, nullptr, /*reclaim_stale=*/true);
+  CHECK(s.size() == 0);
+}
+
+TEST_CASE("MarkStale expires a value with a revalidate window now, and reports the change") {
+  std::atomic<int64_t> clock{0};
+  Shard s(&clock);
+  RecordingWatcher watcher;
+  s.set_watcher(&watcher);
+  s.AddWatch();
+  const uint64_t h = HashKey("k");
+  s.SetFilled("k", h, "v", 100000, Freshness{60, 0, 100, 0});
+  watcher.changed.clear();
+  CHECK(s.MarkStale("k", h, 500));
+  CHECK(watcher.changed == std::vector<std::string>{"k"});
+  CHECK(s.Find("k", h, 500) == nullptr);
+  bool expired = false;
+  CHECK(s.FindReadThrough("k", h, 500, &expired) != nullptr);
+  CHECK(expired);
+  s.Set("plain", HashKey("plain"), "v", 100000);
+  CHECK_FALSE(s.MarkStale("plain", HashKey("plain"), 500));  // no window: delete it instead
+  CHECK_FALSE(s.MarkStale("none", HashKey("none"), 500));
+}
+
+TEST_CASE("a client's write to an origin-filled value drops its freshness") {
+  std::atomic<int64_t> clock{0};
+  Shard s(&clock);
+  const uint64_t h = HashKey("k");
+  Entry* e = s.SetFilled("k", h, "v", 1000, Freshness{60, 60, 100, 0});
+  e = s.ReplaceValue(e, h, "w");  // same length: in place
+  CHECK_FALSE(EntryHasFreshness(e));
+  e = s.SetFilled("k", h, "v", 1000, Freshness{60, 60, 100, 0});
+  e = s.SetExpire(e, h, 2000);
+  CHECK_FALSE(EntryHasFreshness(e));
+  bool expired = false;
+  CHECK(s.FindReadThrough("k", h, 2000, &expired) == nullptr);
+}

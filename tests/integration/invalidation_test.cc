@@ -1,0 +1,156 @@
+// invalidation_test.cc — invalidation pushed from the origin, against a real redis-server from
+// Debian (CLIENT TRACKING redirected to a `__redis__:invalidate` subscriber): a SET at the
+// origin reaches the cache without any TTL, BCAST PREFIX for a prefix-scoped route, FLUSHALL at
+// the origin, and a killed invalidation connection (entries dropped, tracking re-established).
+// Values are filled with no TTL at all, so a changed value can only come from an invalidation.
+// Every wait is on the server's own INFO counters or on the answer itself (WaitUntil).
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/server_process.h"
+
+namespace flightcache::integration {
+namespace {
+
+// Debian's redis-server on a free port of 127.0.0.1, without persistence.
+struct RedisOriginServer {
+  RedisOriginServer() {
+    for (int attempt = 0;; ++attempt) {
+      port = FreeTcpPort();
+      try {
+        process = std::make_unique<ChildProcess>(
+            SpawnOptions{"/usr/bin/redis-server",
+                         {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no"},
+                         {},
+                         port});
+        break;
+      } catch (const std::exception&) {
+        if (attempt == 4) throw;
+      }
+    }
+    c = Connect(port);
+  }
+  std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port); }
+  int port = 0;
+  std::unique_ptr<ChildProcess> process;
+  ContextPtr c;
+};
+
+// One field of route N's INFO line, or "".
+std::string RouteField(redisContext* c, const std::string& name, int route = 0) {
+  const std::string line = InfoValue(c, "origin_route" + std::to_string(route));
+  const size_t at = line.find("," + name + "=");
+  if (at == std::string::npos) return "";
+  const size_t start = at + name.size() + 2;
+  return line.substr(start, line.find(',', start) - start);
+}
+
+void WaitRouteField(redisContext* c, const std::string& name, const std::string& value,
+                    int route = 0) {
+  std::string seen;
+  const bool reached = WaitUntil([&] { return (seen = RouteField(c, name, route)) == value; });
+  CAPTURE(name);
+  CAPTURE(seen);
+  REQUIRE(reached);
+}
+
+}  // namespace
+
+TEST_CASE("a SET at a redis-server origin reaches the cache without waiting for a TTL") {
+  RedisOriginServer origin;
+  ServerProcess server({"--origin", origin.Url(), "--cache-ttl", "0"});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(origin.c, {"SET", "k", "v1"}) == "+OK");
+  CHECK(Do(c, {"GET", "k"}) == "v1");
+  CHECK(Do(c, {"TTL", "k"}) == ":-1");  // filled, with no expiry
+  CHECK(Do(origin.c, {"SET", "k", "v2"}) == "+OK");
+  // The invalidation deletes the cached key; the next read fetches the new value.
+  REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "k"}) == ":0"; }));
+  CHECK(Do(c, {"GET", "k"}) == "v2");
+  CHECK(std::stoll(RouteField(c.get(), "invalidations")) >= 1);
+  CHECK(InfoNumber(c, "origin_invalidated_keys") >= 1);
+  // Tracking goes on: the refetched key is tracked again.
+  CHECK(Do(origin.c, {"DEL", "k"}) == ":1");
+  REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "k"}) == ":0"; }));
+  CHECK(Do(c, {"GET", "k"}) == "(nil)");
+}
+
+TEST_CASE("with --origin-tracking no a change at the origin waits for the TTL") {
+  RedisOriginServer origin;
+  ServerProcess server({"--origin", origin.Url(), "--origin-tracking", "no"});
+  ContextPtr c = Connect(server.port());
+  CHECK(Do(c, {"CONFIG", "GET", "origin-tracking"}) == "[origin-tracking, no]");
+  CHECK(Do(origin.c, {"SET", "k", "v1"}) == "+OK");
+  CHECK(Do(c, {"GET", "k"}) == "v1");
+  CHECK(Do(origin.c, {"SET", "k", "v2"}) == "+OK");
+  // No subscriber at the origin: only the fetch connections are there.
+  CHECK(Do(origin.c, {"CLIENT", "KILL", "TYPE", "pubsub"}) == ":0");
+  CHECK(Do(c, {"GET", "k"}) == "v1");
+  CHECK(RouteField(c.get(), "tracking").empty());
+}
+
+TEST_CASE("a prefix-scoped route tracks with BCAST PREFIX and leaves keys it does not serve") {
+  RedisOriginServer origin;
+  ServerProcess server({"--route", "user:{id}:name " + origin.Url()});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(origin.c, {"SET", "user:1:name", "ann"}) == "+OK");
+  CHECK(Do(c, {"GET", "user:1:name"}) == "ann");
+  // Under the prefix "user:" but not served by the route: a local key, which stays.
+  CHECK(Do(c, {"SET", "user:1:email", "local"}) == "+OK");
+  // BCAST: the origin reports every key under the prefix, read by the cache or not (once per
+  // fetch connection, each of which registered the prefix).
+  const long long before = std::stoll(RouteField(c.get(), "invalidations"));
+  CHECK(Do(origin.c, {"SET", "user:1:email", "x"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return std::stoll(RouteField(c.get(), "invalidations")) > before; }));
+  CHECK(Do(c, {"GET", "user:1:email"}) == "local");
+  CHECK(Do(origin.c, {"SET", "user:1:name", "bob"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return Do(c, {"GET", "user:1:name"}) == "bob"; }));
+  CHECK(Do(c, {"GET", "user:1:email"}) == "local");
+}
+
+TEST_CASE("FLUSHALL at the origin drops every entry filled from it") {
+  RedisOriginServer origin;
+  ServerProcess server({"--origin", origin.Url()});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "tracking", "up");
+  for (int i = 0; i < 50; ++i) {
+    CHECK(Do(origin.c, {"SET", "f" + std::to_string(i), "v"}) == "+OK");
+    CHECK(Do(c, {"GET", "f" + std::to_string(i)}) == "v");
+  }
+  CHECK(Do(c, {"DBSIZE"}) == ":50");
+  CHECK(Do(origin.c, {"FLUSHALL"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return Do(c, {"DBSIZE"}) == ":0"; }));
+  CHECK(std::stoll(RouteField(c.get(), "invalidation_flushes")) >= 1);
+  CHECK(Do(c, {"GET", "f1"}) == "(nil)");
+}
+
+TEST_CASE("a killed invalidation connection drops the origin's entries and tracking comes back") {
+  RedisOriginServer origin;
+  ServerProcess server({"--origin", origin.Url()});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(origin.c, {"SET", "a", "1"}) == "+OK");
+  CHECK(Do(origin.c, {"SET", "b", "1"}) == "+OK");
+  CHECK(Do(c, {"GET", "a"}) == "1");
+  CHECK(Do(c, {"GET", "b"}) == "1");
+  CHECK(Do(c, {"EXISTS", "a", "b"}) == ":2");
+  // Changes made while nobody listens would be missed: losing the subscriber drops them all.
+  CHECK(Do(origin.c, {"CLIENT", "KILL", "TYPE", "pubsub"}) == ":1");
+  REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "a", "b"}) == ":0"; }));
+  CHECK(RouteField(c.get(), "tracking_losses") == "1");
+  // It reconnects and the fetch connections track again, redirected to the new subscriber.
+  WaitRouteField(c.get(), "tracking_connects", "2");
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(c, {"GET", "a"}) == "1");
+  CHECK(Do(c, {"EXISTS", "a"}) == ":1");
+  CHECK(Do(origin.c, {"SET", "a", "2"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return Do(c, {"GET", "a"}) == "2"; }));
+}
+
+}  // namespace flightcache::integration
