@@ -31,7 +31,7 @@ EnsurePackages() {
 
 # The packages needed to build and run the server (used by the scripts that source this).
 # shellcheck disable=SC2034
-BUILD_PACKAGES=(meson ninja-build pkg-config g++ libuv1-dev libhiredis-dev libcli11-dev doctest-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev)
+BUILD_PACKAGES=(meson ninja-build pkg-config g++ libuv1-dev libhiredis-dev libcli11-dev doctest-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev liblua5.1-0-dev lua-cjson)
 
 # SetupBuild DIR [MESON_OPTION...]: configures DIR with the given options, creating it when
 # needed. Compiler choice comes from CC/CXX and is fixed when DIR is first set up.

@@ -69,6 +69,7 @@ CommandTable BuildCommandTable() {
   RegisterAdminCommands(table);
   RegisterBlockingCommands(table);
   RegisterOriginCommands(table);
+  RegisterScriptingCommands(table);
   return table;
 }
 

@@ -111,6 +111,8 @@ void RegisterPubsubCommands(CommandTable& table);    // server/commands/pubsub_c
 void RegisterBlockingCommands(CommandTable& table);  // server/commands/blocking_commands.cc
 void RegisterOriginCommands(CommandTable& table);    // server/commands/origin_commands.cc
 void RegisterAdminCommands(CommandTable& table);     // server/commands/admin_commands.cc
+// server/commands/scripting_commands.cc
+void RegisterScriptingCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);

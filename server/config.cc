@@ -379,6 +379,11 @@ std::vector<ConfigOption> BuildOptions() {
       "tracking-table-max-keys", true, 0, INT64_MAX,
       [](Config& c) -> int64_t& { return c.tracking_table_max_keys; },
       "client tracking: most keys remembered (0 = no limit)"));
+  for (const char* name : {"busy-reply-threshold", "lua-time-limit"}) {
+    o.push_back(IntOption(
+        name, true, 0, INT64_MAX, [](Config& c) -> int64_t& { return c.busy_reply_threshold_ms; },
+        "ms a script may run before other clients get BUSY (SCRIPT KILL then stops it)"));
+  }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
   o.push_back(SmallIntOption(

@@ -74,6 +74,8 @@ struct Config {
   uint32_t notify_keyspace_events = 0;
   // Client tracking: most keys remembered for default-mode clients; 0 = no limit.
   int64_t tracking_table_max_keys = 0;
+  // A script running longer than this makes other clients get BUSY (lua-time-limit alias).
+  int64_t busy_reply_threshold_ms = 5000;
 };
 
 struct ConfigOption {

@@ -20,10 +20,13 @@ bool OriginInvalidation::Serves(size_t route, std::string_view key) const {
 }
 
 bool OriginInvalidation::DeleteKey(std::string_view key) {
-  // The same call DEL makes: the shard reports the change to its watcher (singleflight
-  // Forget, WATCH), and a missing key is reported too, so a fetch in flight is forgotten.
-  // Origins fill database 0 only, so that is where their invalidations apply.
+  // A value filled with a stale-while-revalidate window is marked stale instead: readers get it
+  // at once while one background refresh fetches the new one. Otherwise the same call DEL
+  // makes. Either way the shard reports the change to its watchers (singleflight Forget, WATCH,
+  // tracking), and a missing key is reported too, so a fetch in flight is forgotten. Origins
+  // fill database 0 only, so that is where their invalidations apply.
   storage::KeyLocation at = keyspace_->db(0).Locate(key);
+  if (at.shard->MarkStale(key, at.hash, WallClockMs())) return true;
   return at.shard->Delete(key, at.hash);
 }
 

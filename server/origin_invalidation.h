@@ -14,7 +14,8 @@
 // of such a key is dropped with them; it would have been read through from there anyway). This
 // costs no entry memory and needs nothing from storage/. A key a feed names that its route
 // does not serve (another route's, or an unrouted key under a BCAST prefix) is left alone.
-// DeleteKey is the single place that removes an invalidated key.
+// DeleteKey is the single place that removes an invalidated key; a value filled with a
+// stale-while-revalidate window (and an expiry) is marked stale instead of deleted.
 #pragma once
 
 #include <atomic>

@@ -33,6 +33,7 @@
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/origin_invalidation.h"
+#include "server/scripting/scripting.h"
 #include "server/worker.h"
 
 namespace flightcache::server {
@@ -280,12 +281,14 @@ Server::Server(Config config)
     workers_.push_back(std::make_unique<Worker>(this, static_cast<size_t>(i), config_));
   }
   keyspace_.set_transient_bytes_source(&Server::TransientBytes, this);
+  scripting_ = std::make_unique<Scripting>(this, workers_.size());
 }
 
 Server::~Server() {
   singleflight_.reset();
   origin_.reset();
   workers_.clear();
+  scripting_.reset();
   if (log_file_) std::fclose(log_file_);
 }
 

@@ -37,6 +37,7 @@ namespace flightcache::server {
 
 class OriginInvalidation;
 class Worker;
+class Scripting;
 
 class Server {
  public:
@@ -85,6 +86,7 @@ class Server {
   // Keyspace notifications and client tracking: every shard's first KeyWatcher.
   KeyEvents& key_events() { return key_events_; }
   BlockingTable& blocking() { return blocking_; }
+  Scripting& scripting() { return *scripting_; }
   origin::Origin* origin() { return origin_.get(); }
   // The routes in order (the --origin shorthand's `*` first); fixed after start-up.
   const std::vector<origin::RouteSpec>& routes() const { return router_specs_; }
@@ -155,6 +157,7 @@ class Server {
   std::mutex log_mutex_;
   FILE* log_file_ = nullptr;
   std::atomic<LogLevel> log_level_{LogLevel::kNotice};
+  std::unique_ptr<Scripting> scripting_;  // Lua: script cache, libraries, the running script
 };
 
 }  // namespace flightcache::server

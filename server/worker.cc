@@ -19,6 +19,7 @@
 #include "server/clock.h"
 #include "server/connection.h"
 #include "server/info.h"
+#include "server/scripting/scripting.h"
 #include "server/server.h"
 
 namespace flightcache::server {
@@ -434,6 +435,11 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     reject("NOAUTH Authentication required.");
     return;
   }
+  // A script past busy-reply-threshold holds its shard locks: answer BUSY before taking any.
+  if (server_->scripting().busy() && !Scripting::AllowedWhileBusy(*cmd, args)) {
+    reject(server_->scripting().BusyError());
+    return;
+  }
   storage::Keyspace& keyspace = server_->keyspace();
   // Eviction locks shards one at a time, so it runs before this command takes its own locks.
   if ((cmd->flags & kDenyOom) && keyspace.maxmemory() > 0 && !keyspace.MakeRoom()) {
@@ -560,7 +566,11 @@ uint64_t Worker::ShardMaskFor(const CommandSpec& cmd,
 
 void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
                        const std::vector<std::string_view>& args) {
-  protocol::ReplyWriter& reply = conn.reply();
+  RunForScript(conn, cmd, args, conn.reply());
+}
+
+void Worker::RunForScript(Connection& conn, const CommandSpec& cmd,
+                          const std::vector<std::string_view>& args, protocol::ReplyWriter& reply) {
   const uint64_t errors_before = reply.error_count();
   CommandStats& cmd_stats = command_stats_[cmd.index];
   CommandContext ctx{*server_, *this, conn, args, reply, now_ms_, true};
@@ -583,6 +593,29 @@ void Worker::RunQueued(Connection& conn, const CommandSpec& cmd,
     NoteCommandTime(cmd, conn, args, elapsed);
   if (server_->monitors().active()) [[unlikely]]
     FeedMonitors(cmd, conn, args);
+}
+
+void Worker::ServeWhileScriptBusy(uint64_t script_client_id) {
+  RefreshClock();
+  if (polling_) AcceptReady();
+  std::vector<uint64_t> ids;
+  for (const auto& [id, conn] : connections_) {
+    if (id != script_client_id) ids.push_back(id);
+  }
+  char buf[16 * 1024];
+  for (uint64_t id : ids) {
+    Connection* conn = FindConnection(id);
+    if (!conn || conn->state() != ConnectionState::kReading || conn->closes_after_reply()) continue;
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(conn->stream()), &fd) != 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n <= 0) continue;  // nothing yet, or end of file / an error: the loop sees it later
+    conn->OnBytes(buf, static_cast<size_t>(n));
+  }
+  // Replies of this turn too: a client answered just before the script began waits for them.
+  for (uint64_t id : ids) {
+    if (Connection* conn = FindConnection(id); conn && conn->HasOutput()) conn->Flush();
+  }
 }
 
 void Worker::InstallConfig(const Config& config, uint64_t version,
@@ -615,7 +648,9 @@ void Worker::OnCron(uv_timer_t* handle) { static_cast<Worker*>(handle->data)->Cr
 
 void Worker::Cron() {
   RefreshClock();
-  if (index_ == 0) {
+  // While a script runs it holds shard locks: the keyspace upkeep waits for the next cron
+  // rather than block worker 0 (and its clients' BUSY replies) behind them.
+  if (index_ == 0 && !server_->scripting().running()) {
     // Keyspace upkeep, once for all workers. Active expiry as Redis's slow cycle: passes
     // over the buckets while at least 10% of the volatile keys seen had expired, for at most
     // 25% of the cron period. That bounds both the CPU taken per loop turn and the memory that

@@ -65,6 +65,14 @@ class Worker {
   // command, reads through nothing. Its reply goes to conn's reply writer.
   void RunQueued(Connection& conn, const CommandSpec& cmd,
                  const std::vector<std::string_view>& args);
+  // Runs one command for a script (redis.call), under the script's shard locks: counted like
+  // any command, reads through nothing (as in MULTI), its reply written to out.
+  void RunForScript(Connection& conn, const CommandSpec& cmd,
+                    const std::vector<std::string_view>& args, protocol::ReplyWriter& out);
+  // While a busy script holds this worker's loop (from its count hook): accepts new TCP
+  // clients, reads the input of every client but the script's own straight from its socket,
+  // runs it (dispatch answers BUSY, or runs SCRIPT KILL) and writes the replies.
+  void ServeWhileScriptBusy(uint64_t script_client_id);
   // After the running command: apply the master config's eviction settings (CONFIG SET).
   void ReconfigureEvictionAfterCommand() { reconfigure_eviction_after_command_ = true; }
   // On this worker's thread: takes config as its copy when version is newer than the copy it

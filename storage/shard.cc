@@ -212,6 +212,8 @@ bool Shard::MarkStale(std::string_view key, uint64_t hash, int64_t now_ms) {
   if (!link) return false;
   Entry* e = *link;
   if (!EntryHasFreshness(e) || EntryFreshness(e).stale_while_revalidate_s == 0) return false;
+  // A value without an expiry has no stale window to serve from: the caller deletes it.
+  if (!(e->flags & kHasExpire)) return false;
   if (IsExpired(e, now_ms) && !KeptStale(e, now_ms)) return false;
   // Reported as a deletion: for every reader but read-through the key is gone (an origin
   // invalidation, named "invalidate" by keyspace notifications; trackers are told).

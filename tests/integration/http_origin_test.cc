@@ -261,7 +261,8 @@ int PipelineGets(redisContext* c, const std::string& prefix, int first, int coun
 TEST_CASE("HTTP origin: 100k timeouts against a hung server leave memory, queue and pool bounded") {
   constexpr int kBatch = 2000;
   constexpr int kBatches = 50;
-  HttpFixture f("pool=4", {"--origin-timeout", "20"});
+  // No circuit breaker: every fetch must reach the hung server and time out.
+  HttpFixture f("pool=4", {"--origin-timeout", "20", "--origin-breaker-failures", "0"});
   CHECK(f.origin.Control("gate") == "OK");  // the server takes requests and never answers
   ContextPtr client = Connect(f.server.port());
   const std::string timeout = "-ERR origin timeout after 20 ms";

@@ -410,7 +410,8 @@ TEST_CASE("40k timeouts against a hung PostgreSQL query leave memory, queue and 
                    "kv:{k} " + pg.Url() + " \"" + query +
                        "(CASE WHEN $1 LIKE 'h%' THEN 60 ELSE 0 END) ON k = $1\" "
                        "pool=4",
-                   "--origin-timeout", "20"});
+                   // No circuit breaker: every fetch must reach the hung query and time out.
+                   "--origin-timeout", "20", "--origin-breaker-failures", "0"});
   ContextPtr client = Connect(f.server.port());
   // Every answer is an error: a timeout, or (when a connection takes longer than its 1 s
   // connect limit on a loaded machine) "unreachable"; never a value.
