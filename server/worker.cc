@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -17,6 +18,7 @@
 #include "origin/origin.h"
 #include "origin/singleflight.h"
 #include "server/clock.h"
+#include "server/command_util.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/scripting/scripting.h"
@@ -701,6 +703,29 @@ void Worker::Cron() {
 
 // ---- blocking pops ----
 
+namespace {
+
+// MOVE key db and COPY src dst DB n write a key of another database: sets *db and *key to it
+// and returns true (whether or not the command succeeded; serving then finds what is there).
+bool CrossDatabaseWrite(const CommandSpec& cmd, const std::vector<std::string_view>& args,
+                        size_t* db, std::string_view* key) {
+  std::string_view number;
+  if (cmd.name == "move" && args.size() == 3) {
+    *key = args[1];
+    number = args[2];
+  } else if (cmd.name == "copy" && args.size() >= 5) {
+    *key = args[2];
+    for (size_t i = 3; i + 1 < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "db")) number = args[i + 1];
+    }
+  }
+  if (number.empty()) return false;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), *db);
+  return ec == std::errc() && end == number.data() + number.size();
+}
+
+}  // namespace
+
 void Worker::NoteWrittenKeys(size_t db, const CommandSpec& cmd,
                              const std::vector<std::string_view>& args) {
   if (cmd.first_key <= 0) return;
@@ -716,6 +741,14 @@ void Worker::NoteWrittenKeys(size_t db, const CommandSpec& cmd,
     if (std::find_if(ready_keys_.begin(), ready_keys_.end(), same) == ready_keys_.end()) {
       ready_keys_.emplace_back(db, std::string(key));
     }
+  }
+  // A key moved or copied into another database wakes the clients blocked on it there, as
+  // Redis's dbAdd does.
+  size_t other_db = 0;
+  std::string_view other_key;
+  if (CrossDatabaseWrite(cmd, args, &other_db, &other_key) && other_db != db &&
+      other_db < server_->keyspace().database_count() && table.HasWaiters(other_db, other_key)) {
+    ready_keys_.emplace_back(other_db, std::string(other_key));
   }
 }
 

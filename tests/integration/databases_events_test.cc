@@ -1,8 +1,9 @@
 // databases_events_test.cc — what the merge with blocking pops and keyspace notifications made
 // database-aware, against the real binary: a client blocked on a key in one database is woken
-// only by a push to that key in the same database, and a notification names the database of
-// the key that changed (`__keyspace@1__`). Nothing sleeps: blocked clients are counted with
-// INFO blocked_clients and WaitUntil; messages are read as they come.
+// only by a push to that key in the same database (or a MOVE or COPY ... DB into it), and a
+// notification names the database of the key that changed (`__keyspace@1__`). Nothing sleeps:
+// blocked clients are counted with INFO blocked_clients and WaitUntil; messages are read as
+// they come.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -82,6 +83,23 @@ TEST_CASE_FIXTURE(ServerFixture, "BLMOVE in database 2 moves within database 2")
   CHECK(Do(pusher2, {"LRANGE", "dst", "0", "-1"}) == "[b]");
   CHECK(Do(c, {"LRANGE", "src", "0", "-1"}) == "[a]");
   CHECK(Do(c, {"EXISTS", "dst"}) == ":0");
+}
+
+TEST_CASE_FIXTURE(ServerFixture, "MOVE and COPY ... DB into a database wake its blocked clients") {
+  ContextPtr in_db1 = ConnectDb(server.port(), 1);
+  Send(in_db1, {"BLPOP", "q", "0"});
+  REQUIRE(WaitBlocked(c, 1));
+  CHECK(Do(c, {"RPUSH", "q", "moved"}) == ":1");  // db 0: the waiter is in db 1
+  CHECK(Do(c, {"MOVE", "q", "1"}) == ":1");
+  CHECK(Next(in_db1) == "[q, moved]");
+  REQUIRE(WaitBlocked(c, 0));
+  Send(in_db1, {"BLPOP", "copy", "0"});
+  REQUIRE(WaitBlocked(c, 1));
+  CHECK(Do(c, {"RPUSH", "src", "copied"}) == ":1");
+  CHECK(Do(c, {"COPY", "src", "copy", "DB", "1"}) == ":1");
+  CHECK(Next(in_db1) == "[copy, copied]");
+  CHECK(WaitBlocked(c, 0));
+  CHECK(Do(c, {"LRANGE", "src", "0", "-1"}) == "[copied]");
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "keyspace notifications name the database of the key") {
