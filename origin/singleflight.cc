@@ -29,18 +29,18 @@ Singleflight::Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverF
       clock_(std::move(clock)),
       alive_(std::make_shared<bool>(true)) {
   for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->shard(i).set_watcher(this);
+    keyspace_->db(0).shard(i).set_watcher(this);
   }
 }
 
 Singleflight::~Singleflight() {
   for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->shard(i).set_watcher(nullptr);
+    keyspace_->db(0).shard(i).set_watcher(nullptr);
   }
 }
 
 void Singleflight::Watch(std::string_view key, bool on) {
-  storage::KeyLocation at = keyspace_->Locate(key);
+  storage::KeyLocation at = keyspace_->db(0).Locate(key);
   std::atomic<uint32_t>& count = watch_filter_[at.hash & (kWatchFilterSize - 1)];
   if (on) {
     count.fetch_add(1, std::memory_order_relaxed);
@@ -252,7 +252,7 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
   std::unique_ptr<Flight> flight;
   {
     auto locks = keyspace_->LockShards(keyspace_->ShardMaskOf(key));
-    storage::KeyLocation at = keyspace_->Locate(key);
+    storage::KeyLocation at = keyspace_->db(0).Locate(key);
     // Without a value, what is cached now matters: a stale value may answer an error
     // (stale-if-error), and "not found" drops it. Looked up before mutex_ is taken: the
     // lookup may reclaim an expired entry, which tells OnKeyChanged (which takes mutex_).

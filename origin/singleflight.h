@@ -18,6 +18,7 @@
 // The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
 // a few entries per insert and by SweepNegative() from the server's cron, and past
 // kMaxNegativeEntries the oldest remembered miss is forgotten to make room.
+// Read-through serves database 0 only: flights fill it, and only its shards report changes here.
 // Thread-safe: workers join from their threads (holding the key's shard lock, as commands do);
 // fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once

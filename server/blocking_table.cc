@@ -5,10 +5,17 @@
 
 namespace flightcache::server {
 
+std::string BlockingTable::WaitKey(size_t db, std::string_view key) {
+  std::string index = std::to_string(db);
+  index.push_back('\0');
+  index.append(key);
+  return index;
+}
+
 void BlockingTable::Block(std::shared_ptr<BlockedClient> client) {
   std::lock_guard<std::mutex> hold(mutex_);
   for (const std::string& key : client->keys) {
-    std::deque<std::shared_ptr<BlockedClient>>& fifo = by_key_[key];
+    std::deque<std::shared_ptr<BlockedClient>>& fifo = by_key_[WaitKey(client->db, key)];
     // A key named twice (BLPOP k k 0) is waited on once.
     if (std::find(fifo.begin(), fifo.end(), client) == fifo.end()) fifo.push_back(client);
   }
@@ -19,7 +26,7 @@ void BlockingTable::Block(std::shared_ptr<BlockedClient> client) {
 
 void BlockingTable::RemoveLocked(const BlockedClient& client) {
   for (const std::string& key : client.keys) {
-    auto it = by_key_.find(key);
+    auto it = by_key_.find(WaitKey(client.db, key));
     if (it == by_key_.end()) continue;
     auto& fifo = it->second;
     fifo.erase(std::remove_if(fifo.begin(), fifo.end(),
@@ -51,9 +58,9 @@ std::shared_ptr<BlockedClient> BlockingTable::RemoveClient(uint64_t conn_id) {
   return client;
 }
 
-std::shared_ptr<BlockedClient> BlockingTable::Front(std::string_view key) const {
+std::shared_ptr<BlockedClient> BlockingTable::Front(size_t db, std::string_view key) const {
   std::lock_guard<std::mutex> hold(mutex_);
-  auto it = by_key_.find(std::string(key));
+  auto it = by_key_.find(WaitKey(db, key));
   if (it == by_key_.end() || it->second.empty()) return nullptr;
   return it->second.front();
 }
@@ -70,9 +77,9 @@ bool BlockingTable::ServeIfWaiting(uint64_t token, const std::function<bool()>& 
   return true;
 }
 
-bool BlockingTable::HasWaiters(std::string_view key) const {
+bool BlockingTable::HasWaiters(size_t db, std::string_view key) const {
   std::lock_guard<std::mutex> hold(mutex_);
-  return by_key_.count(std::string(key)) > 0;
+  return by_key_.count(WaitKey(db, key)) > 0;
 }
 
 }  // namespace flightcache::server

@@ -2,6 +2,7 @@
 #include "server/command_table.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace flightcache::server {
 
@@ -65,6 +66,7 @@ CommandTable BuildCommandTable() {
   RegisterSetCommands(table);
   RegisterZsetCommands(table);
   RegisterPubsubCommands(table);
+  RegisterAdminCommands(table);
   RegisterBlockingCommands(table);
   RegisterOriginCommands(table);
   RegisterScriptingCommands(table);
@@ -84,6 +86,80 @@ std::vector<std::string> CommandFlagNames(uint32_t flags) {
   if (flags & kFast) names.push_back("fast");
   if (flags & kNoScript) names.push_back("noscript");
   if (flags & kMovableKeys) names.push_back("movablekeys");
+  if (flags & kNoMulti) names.push_back("no_multi");
+  return names;
+}
+
+namespace {
+
+// The ACL categories Redis 7.0 lists for these commands, where the rule in AclCategoryNames
+// (from the flags and the group) does not give them: Redis's command JSON names them by hand.
+struct AclException {
+  const char* name;
+  const char* categories;
+};
+constexpr AclException kAclExceptions[] = {
+    {"keys", "@keyspace @read @slow @dangerous"},
+    {"dbsize", "@keyspace @read @fast"},
+    {"flushdb", "@keyspace @write @slow @dangerous"},
+    {"flushall", "@keyspace @write @slow @dangerous"},
+    {"swapdb", "@keyspace @write @fast @dangerous"},
+    {"client", "@slow"},
+    {"client|list", "@admin @slow @dangerous @connection"},
+    {"client|kill", "@admin @slow @dangerous @connection"},
+    {"info", "@slow @dangerous"},
+    {"config", "@slow"},
+    {"config|help", "@slow"},
+    {"command", "@slow @connection"},
+    {"command|count", "@slow @connection"},
+    {"command|info", "@slow @connection"},
+    {"command|docs", "@slow @connection"},
+    {"command|list", "@slow @connection"},
+    {"object", "@slow"},
+    {"object|help", "@keyspace @slow"},
+    {"memory", "@slow"},
+    {"memory|help", "@slow"},
+    {"pubsub", "@slow"},
+    {"pubsub|help", "@slow"},
+    {"wait", "@slow @connection"},
+    {"slowlog", "@slow"},
+    {"slowlog|help", "@slow"},
+    {"latency", "@slow"},
+    {"latency|help", "@slow"},
+};
+
+}  // namespace
+
+std::vector<std::string> AclCategoryNames(const std::string& name, uint32_t flags,
+                                          const std::string& group) {
+  std::vector<std::string> names;
+  for (const AclException& e : kAclExceptions) {
+    if (name != e.name) continue;
+    for (const char* p = e.categories; *p;) {
+      const char* end = std::strchr(p, ' ');
+      if (!end) end = p + std::strlen(p);
+      names.emplace_back(p, end);
+      p = *end ? end + 1 : end;
+    }
+    return names;
+  }
+  // Redis's setImplicitACLCategories plus each group's data-type category, in the order of
+  // Redis's category table.
+  const bool admin = flags & kAdmin;
+  if (group == "generic") names.push_back("@keyspace");
+  if (flags & kReadOnly) names.push_back("@read");
+  if (flags & kWrite) names.push_back("@write");
+  if (group == "set") names.push_back("@set");
+  if (group == "sorted-set") names.push_back("@sortedset");
+  if (group == "list") names.push_back("@list");
+  if (group == "hash") names.push_back("@hash");
+  if (group == "string") names.push_back("@string");
+  if (group == "pubsub" || (flags & kPubsub)) names.push_back("@pubsub");
+  if (admin) names.push_back("@admin");
+  names.push_back((flags & kFast) ? "@fast" : "@slow");
+  if (admin) names.push_back("@dangerous");
+  if (group == "connection") names.push_back("@connection");
+  if (group == "transactions") names.push_back("@transaction");
   return names;
 }
 

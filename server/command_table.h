@@ -54,6 +54,7 @@ enum CommandFlag : uint32_t {
   kMovableKeys = 1 << 10,
   kSubscriberMode = 1 << 11,  // allowed to a RESP2 client with subscriptions (PING, SUBSCRIBE...)
   kPubsub = 1 << 12,          // a pub/sub command (COMMAND INFO flag "pubsub")
+  kNoMulti = 1 << 19,         // refused inside MULTI, as Redis's no_multi (SHUTDOWN, MONITOR)
 };
 
 struct SubcommandSpec {
@@ -109,10 +110,16 @@ void RegisterZsetCommands(CommandTable& table);      // server/commands/zset_com
 void RegisterPubsubCommands(CommandTable& table);    // server/commands/pubsub_commands.cc
 void RegisterBlockingCommands(CommandTable& table);  // server/commands/blocking_commands.cc
 void RegisterOriginCommands(CommandTable& table);    // server/commands/origin_commands.cc
+void RegisterAdminCommands(CommandTable& table);     // server/commands/admin_commands.cc
 // server/commands/scripting_commands.cc
 void RegisterScriptingCommands(CommandTable& table);
 
 // Flag names as COMMAND INFO prints them.
 std::vector<std::string> CommandFlagNames(uint32_t flags);
+// The ACL categories ("@read", "@fast", ...) of a command or subcommand (name as "config|get"),
+// as Redis 7.0's COMMAND INFO lists them: from its flags and group, with Redis's hand-named
+// exceptions.
+std::vector<std::string> AclCategoryNames(const std::string& name, uint32_t flags,
+                                          const std::string& group);
 
 }  // namespace flightcache::server

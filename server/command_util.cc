@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "server/command_table.h"
+#include "server/connection.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -118,7 +119,7 @@ void ReplySubcommandError(CommandContext& ctx) {
 }
 
 storage::Entry* Lookup(CommandContext& ctx, std::string_view key, storage::KeyLocation* at) {
-  *at = ctx.server.keyspace().Locate(key);
+  *at = ctx.conn.database().Locate(key);
   return at->shard->Find(key, at->hash, ctx.now_ms);
 }
 

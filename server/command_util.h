@@ -17,6 +17,9 @@ struct CommandContext;
 
 inline constexpr const char* kErrNotInteger = "ERR value is not an integer or out of range";
 inline constexpr const char* kErrSyntax = "ERR syntax error";
+// Redis's getIntFromObjectOrReply past a C int's range.
+inline constexpr const char* kErrNotInt32 =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
 inline constexpr const char* kErrNotFloat = "ERR value is not a valid float";
 inline constexpr const char* kErrNoSuchKey = "ERR no such key";
 inline constexpr const char* kErrWrongType =

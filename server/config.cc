@@ -386,7 +386,21 @@ std::vector<ConfigOption> BuildOptions() {
   }
   o.push_back(FixedOption("save", ""));
   o.push_back(FixedOption("appendonly", "no"));
-  o.push_back(FixedOption("databases", "1"));
+  o.push_back(SmallIntOption(
+      "databases", false, 1, 10000, [](Config& c) -> int& { return c.databases; },
+      "number of databases, SELECT 0 .. databases-1 (default 16)"));
+  o.push_back(IntOption(
+      "slowlog-log-slower-than", true, -1, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.slowlog_log_slower_than; },
+      "log commands slower than this many microseconds in SLOWLOG (default 10000; -1 = off)"));
+  o.push_back(IntOption(
+      "slowlog-max-len", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.slowlog_max_len; },
+      "most SLOWLOG entries kept (default 128)"));
+  o.push_back(IntOption(
+      "latency-monitor-threshold", true, 0, INT64_MAX,
+      [](Config& c) -> int64_t& { return c.latency_monitor_threshold; },
+      "record LATENCY events of at least this many ms (default 0 = off)"));
   o.push_back(FixedOption("daemonize", "no"));
   // Origin protection (origin/circuit_breaker.h, origin/pool.h) and invalidation pushed from
   // the origin (origin/invalidation.h). A route's own options override these for that route.

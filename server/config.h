@@ -59,7 +59,11 @@ struct Config {
   int64_t zset_max_listpack_entries = 128;
   int64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2;
-  int64_t list_compress_depth = 0;  // accepted; nodes are not compressed
+  int64_t list_compress_depth = 0;          // accepted; nodes are not compressed
+  int databases = 16;                       // SELECT 0 .. databases-1, as Redis's `databases`
+  int64_t slowlog_log_slower_than = 10000;  // µs; < 0: off; 0: every command
+  int64_t slowlog_max_len = 128;
+  int64_t latency_monitor_threshold = 0;  // ms; 0: the latency monitor is off
   // Origin protection and invalidation (see the options' help in config.cc).
   int origin_max_inflight = 0;
   int origin_max_queue = 0;

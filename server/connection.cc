@@ -38,13 +38,22 @@ void ReleaseBig(std::string& s) {
 }  // namespace
 
 Connection::Connection(Worker* worker, uint64_t id, bool is_unix)
-    : worker_(worker), id_(id), is_unix_(is_unix), parser_(&limits_) {
+    : worker_(worker),
+      id_(id),
+      is_unix_(is_unix),
+      database_(&worker->server().keyspace().db(0)),
+      parser_(&limits_) {
   slots_.emplace_back();
   writer_.set_output(&slots_.back().bytes);
   writer_.set_size_check(&Connection::OnReplyGrowth, this);
   UpdateLimits();
   created_ms = worker->now_ms();
   last_interaction_ms = created_ms;
+}
+
+void Connection::SelectDatabase(size_t index) {
+  db_index_ = index;
+  database_ = &worker_->server().keyspace().db(index);
 }
 
 void Connection::UpdateLimits() {
@@ -192,6 +201,7 @@ void Connection::Close() {
   }
   EndTransaction();
   UnsubscribeAll();
+  StopMonitoring();
   CountOutput(0);  // what it had queued is no longer sent, and is freed with it
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), OnClosedCallback);
 }
@@ -366,6 +376,21 @@ void Connection::DeliverMessage(std::string_view pattern, std::string_view chann
   CountOutput(pending);
   if (OutputLimitsSet() && OutputLimitReachedAt(pending)) output_limit_hit_ = true;
   worker_->QueueWrite(this);  // Flush writes it, or closes the client past its limit
+}
+
+void Connection::DeliverMonitorLine(std::string_view line) {
+  if (state_ == ConnectionState::kClosing || output_limit_hit_ || !monitoring) return;
+  writer_.Simple(line);
+  const size_t pending = PendingOutputBytes();
+  CountOutput(pending);
+  if (OutputLimitsSet() && OutputLimitReachedAt(pending)) output_limit_hit_ = true;
+  worker_->QueueWrite(this);
+}
+
+void Connection::StopMonitoring() {
+  if (!monitoring) return;
+  monitoring = false;
+  worker_->server().monitors().Remove({static_cast<uint32_t>(worker_->index()), id_});
 }
 
 void Connection::UnsubscribeAll() {

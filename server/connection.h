@@ -25,6 +25,10 @@
 #include "protocol/request_parser.h"
 #include "server/output_buffer_limit.h"
 
+namespace flightcache::storage {
+class Database;
+}  // namespace flightcache::storage
+
 namespace flightcache::server {
 
 class Worker;
@@ -180,6 +184,19 @@ class Connection {
   bool in_write_queue = false;
   int resp = 2;
 
+  // The selected database (SELECT): its number, and the database itself, which every command
+  // on keys works in. Starts at 0; SELECT, and RESET (back to 0), change it.
+  size_t db_index() const { return db_index_; }
+  storage::Database& database() { return *database_; }
+  // Selects database index, which must exist (SELECT checks the range).
+  void SelectDatabase(size_t index);
+
+  // MONITOR: whether this client receives every command's line, and delivering one.
+  bool monitoring = false;
+  void DeliverMonitorLine(std::string_view line);
+  // Stops monitoring (RESET, close).
+  void StopMonitoring();
+
  private:
   friend class Worker;
   void ProcessInput(const char* data, size_t len);
@@ -214,6 +231,8 @@ class Connection {
   Worker* worker_;
   uint64_t id_;
   bool is_unix_;
+  size_t db_index_ = 0;
+  storage::Database* database_;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;

@@ -48,8 +48,10 @@ void QuitCommand(CommandContext& ctx) {
 void ResetCommand(CommandContext& ctx) {
   ctx.conn.EndTransaction();
   ctx.conn.UnsubscribeAll();
+  ctx.conn.StopMonitoring();
   ctx.server.key_events().DisableTracking(ctx.conn);
   ctx.conn.name.clear();
+  ctx.conn.SelectDatabase(0);
   ctx.conn.resp = 2;
   ctx.reply.set_resp3(false);
   ctx.conn.authenticated = ctx.worker.config().requirepass.empty();
@@ -59,14 +61,20 @@ void ResetCommand(CommandContext& ctx) {
 
 void SelectCommand(CommandContext& ctx) {
   int64_t db;
+  // Redis reads the index as a C int (getIntFromObjectOrReply).
   if (!ParseInt64(ctx.args[1], &db)) {
     ctx.reply.Error(kErrNotInteger);
     return;
   }
-  if (db != 0) {
+  if (db < INT32_MIN || db > INT32_MAX) {
+    ctx.reply.Error(kErrNotInt32);
+    return;
+  }
+  if (db < 0 || static_cast<uint64_t>(db) >= ctx.server.keyspace().database_count()) {
     ctx.reply.Error("ERR DB index is out of range");
     return;
   }
+  ctx.conn.SelectDatabase(static_cast<size_t>(db));
   ctx.reply.Ok();
 }
 
@@ -458,7 +466,7 @@ void RegisterConnectionCommands(CommandTable& t) {
   t.Add({"reset", 1, kConn | kNoAuth | kTransactionControl | kSubscriberMode, 0, 0, 0, ResetCommand,
          "connection", "Resets the connection.", "6.2.0"});
   t.Add({"select", 2, kConn, 0, 0, 0, SelectCommand, "connection",
-         "Changes the selected database (only 0 exists).", "1.0.0"});
+         "Changes the selected database for the current connection.", "1.0.0"});
   t.Add({"auth", -2, kConn | kNoAuth, 0, 0, 0, AuthCommand, "connection",
          "Authenticates the connection.", "1.0.0"});
   t.Add({"hello", -1, kConn | kNoAuth, 0, 0, 0, HelloCommand, "connection",

@@ -176,11 +176,16 @@ void CpuSection(std::string& out) {
 
 void KeyspaceSection(Server& s, std::string& out) {
   out += "# Keyspace\r\n";
-  const size_t keys = s.keyspace().size();
-  if (keys > 0) {
-    Field(out, "db0",
-          "keys=" + std::to_string(keys) +
-              ",expires=" + std::to_string(s.keyspace().volatile_count()) + ",avg_ttl=0");
+  // One line per database holding keys, as Redis: dbN:keys=..,expires=..,avg_ttl=..
+  storage::Keyspace& keyspace = s.keyspace();
+  for (size_t d = 0; d < keyspace.database_count(); ++d) {
+    const storage::Database& db = keyspace.db(d);
+    if (!db.used()) continue;
+    const size_t keys = db.size();
+    if (keys == 0) continue;
+    Field(out, "db" + std::to_string(d),
+          "keys=" + std::to_string(keys) + ",expires=" + std::to_string(db.volatile_count()) +
+              ",avg_ttl=" + std::to_string(db.avg_ttl_ms()));
   }
 }
 
@@ -335,13 +340,15 @@ std::string ClientInfoLine(Worker& w, const Connection& c) {
   line += " age=" + std::to_string((now - c.created_ms) / 1000);
   line += " idle=" + std::to_string((now - c.last_interaction_ms) / 1000);
   std::string flags;
+  if (c.monitoring) flags += 'O';
   if (c.subscription_count() > 0) flags += 'P';
   if (c.parked_slots() > 0) flags += 'b';
   if (c.closes_after_reply()) flags += 'c';
   if (c.watch && c.watch->dirty.load(std::memory_order_relaxed)) flags += 'd';
   if (c.transaction) flags += 'x';
   line += " flags=" + (flags.empty() ? std::string("N") : flags);
-  line += " db=0 sub=" + std::to_string(c.pubsub_channels.size());
+  line += " db=" + std::to_string(c.db_index());
+  line += " sub=" + std::to_string(c.pubsub_channels.size());
   line += " psub=" + std::to_string(c.pubsub_patterns.size());
   line += " ssub=0 multi=" +
           std::to_string(c.transaction ? static_cast<int64_t>(c.transaction->commands.size()) : -1);

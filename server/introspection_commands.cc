@@ -17,7 +17,7 @@ using storage::Entry;
 using storage::KeyLocation;
 
 Entry* Peek(CommandContext& ctx, std::string_view key) {
-  KeyLocation at = ctx.server.keyspace().Locate(key);
+  KeyLocation at = ctx.conn.database().Locate(key);
   return at.shard->Find(key, at.hash, ctx.now_ms, false);
 }
 
@@ -88,6 +88,15 @@ void ObjectCommand(CommandContext& ctx) {
     }
     ctx.reply.Integer(storage::LfuCounter(e->access, ctx.now_ms));
   } else {
+    if (ctx.server.keyspace().policy() == storage::EvictionPolicy::kAllKeysS3Fifo) {
+      // S3-FIFO keeps an LFU counter per key (OBJECT FREQ reads it), not an access time: say
+      // so, rather than naming an LFU policy that is not selected.
+      ctx.reply.Error(
+          "ERR The S3-FIFO maxmemory policy is selected, idle time not tracked (it tracks access "
+          "frequency: see OBJECT FREQ). Please note that when switching between policies at "
+          "runtime LRU and LFU data will take some time to adjust.");
+      return;
+    }
     if (lfu) {
       ctx.reply.Error(
           "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "

@@ -16,17 +16,15 @@
 namespace flightcache::server {
 namespace {
 
-// The database named in notification channels. Every key lives in db 0 for now; when there
-// are several databases the db comes with each change.
-constexpr int kNotifyDb = 0;
-
 // What one thread heard since it last delivered.
 struct PendingKeyEvents {
   struct Change {
+    size_t db;
     std::string key;
     storage::KeyChange change;
   };
   struct Event {
+    size_t db;
     std::string key;
     const char* name;
   };
@@ -46,13 +44,16 @@ thread_local PendingKeyEvents pending;
 
 // Appends ev for key when its class is enabled (and K or E is). first: the index of the first
 // event of the command being named.
-void Keep(uint32_t classes, NotifyEvent ev, std::string_view key, size_t first) {
+void Keep(uint32_t classes, NotifyEvent ev, size_t db, std::string_view key, size_t first) {
   if (ev.klass == 0 || (classes & ev.klass) == 0) return;
   if ((classes & (kNotifyKeyspace | kNotifyKeyevent)) == 0) return;
   auto& events = pending.events;
   // One command's several writes to one key (create, then change in place) are one event.
-  if (events.size() > first && events.back().key == key && events.back().name == ev.name) return;
-  events.push_back({std::string(key), ev.name});
+  if (events.size() > first && events.back().db == db && events.back().key == key &&
+      events.back().name == ev.name) {
+    return;
+  }
+  events.push_back({db, std::string(key), ev.name});
 }
 
 // LMOVE and RPOPLPUSH between two lists: Redis sends the destination's event first.
@@ -83,21 +84,22 @@ void NameChanges(uint32_t classes, const CommandSpec* cmd,
     const storage::KeyChangeKind kind = c.change.kind;
     const bool write =
         kind == storage::KeyChangeKind::kCreated || kind == storage::KeyChangeKind::kWritten;
-    if (kind == storage::KeyChangeKind::kCreated) Keep(classes, {kNotifyNew, "new"}, c.key, first);
+    if (kind == storage::KeyChangeKind::kCreated)
+      Keep(classes, {kNotifyNew, "new"}, c.db, c.key, first);
     if (cmd) {
       if (kind == storage::KeyChangeKind::kDeleted && !wrote_last && EmptiesWithOwnEvent(*cmd)) {
         // LTRIM or LREM that removes every element deletes the key at once: Redis still tells
         // of the command's own event before the "del".
         Keep(classes,
              CommandEvent(*cmd, *args, c.key, {storage::KeyChangeKind::kWritten, false}, writes),
-             c.key, first);
+             c.db, c.key, first);
       }
-      Keep(classes, CommandEvent(*cmd, *args, c.key, c.change, writes), c.key, first);
+      Keep(classes, CommandEvent(*cmd, *args, c.key, c.change, writes), c.db, c.key, first);
       if (write && c.change.with_expiry && WriteWithExpiryIsExpireEvent(*cmd)) {
-        Keep(classes, {kNotifyGeneric, "expire"}, c.key, first);
+        Keep(classes, {kNotifyGeneric, "expire"}, c.db, c.key, first);
       }
     } else {
-      Keep(classes, BackgroundEvent(c.change), c.key, first);
+      Keep(classes, BackgroundEvent(c.change), c.db, c.key, first);
     }
     if (write) ++writes;
     wrote_last = write;
@@ -142,9 +144,15 @@ void Send(Worker& worker, const Invalidation& msg) {
 
 KeyEvents::~KeyEvents() = default;
 
-void KeyEvents::Install(storage::KeyWatcher* next) {
-  next_ = next;
-  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) keyspace_->shard(i).set_watcher(this);
+void KeyEvents::Install(const std::vector<storage::KeyWatcher*>& next_by_db) {
+  db_watchers_.clear();
+  for (size_t d = 0; d < keyspace_->database_count(); ++d) {
+    storage::KeyWatcher* next = d < next_by_db.size() ? next_by_db[d] : nullptr;
+    db_watchers_.push_back(std::make_unique<DbWatcher>(this, d, next));
+    for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
+      keyspace_->db(d).shard(i).set_watcher(db_watchers_.back().get());
+    }
+  }
 }
 
 void KeyEvents::SetNotifyClasses(uint32_t classes) {
@@ -157,11 +165,13 @@ void KeyEvents::UpdateWatching() {
   const bool wanted = notify_classes_.load(std::memory_order_relaxed) != 0 || tracking_.active();
   if (wanted == watching_all_) return;
   watching_all_ = wanted;
-  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    if (wanted) {
-      keyspace_->shard(i).AddWatch();
-    } else {
-      keyspace_->shard(i).RemoveWatch();
+  for (size_t d = 0; d < keyspace_->database_count(); ++d) {
+    for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
+      if (wanted) {
+        keyspace_->db(d).shard(i).AddWatch();
+      } else {
+        keyspace_->db(d).shard(i).RemoveWatch();
+      }
     }
   }
 }
@@ -228,10 +238,12 @@ void KeyEvents::Deliver(Worker& worker) {
     const uint32_t classes = notify_classes_.load(std::memory_order_relaxed);
     for (const PendingKeyEvents::Event& e : events) {
       if (classes & kNotifyKeyspace) {
-        PublishMessage(worker.server(), worker, KeyspaceChannel(kNotifyDb, e.key), e.name);
+        PublishMessage(worker.server(), worker, KeyspaceChannel(static_cast<int>(e.db), e.key),
+                       e.name);
       }
       if (classes & kNotifyKeyevent) {
-        PublishMessage(worker.server(), worker, KeyeventChannel(kNotifyDb, e.name), e.key);
+        PublishMessage(worker.server(), worker, KeyeventChannel(static_cast<int>(e.db), e.name),
+                       e.key);
       }
     }
   }
@@ -258,14 +270,24 @@ void KeyEvents::Deliver(Worker& worker) {
   }
 }
 
-void KeyEvents::OnKeyChanged(std::string_view key) {
+void KeyEvents::DbWatcher::OnKeyChanged(std::string_view key) {
   OnKeyChange(key, storage::KeyChange{storage::KeyChangeKind::kWritten, false});
 }
 
-void KeyEvents::OnKeyChange(std::string_view key, storage::KeyChange change) {
+void KeyEvents::DbWatcher::OnKeyChange(std::string_view key, storage::KeyChange change) {
+  events_->KeyChanged(db_, key, change);
+  if (next_) next_->OnKeyChange(key, change);
+}
+
+void KeyEvents::DbWatcher::OnFlush() {
+  events_->ShardFlushed();
+  if (next_) next_->OnFlush();
+}
+
+void KeyEvents::KeyChanged(size_t db, std::string_view key, storage::KeyChange change) {
   if (change.kind != storage::KeyChangeKind::kAbsentDelete) {
     if (notify_classes_.load(std::memory_order_relaxed) != 0) {
-      pending.changes.push_back({std::string(key), change});
+      pending.changes.push_back({db, std::string(key), change});
     }
     if (tracking_.active() && !(pending.has_last_invalidated && pending.last_invalidated == key)) {
       tracking_.KeyChanged(key, pending.writer_id, &pending.invalidations);
@@ -273,16 +295,14 @@ void KeyEvents::OnKeyChange(std::string_view key, storage::KeyChange change) {
       pending.has_last_invalidated = true;
     }
   }
-  if (next_) next_->OnKeyChange(key, change);
 }
 
-void KeyEvents::OnFlush() {
+void KeyEvents::ShardFlushed() {
   // Called once per shard: the tracking clients get one null invalidation for the flush.
   if (tracking_.active() && !pending.flushed) {
     pending.flushed = true;
     tracking_.Flushed(&pending.invalidations);
   }
-  if (next_) next_->OnFlush();
 }
 
 }  // namespace flightcache::server

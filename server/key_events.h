@@ -1,10 +1,13 @@
 // key_events.h — what the server does when a key changes, beyond WATCH and the Forget rule:
 // keyspace notifications (notify-keyspace-events) and client-tracking invalidations.
 //
-// KeyEvents is the first storage::KeyWatcher of every shard (then WatchTable, then the
-// singleflight table). Every change reaches it with what happened (storage::KeyChange),
-// whichever path made it: a command, the cron's expiry and eviction, or a fill, refresh or
-// invalidation from the origin. It is called holding the key's shard lock, so it only records:
+// KeyEvents installs one storage::KeyWatcher per database, the first of each of that database's
+// shards (then WatchTable's watcher of the database, then, in database 0, the singleflight
+// table): each change is heard with its database, which notifications name (`__keyspace@N__`);
+// tracking invalidations do not name one (as Redis). Every change reaches it with what happened
+// (storage::KeyChange), whichever path made it: a command, the cron's expiry and eviction, or a
+// fill, refresh or invalidation from the origin. It is called holding the key's shard lock, so it
+// only records:
 // - tracking: the TrackingTable turns the change into Invalidation records at once (so that a
 //   read remembered later, under the same lock, is not lost);
 // - notifications: the change is kept, and named after the command once it is done.
@@ -19,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -33,14 +37,14 @@ class Connection;
 class Worker;
 struct CommandSpec;
 
-class KeyEvents : public storage::KeyWatcher {
+class KeyEvents {
  public:
   explicit KeyEvents(storage::Keyspace* keyspace) : keyspace_(keyspace) {}
-  ~KeyEvents() override;
+  ~KeyEvents();
 
-  // Installs this as every shard's watcher, passing every change on to next. Before the
-  // server's threads start.
-  void Install(storage::KeyWatcher* next);
+  // Installs a watcher of database d in front of every shard of d, passing every change on to
+  // next_by_db[d] (may be null). Before the server's threads start.
+  void Install(const std::vector<storage::KeyWatcher*>& next_by_db);
 
   // notify-keyspace-events as class bits (keyspace_notifications.h); 0: off.
   void SetNotifyClasses(uint32_t classes);
@@ -65,18 +69,33 @@ class KeyEvents : public storage::KeyWatcher {
   // invalidations. Called after each command and from every write pass.
   void Deliver(Worker& worker);
 
-  // storage::KeyWatcher
-  void OnKeyChanged(std::string_view key) override;
-  void OnKeyChange(std::string_view key, storage::KeyChange change) override;
-  void OnFlush() override;
+  // A change of key in database db (the shard watchers call it, holding the key's lock).
+  void KeyChanged(size_t db, std::string_view key, storage::KeyChange change);
+  // A flush of one shard of some database.
+  void ShardFlushed();
 
  private:
+  // The first watcher of one database's shards.
+  class DbWatcher : public storage::KeyWatcher {
+   public:
+    DbWatcher(KeyEvents* events, size_t db, storage::KeyWatcher* next)
+        : events_(events), db_(db), next_(next) {}
+    void OnKeyChanged(std::string_view key) override;
+    void OnKeyChange(std::string_view key, storage::KeyChange change) override;
+    void OnFlush() override;
+
+   private:
+    KeyEvents* events_;
+    size_t db_;
+    storage::KeyWatcher* next_;
+  };
+
   // Watches every shard while notifications or tracking need the changes; unwatches when
   // neither does.
   void UpdateWatching();
 
   storage::Keyspace* keyspace_;
-  storage::KeyWatcher* next_ = nullptr;
+  std::vector<std::unique_ptr<DbWatcher>> db_watchers_;
   std::atomic<uint32_t> notify_classes_{0};
   TrackingTable tracking_;
   std::mutex watching_mutex_;  // guards watching_all_

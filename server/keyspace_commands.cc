@@ -1,5 +1,8 @@
 // keyspace_commands.cc — commands on keys as a whole: DEL, EXISTS, EXPIRE family, TTLs,
-// KEYS, SCAN, RANDOMKEY, RENAME, COPY, DBSIZE and FLUSH. Redis 7 replies and error texts.
+// KEYS, SCAN, RANDOMKEY, RENAME, COPY, DBSIZE and FLUSH, and the numbered databases' MOVE and
+// SWAPDB. Redis 7 replies and error texts. Every command works in the client's selected
+// database (Connection::database()); a shard lock covers a key's shard in every database, so
+// MOVE and COPY ... DB hold what they touch with their key's locks alone.
 #include <memory>
 #include <string>
 #include <vector>
@@ -161,7 +164,7 @@ void KeysCommand(CommandContext& ctx) {
   std::vector<std::string> keys;
   uint64_t cursor = 0;
   do {
-    cursor = ctx.server.keyspace().Scan(cursor, 1024, ctx.now_ms, [&](const Entry* e) {
+    cursor = ctx.conn.database().Scan(cursor, 1024, ctx.now_ms, [&](const Entry* e) {
       std::string_view key = EntryKey(e);
       if (all || storage::GlobMatch(pattern, key)) keys.emplace_back(key);
     });
@@ -209,7 +212,7 @@ void ScanCommand(CommandContext& ctx) {
   const bool by_type = !type_filter.empty();
   // COUNT is a hint of buckets to visit, as in Redis; the table's load keeps it near keys.
   size_t buckets = static_cast<size_t>(count);
-  cursor = ctx.server.keyspace().Scan(cursor, buckets, ctx.now_ms, [&](const Entry* e) {
+  cursor = ctx.conn.database().Scan(cursor, buckets, ctx.now_ms, [&](const Entry* e) {
     if (by_type && type_filter != storage::TypeName(storage::EntryType(e))) return;
     std::string_view key = EntryKey(e);
     if (!has_pattern || storage::GlobMatch(pattern, key)) keys.emplace_back(key);
@@ -221,7 +224,7 @@ void ScanCommand(CommandContext& ctx) {
 }
 
 void RandomkeyCommand(CommandContext& ctx) {
-  Entry* e = ctx.server.keyspace().RandomEntry(ctx.now_ms, ctx.worker.RandomU64());
+  Entry* e = ctx.conn.database().RandomEntry(ctx.now_ms, ctx.worker.RandomU64());
   if (e)
     ctx.reply.Bulk(EntryKey(e));
   else
@@ -250,7 +253,7 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     return;
   }
   const int64_t expire = EntryExpireAt(e);
-  dst_at = ctx.server.keyspace().Locate(dst);
+  dst_at = ctx.conn.database().Locate(dst);
   if (storage::EntryIsString(e)) {
     std::string value(EntryValue(e));
     src_at.shard->Delete(src, src_at.hash);
@@ -271,6 +274,7 @@ void RenamenxCommand(CommandContext& ctx) { RenameGeneric(ctx, true); }
 
 void CopyCommand(CommandContext& ctx) {
   bool replace = false;
+  storage::Database* dst_db = &ctx.conn.database();
   for (size_t i = 3; i < ctx.args.size(); ++i) {
     std::string_view a = ctx.args[i];
     if (EqualsIgnoreCase(a, "replace")) {
@@ -281,10 +285,11 @@ void CopyCommand(CommandContext& ctx) {
         ctx.reply.Error(kErrNotInteger);
         return;
       }
-      if (db != 0) {
+      if (db < 0 || static_cast<uint64_t>(db) >= ctx.server.keyspace().database_count()) {
         ctx.reply.Error("ERR DB index is out of range");
         return;
       }
+      dst_db = &ctx.server.keyspace().db(static_cast<size_t>(db));
       ++i;
     } else {
       ctx.reply.Error(kErrSyntax);
@@ -292,17 +297,18 @@ void CopyCommand(CommandContext& ctx) {
     }
   }
   std::string_view src = ctx.args[1], dst = ctx.args[2];
-  if (src == dst) {
+  if (src == dst && dst_db == &ctx.conn.database()) {
     ctx.reply.Error("ERR source and destination objects are the same");
     return;
   }
-  KeyLocation src_at, dst_at;
+  KeyLocation src_at;
   Entry* e = Lookup(ctx, src, &src_at);
   if (!e) {
     ctx.reply.Integer(0);
     return;
   }
-  if (Lookup(ctx, dst, &dst_at) && !replace) {
+  KeyLocation dst_at = dst_db->Locate(dst);
+  if (dst_at.shard->Find(dst, dst_at.hash, ctx.now_ms) && !replace) {
     ctx.reply.Integer(0);
     return;
   }
@@ -317,9 +323,10 @@ void CopyCommand(CommandContext& ctx) {
 }
 
 void DbsizeCommand(CommandContext& ctx) {
-  ctx.reply.Integer(static_cast<int64_t>(ctx.server.keyspace().size()));
+  ctx.reply.Integer(static_cast<int64_t>(ctx.conn.database().size()));
 }
 
+// FLUSHDB and FLUSHALL (args[0] tells which).
 void FlushCommand(CommandContext& ctx) {
   if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
                               !EqualsIgnoreCase(ctx.args[1], "sync"))) {
@@ -327,7 +334,97 @@ void FlushCommand(CommandContext& ctx) {
     return;
   }
   // ASYNC frees in the foreground too: freeing is fast enough at cache sizes (see README).
-  ctx.server.keyspace().Flush();
+  storage::Keyspace& keyspace = ctx.server.keyspace();
+  if (EqualsIgnoreCase(ctx.args[0], "flushall")) {
+    for (size_t d = 0; d < keyspace.database_count(); ++d) {
+      if (keyspace.db(d).size() > 0) ctx.server.watch_table().TouchAllInDb(d, d, false, ctx.now_ms);
+    }
+    keyspace.FlushAll();
+  } else {
+    ctx.server.watch_table().TouchAllInDb(ctx.conn.db_index(), 0, false, ctx.now_ms);
+    ctx.conn.database().Flush();
+  }
+  ctx.reply.Ok();
+}
+
+// A database index argument as Redis's getIntFromObjectOrReply reads it (a C int). Writes
+// `not_integer` (or Redis's integer or int-range error when null), or "DB index is out of range"
+// for an index past the last database, and returns false.
+bool ParseDbIndex(CommandContext& ctx, std::string_view text, const char* not_integer,
+                  size_t* index) {
+  int64_t v;
+  if (!ParseInt64(text, &v)) {
+    ctx.reply.Error(not_integer ? not_integer : kErrNotInteger);
+    return false;
+  }
+  if (v < INT32_MIN || v > INT32_MAX) {
+    ctx.reply.Error(not_integer ? not_integer : kErrNotInt32);
+    return false;
+  }
+  if (v < 0 || static_cast<uint64_t>(v) >= ctx.server.keyspace().database_count()) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return false;
+  }
+  *index = static_cast<size_t>(v);
+  return true;
+}
+
+// MOVE key db: moves the key, with its TTL, to another database; 0 when it is missing here or
+// exists there.
+void MoveCommand(CommandContext& ctx) {
+  size_t target;
+  if (!ParseDbIndex(ctx, ctx.args[2], nullptr, &target)) return;
+  if (target == ctx.conn.db_index()) {
+    ctx.reply.Error("ERR source and destination objects are the same");
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  KeyLocation src_at;
+  Entry* e = Lookup(ctx, key, &src_at);
+  if (!e) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  KeyLocation dst_at = ctx.server.keyspace().db(target).Locate(key);
+  if (dst_at.shard->Find(key, dst_at.hash, ctx.now_ms)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  const int64_t expire = EntryExpireAt(e);
+  if (storage::EntryIsString(e)) {
+    std::string value(EntryValue(e));
+    src_at.shard->Delete(key, src_at.hash);
+    dst_at.shard->Set(key, dst_at.hash, value, expire);
+  } else {
+    std::unique_ptr<storage::Object> object = src_at.shard->TakeObject(e, src_at.hash);
+    dst_at.shard->SetObject(key, dst_at.hash, std::move(object), expire);
+  }
+  ctx.reply.Integer(1);
+}
+
+// SWAPDB a b: the two databases exchange their keys; clients of either see the other's keys.
+void SwapdbCommand(CommandContext& ctx) {
+  int64_t a, b;
+  if (!ParseInt64(ctx.args[1], &a) || a < INT32_MIN || a > INT32_MAX) {
+    ctx.reply.Error("ERR invalid first DB index");
+    return;
+  }
+  if (!ParseInt64(ctx.args[2], &b) || b < INT32_MIN || b > INT32_MAX) {
+    ctx.reply.Error("ERR invalid second DB index");
+    return;
+  }
+  storage::Keyspace& keyspace = ctx.server.keyspace();
+  const int64_t count = static_cast<int64_t>(keyspace.database_count());
+  if (a < 0 || a >= count || b < 0 || b >= count) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return;
+  }
+  if (a != b) {
+    const size_t first = static_cast<size_t>(a), second = static_cast<size_t>(b);
+    ctx.server.watch_table().TouchAllInDb(first, second, true, ctx.now_ms);
+    ctx.server.watch_table().TouchAllInDb(second, first, true, ctx.now_ms);
+    keyspace.SwapDatabases(first, second);
+  }
   ctx.reply.Ok();
 }
 
@@ -381,6 +478,10 @@ void RegisterKeyspaceCommands(CommandTable& t) {
          "Remove all keys from the current database.", "1.0.0"});
   t.Add({"flushall", -1, kWrite | kAllShards, 0, 0, 0, FlushCommand, "server",
          "Removes all keys from all databases.", "1.0.0"});
+  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, MoveCommand, "generic",
+         "Moves a key to another database.", "1.0.0"});
+  t.Add({"swapdb", 3, kWrite | kFast | kAllShards, 0, 0, 0, SwapdbCommand, "server",
+         "Swaps two Redis databases.", "4.0.0"});
 }
 
 }  // namespace flightcache::server

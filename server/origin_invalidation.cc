@@ -23,8 +23,9 @@ bool OriginInvalidation::DeleteKey(std::string_view key) {
   // A value filled with a stale-while-revalidate window is marked stale instead: readers get it
   // at once while one background refresh fetches the new one. Otherwise the same call DEL
   // makes. Either way the shard reports the change to its watchers (singleflight Forget, WATCH,
-  // tracking), and a missing key is reported too, so a fetch in flight is forgotten.
-  storage::KeyLocation at = keyspace_->Locate(key);
+  // tracking), and a missing key is reported too, so a fetch in flight is forgotten. Origins
+  // fill database 0 only, so that is where their invalidations apply.
+  storage::KeyLocation at = keyspace_->db(0).Locate(key);
   if (at.shard->MarkStale(key, at.hash, WallClockMs())) return true;
   return at.shard->Delete(key, at.hash);
 }
@@ -63,7 +64,7 @@ void OriginInvalidation::Step() {
   std::vector<std::string> doomed;
   for (size_t i = 0; i < running_.size();) {
     Purge& purge = running_[i];
-    storage::Shard& shard = keyspace_->shard(purge.shard);
+    storage::Shard& shard = keyspace_->db(0).shard(purge.shard);
     {
       auto locks = keyspace_->LockShards(uint64_t{1} << purge.shard);
       doomed.clear();

@@ -263,7 +263,10 @@ void SizeThreadPool(const std::vector<origin::RouteSpec>& specs) {
 
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), commands_(BuildCommandTable()) {
+Server::Server(Config config)
+    : config_(std::move(config)),
+      keyspace_(static_cast<size_t>(std::max(config_.databases, 1))),
+      commands_(BuildCommandTable()) {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ getpid());
   static const char kHex[] = "0123456789abcdef";
@@ -580,7 +583,10 @@ int Server::Run() {
     return 1;
   }
   watch_table_.Install(singleflight_.get());
-  key_events_.Install(&watch_table_);
+  std::vector<storage::KeyWatcher*> watchers;
+  for (size_t d = 0; d < keyspace_.database_count(); ++d)
+    watchers.push_back(watch_table_.watcher(d));
+  key_events_.Install(watchers);
   key_events_.SetNotifyClasses(config_.notify_keyspace_events);
   key_events_.tracking().set_max_keys(static_cast<uint64_t>(config_.tracking_table_max_keys));
   // SIGINT and SIGTERM are blocked in every thread (worker threads inherit the mask) and taken

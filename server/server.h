@@ -21,7 +21,10 @@
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/key_events.h"
+#include "server/latency_monitor.h"
+#include "server/monitor_feed.h"
 #include "server/pubsub_registry.h"
+#include "server/slowlog.h"
 #include "server/watch_table.h"
 #include "storage/keyspace.h"
 
@@ -77,6 +80,9 @@ class Server {
   origin::Singleflight* singleflight() { return singleflight_.get(); }
   WatchTable& watch_table() { return watch_table_; }
   PubsubRegistry& pubsub() { return pubsub_; }
+  Slowlog& slowlog() { return slowlog_; }
+  LatencyMonitor& latency_monitor() { return latency_monitor_; }
+  MonitorFeed& monitors() { return monitors_; }
   // Keyspace notifications and client tracking: every shard's first KeyWatcher.
   KeyEvents& key_events() { return key_events_; }
   BlockingTable& blocking() { return blocking_; }
@@ -130,8 +136,11 @@ class Server {
   storage::Keyspace keyspace_;
   WatchTable watch_table_{&keyspace_};  // every shard's KeyWatcher; passes on to singleflight_
   CommandTable commands_;
+  Slowlog slowlog_;
+  LatencyMonitor latency_monitor_;
+  MonitorFeed monitors_;
   PubsubRegistry pubsub_;             // every worker's subscribers, by (worker, connection id)
-  KeyEvents key_events_{&keyspace_};  // every shard's KeyWatcher; passes on to watch_table_
+  KeyEvents key_events_{&keyspace_};  // every db's first KeyWatcher; passes on to watch_table_
   BlockingTable blocking_;            // clients blocked by BLPOP..., by key, on every worker
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<origin::Origin> origin_;

@@ -106,7 +106,8 @@ void ConfigCommand(CommandContext& ctx) {
 }
 
 void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int arity, uint32_t flags,
-                      int first, int last, int step, const std::vector<SubcommandSpec>* subs) {
+                      int first, int last, int step, const std::vector<SubcommandSpec>* subs,
+                      const std::string& group) {
   r.ArrayHeader(10);
   r.Bulk(name);
   r.Integer(arity);
@@ -116,7 +117,9 @@ void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int ari
   r.Integer(first);
   r.Integer(last);
   r.Integer(step);
-  r.SetHeader(0);    // ACL categories
+  const std::vector<std::string> categories = AclCategoryNames(name, flags, group);
+  r.SetHeader(categories.size());
+  for (const std::string& c : categories) r.Simple(c);
   r.ArrayHeader(0);  // tips
   r.ArrayHeader(0);  // key specs
   if (!subs) {
@@ -125,14 +128,14 @@ void WriteCommandInfo(protocol::ReplyWriter& r, const std::string& name, int ari
   }
   r.ArrayHeader(subs->size());
   for (const SubcommandSpec& sub : *subs) {
-    WriteCommandInfo(r, sub.name, sub.arity, flags, 0, 0, 0, nullptr);
+    WriteCommandInfo(r, sub.name, sub.arity, flags, 0, 0, 0, nullptr, group);
   }
 }
 
 void WriteSpecInfo(protocol::ReplyWriter& r, const CommandSpec& c) {
   const bool movable = c.flags & kMovableKeys;
   WriteCommandInfo(r, c.name, c.arity, c.flags, movable ? 0 : c.first_key, movable ? 0 : c.last_key,
-                   movable ? 0 : c.key_step, &c.subcommands);
+                   movable ? 0 : c.key_step, &c.subcommands, c.group);
 }
 
 void WriteDocs(protocol::ReplyWriter& r, const std::string& summary, const std::string& since,
@@ -156,7 +159,7 @@ void WriteDocs(protocol::ReplyWriter& r, const std::string& summary, const std::
 }
 
 // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob], as Redis 7: names of
-// commands and subcommands. No modules exist; a command's ACL category here is its group.
+// commands and subcommands. No modules exist; ACLCAT matches COMMAND INFO's categories.
 void CommandList(CommandContext& ctx) {
   const size_t argc = ctx.args.size();
   if (argc != 2 && !(argc == 5 && EqualsIgnoreCase(ctx.args[2], "filterby"))) {
@@ -169,17 +172,22 @@ void CommandList(CommandContext& ctx) {
     ctx.reply.Error(kErrSyntax);
     return;
   }
-  auto keep = [&](const std::string& name, const std::string& group) {
+  auto keep = [&](const std::string& name, uint32_t flags, const std::string& group) {
     if (argc == 2) return true;
     if (EqualsIgnoreCase(by, "module")) return false;
-    if (EqualsIgnoreCase(by, "aclcat")) return EqualsIgnoreCase(ctx.args[4], group);
+    if (EqualsIgnoreCase(by, "aclcat")) {
+      for (const std::string& c : AclCategoryNames(name, flags, group)) {
+        if (EqualsIgnoreCase(ctx.args[4], ToLower(c.substr(1)))) return true;
+      }
+      return false;
+    }
     return storage::GlobMatch(ctx.args[4], name, /*nocase=*/true);
   };
   std::vector<const std::string*> names;
   for (const auto& c : ctx.server.commands().all()) {
-    if (keep(c->name, c->group)) names.push_back(&c->name);
+    if (keep(c->name, c->flags, c->group)) names.push_back(&c->name);
     for (const SubcommandSpec& s : c->subcommands) {
-      if (keep(s.name, c->group)) names.push_back(&s.name);
+      if (keep(s.name, c->flags, c->group)) names.push_back(&s.name);
     }
   }
   ctx.reply.ArrayHeader(names.size());

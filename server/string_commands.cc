@@ -57,8 +57,9 @@ Entry* LookupString(CommandContext& ctx, std::string_view key, KeyLocation* at, 
 // that none serves is a plain miss) and it is not remembered as missing.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  return flights && !ctx.in_transaction && ctx.server.origin()->Serves(key) &&
-         !flights->KnownMissing(key, ctx.now_ms);
+  // Read-through serves database 0 only: in another, a miss is a plain miss.
+  return flights && !ctx.in_transaction && ctx.conn.db_index() == 0 &&
+         ctx.server.origin()->Serves(key) && !flights->KnownMissing(key, ctx.now_ms);
 }
 
 // A read-through read's lookup: the entry to answer from (nullptr: none, a miss) after the
@@ -69,8 +70,9 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
 Entry* LookupReadThrough(CommandContext& ctx, std::string_view key, KeyLocation* at,
                          bool allow_refresh = true) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  if (!flights || ctx.in_transaction) return LookupRead(ctx, key, at);
-  *at = ctx.server.keyspace().Locate(key);
+  // Read-through serves database 0 only: in another, this is a plain lookup.
+  if (!flights || ctx.in_transaction || ctx.conn.db_index() != 0) return LookupRead(ctx, key, at);
+  *at = ctx.conn.database().Locate(key);
   bool expired = false;
   Entry* e = at->shard->FindReadThrough(key, at->hash, ctx.now_ms, &expired);
   origin::ReadAction action = origin::DecideRead(e, expired, flights->refresh_ahead(), ctx.now_ms);
@@ -259,7 +261,7 @@ void SetexGeneric(CommandContext& ctx, int64_t unit_ms, std::string_view name) {
   if (!ParseExpireArgument(ctx.args[2], unit_ms, false, ctx.now_ms, name, ctx.reply, &at_ms)) {
     return;
   }
-  KeyLocation at = ctx.server.keyspace().Locate(ctx.args[1]);
+  KeyLocation at = ctx.conn.database().Locate(ctx.args[1]);
   at.shard->Set(ctx.args[1], at.hash, ctx.args[3], at_ms);
   ctx.reply.Ok();
 }
@@ -332,7 +334,7 @@ void MsetCommand(CommandContext& ctx) {
     return;
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    KeyLocation at = ctx.server.keyspace().Locate(ctx.args[i]);
+    KeyLocation at = ctx.conn.database().Locate(ctx.args[i]);
     at.shard->Set(ctx.args[i], at.hash, ctx.args[i + 1], 0);
   }
   ctx.reply.Ok();
@@ -351,7 +353,7 @@ void MsetnxCommand(CommandContext& ctx) {
     }
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    KeyLocation at = ctx.server.keyspace().Locate(ctx.args[i]);
+    KeyLocation at = ctx.conn.database().Locate(ctx.args[i]);
     at.shard->Set(ctx.args[i], at.hash, ctx.args[i + 1], 0);
   }
   ctx.reply.Integer(1);

@@ -5,25 +5,37 @@
 
 namespace flightcache::server {
 
-void WatchTable::Install(storage::KeyWatcher* next) {
-  next_ = next;
-  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) keyspace_->shard(i).set_watcher(this);
+WatchTable::WatchTable(storage::Keyspace* keyspace)
+    : keyspace_(keyspace), watchers_(keyspace->database_count()) {
+  for (size_t d = 0; d < keyspace->database_count(); ++d) {
+    db_watchers_.push_back(std::make_unique<DbWatcher>(this, d));
+  }
 }
 
-void WatchTable::Watch(std::string_view key, int64_t expire_at_ms,
+void WatchTable::Install(storage::KeyWatcher* next) {
+  db_watchers_[0]->next = next;
+  for (size_t d = 0; d < keyspace_->database_count(); ++d) {
+    for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
+      keyspace_->db(d).shard(i).set_watcher(db_watchers_[d].get());
+    }
+  }
+}
+
+void WatchTable::Watch(size_t db, std::string_view key, int64_t expire_at_ms,
                        const std::shared_ptr<ClientWatch>& watch) {
   for (const ClientWatch::Key& k : watch->keys) {
-    if (k.key == key) return;
+    if (k.db == db && k.key == key) return;
   }
-  watch->keys.push_back({std::string(key), expire_at_ms});
+  watch->keys.push_back({db, std::string(key), expire_at_ms});
   {
     std::lock_guard<std::mutex> hold(mutex_);
-    auto it = watchers_.find(key);
-    if (it == watchers_.end()) it = watchers_.emplace(std::string(key), 0).first;
+    KeyMap& map = watchers_[db];
+    auto it = map.find(key);
+    if (it == map.end()) it = map.emplace(std::string(key), 0).first;
     it->second.push_back(watch);
   }
   watched_keys_.fetch_add(1, std::memory_order_relaxed);
-  keyspace_->Locate(key).shard->AddWatch();  // the shard now reports changes of its keys
+  keyspace_->db(db).Locate(key).shard->AddWatch();  // the shard now reports changes of its keys
 }
 
 void WatchTable::UnwatchAll(ClientWatch& watch) {
@@ -31,41 +43,61 @@ void WatchTable::UnwatchAll(ClientWatch& watch) {
   {
     std::lock_guard<std::mutex> hold(mutex_);
     for (const ClientWatch::Key& k : watch.keys) {
-      auto it = watchers_.find(k.key);
-      if (it == watchers_.end()) continue;
+      KeyMap& map = watchers_[k.db];
+      auto it = map.find(k.key);
+      if (it == map.end()) continue;
       auto& list = it->second;
       list.erase(
           std::remove_if(list.begin(), list.end(),
                          [&](const std::shared_ptr<ClientWatch>& w) { return w.get() == &watch; }),
           list.end());
-      if (list.empty()) watchers_.erase(it);
+      if (list.empty()) map.erase(it);
     }
   }
-  for (const ClientWatch::Key& k : watch.keys) keyspace_->Locate(k.key).shard->RemoveWatch();
+  for (const ClientWatch::Key& k : watch.keys) {
+    keyspace_->db(k.db).Locate(k.key).shard->RemoveWatch();
+  }
   watched_keys_.fetch_sub(watch.keys.size(), std::memory_order_relaxed);
   watch.keys.clear();
   watch.dirty.store(false, std::memory_order_relaxed);
 }
 
-void WatchTable::OnKeyChanged(std::string_view key) {
-  if (watched_keys_.load(std::memory_order_relaxed) > 0) {
-    std::lock_guard<std::mutex> hold(mutex_);
-    auto it = watchers_.find(key);
-    if (it != watchers_.end()) {
-      for (const auto& w : it->second) w->dirty.store(true, std::memory_order_relaxed);
-    }
+void WatchTable::KeyChanged(size_t db, std::string_view key) {
+  if (watched_keys_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard<std::mutex> hold(mutex_);
+  const KeyMap& map = watchers_[db];
+  auto it = map.find(key);
+  if (it != map.end()) {
+    for (const auto& w : it->second) w->dirty.store(true, std::memory_order_relaxed);
   }
-  if (next_) next_->OnKeyChanged(key);
 }
 
-void WatchTable::OnFlush() {
-  if (watched_keys_.load(std::memory_order_relaxed) > 0) {
+void WatchTable::TouchAllInDb(size_t emptied, size_t replaced_with, bool swapping, int64_t now_ms) {
+  if (watched_keys_.load(std::memory_order_relaxed) == 0) return;
+  // The keys are copied out first: looking a key up may expire it, and the expiry's
+  // notification takes this table's mutex.
+  std::vector<std::pair<std::string, std::vector<std::shared_ptr<ClientWatch>>>> watched;
+  {
     std::lock_guard<std::mutex> hold(mutex_);
-    for (auto& [key, list] : watchers_) {
-      for (const auto& w : list) w->dirty.store(true, std::memory_order_relaxed);
-    }
+    for (const auto& [key, list] : watchers_[emptied]) watched.emplace_back(key, list);
   }
-  if (next_) next_->OnFlush();
+  for (const auto& [key, list] : watched) {
+    const bool exists = keyspace_->db(emptied).Find(key, now_ms, false) != nullptr ||
+                        (swapping && keyspace_->db(replaced_with).Find(key, now_ms, false));
+    if (!exists) continue;
+    for (const auto& w : list) w->dirty.store(true, std::memory_order_relaxed);
+  }
+}
+
+void WatchTable::DbWatcher::OnKeyChanged(std::string_view key) {
+  table_->KeyChanged(db_, key);
+  if (next) next->OnKeyChanged(key);
+}
+
+// Flushes and swaps touch the watching clients from the command (TouchAllInDb), which knows
+// which keys existed; here the flush only goes on to the singleflight table (the Forget rule).
+void WatchTable::DbWatcher::OnFlush() {
+  if (next) next->OnFlush();
 }
 
 }  // namespace flightcache::server

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -17,6 +18,7 @@
 #include "origin/origin.h"
 #include "origin/singleflight.h"
 #include "server/clock.h"
+#include "server/command_util.h"
 #include "server/connection.h"
 #include "server/info.h"
 #include "server/scripting/scripting.h"
@@ -72,6 +74,7 @@ Worker::Worker(Server* server, size_t index, const Config& config)
   cron_timer_.data = this;
   uint64_t period = static_cast<uint64_t>(1000 / config_.hz);
   uv_timer_start(&cron_timer_, &Worker::OnCron, period, period);
+  UpdateNoteThreshold();
 }
 
 Worker::~Worker() {
@@ -452,6 +455,10 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
            "context");
     return;
   }
+  if (conn.transaction && (cmd->flags & kNoMulti)) {
+    reject("ERR Command not allowed inside a transaction");
+    return;
+  }
   if (conn.transaction && !(cmd->flags & kTransactionControl)) {
     conn.transaction->commands.push_back({cmd, std::vector<std::string>(args.begin(), args.end())});
     reply.Simple("QUEUED");
@@ -474,7 +481,9 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
   if (conn.tracking.caching && !conn.transaction && cmd->name != "client") {
     conn.tracking.caching = false;
   }
-  if ((cmd->flags & kWrite) && server_->blocking().blocked() > 0) NoteWrittenKeys(*cmd, args);
+  if ((cmd->flags & kWrite) && server_->blocking().blocked() > 0) {
+    NoteWrittenKeys(conn.db_index(), *cmd, args);
+  }
   if (!ready_keys_.empty()) ServeReadyKeys(conn);
   key_events.Deliver(*this);
   if (reconfigure_eviction_after_command_) {
@@ -485,13 +494,61 @@ void Worker::Execute(Connection& conn, const std::vector<std::string_view>& args
     make_room_after_command_ = false;
     server_->MakeRoomNow();
   }
-  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  const int64_t elapsed = MonotonicMicros() - start;
+  cmd_stats.usec += static_cast<uint64_t>(elapsed);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;
   const uint64_t errors = reply.error_count() - errors_before;
   if (errors > 0) {
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
+  }
+  if (elapsed >= note_after_us_) [[unlikely]]
+    NoteCommandTime(*cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]]
+    FeedMonitors(*cmd, conn, args);
+}
+
+void Worker::FeedMonitors(const CommandSpec& cmd, const Connection& conn,
+                          const std::vector<std::string_view>& args) {
+  // As Redis 7.0: administrative commands are not shown.
+  if (cmd.flags & kAdmin) return;
+  const std::string addr = conn.is_unix() ? "unix:" + config_.unixsocket : conn.peer_addr;
+  auto line = std::make_shared<const std::string>(
+      MonitorFeed::FormatLine(WallClockMicros(), conn.db_index(), addr, args));
+  for (const MonitorClient& m : server_->monitors().Clients()) {
+    if (m.worker == index_) {
+      if (Connection* target = FindConnection(m.conn_id)) target->DeliverMonitorLine(*line);
+      continue;
+    }
+    if (m.worker >= server_->worker_count()) continue;
+    Worker* other = &server_->worker(m.worker);
+    other->Post([other, m, line]() {
+      if (Connection* target = other->FindConnection(m.conn_id)) target->DeliverMonitorLine(*line);
+    });
+  }
+}
+
+void Worker::UpdateNoteThreshold() {
+  note_after_us_ = INT64_MAX;
+  if (config_.slowlog_log_slower_than >= 0) note_after_us_ = config_.slowlog_log_slower_than;
+  if (config_.latency_monitor_threshold > 0 &&
+      config_.latency_monitor_threshold < INT64_MAX / 1000) {
+    note_after_us_ = std::min(note_after_us_, config_.latency_monitor_threshold * 1000);
+  }
+}
+
+void Worker::NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
+                             const std::vector<std::string_view>& args, int64_t micros) {
+  const int64_t slower_than = config_.slowlog_log_slower_than;
+  if (slower_than >= 0 && micros >= slower_than) {
+    server_->slowlog().Add(args, micros, now_ms_ / 1000, conn.peer_addr, conn.name,
+                           config_.slowlog_max_len);
+  }
+  const int64_t threshold_ms = config_.latency_monitor_threshold;
+  if (threshold_ms > 0 && micros / 1000 >= threshold_ms) {
+    server_->latency_monitor().Add((cmd.flags & kFast) ? "fast-command" : "command", micros / 1000,
+                                   now_ms_ / 1000);
   }
 }
 
@@ -522,8 +579,11 @@ void Worker::RunForScript(Connection& conn, const CommandSpec& cmd,
   const int64_t start = MonotonicMicros();
   cmd.handler(ctx);
   server_->key_events().AfterCommand(conn, cmd, args);  // delivered after EXEC
-  if ((cmd.flags & kWrite) && server_->blocking().blocked() > 0) NoteWrittenKeys(cmd, args);
-  cmd_stats.usec += static_cast<uint64_t>(MonotonicMicros() - start);
+  if ((cmd.flags & kWrite) && server_->blocking().blocked() > 0) {
+    NoteWrittenKeys(conn.db_index(), cmd, args);
+  }
+  const int64_t elapsed = MonotonicMicros() - start;
+  cmd_stats.usec += static_cast<uint64_t>(elapsed);
   ++cmd_stats.calls;
   ++stats_.total_commands_processed;
   const uint64_t errors = reply.error_count() - errors_before;
@@ -531,6 +591,10 @@ void Worker::RunForScript(Connection& conn, const CommandSpec& cmd,
     ++cmd_stats.failed_calls;
     stats_.total_error_replies += errors;
   }
+  if (elapsed >= note_after_us_) [[unlikely]]
+    NoteCommandTime(cmd, conn, args, elapsed);
+  if (server_->monitors().active()) [[unlikely]]
+    FeedMonitors(cmd, conn, args);
 }
 
 void Worker::ServeWhileScriptBusy(uint64_t script_client_id) {
@@ -566,6 +630,7 @@ void Worker::InstallConfig(const Config& config, uint64_t version,
 }
 
 void Worker::ApplyConfig(const std::vector<std::string>& names) {
+  UpdateNoteThreshold();
   for (const std::string& name : names) {
     if (name == "requirepass" || name == "proto-max-bulk-len" ||
         name == "client-output-buffer-limit") {
@@ -598,6 +663,11 @@ void Worker::Cron() {
     bool more = keyspace.volatile_count() > 0;
     while (more && MonotonicMicros() - start < budget_us) {
       keyspace.ActiveExpirePass(now_ms_, 16, &more);
+    }
+    if (const int64_t threshold_ms = config_.latency_monitor_threshold; threshold_ms > 0) {
+      const int64_t took_ms = (MonotonicMicros() - start) / 1000;
+      if (took_ms >= threshold_ms)
+        server_->latency_monitor().Add("expire-cycle", took_ms, now_ms_ / 1000);
     }
     keyspace.ShrinkTables();
     // Incremental rehashing, as Redis's databasesCron: up to 1 ms of 100-bucket steps, each
@@ -633,34 +703,69 @@ void Worker::Cron() {
 
 // ---- blocking pops ----
 
-void Worker::NoteWrittenKeys(const CommandSpec& cmd, const std::vector<std::string_view>& args) {
+namespace {
+
+// MOVE key db and COPY src dst DB n write a key of another database: sets *db and *key to it
+// and returns true (whether or not the command succeeded; serving then finds what is there).
+bool CrossDatabaseWrite(const CommandSpec& cmd, const std::vector<std::string_view>& args,
+                        size_t* db, std::string_view* key) {
+  std::string_view number;
+  if (cmd.name == "move" && args.size() == 3) {
+    *key = args[1];
+    number = args[2];
+  } else if (cmd.name == "copy" && args.size() >= 5) {
+    *key = args[2];
+    for (size_t i = 3; i + 1 < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "db")) number = args[i + 1];
+    }
+  }
+  if (number.empty()) return false;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), *db);
+  return ec == std::errc() && end == number.data() + number.size();
+}
+
+}  // namespace
+
+void Worker::NoteWrittenKeys(size_t db, const CommandSpec& cmd,
+                             const std::vector<std::string_view>& args) {
   if (cmd.first_key <= 0) return;
   const int argc = static_cast<int>(args.size());
   const int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;
   BlockingTable& table = server_->blocking();
   for (int i = cmd.first_key; i <= last && i < argc; i += cmd.key_step) {
     const std::string_view key = args[static_cast<size_t>(i)];
-    if (!table.HasWaiters(key)) continue;
-    if (std::find(ready_keys_.begin(), ready_keys_.end(), key) == ready_keys_.end()) {
-      ready_keys_.emplace_back(key);
+    if (!table.HasWaiters(db, key)) continue;
+    auto same = [&](const std::pair<size_t, std::string>& k) {
+      return k.first == db && k.second == key;
+    };
+    if (std::find_if(ready_keys_.begin(), ready_keys_.end(), same) == ready_keys_.end()) {
+      ready_keys_.emplace_back(db, std::string(key));
     }
+  }
+  // A key moved or copied into another database wakes the clients blocked on it there, as
+  // Redis's dbAdd does.
+  size_t other_db = 0;
+  std::string_view other_key;
+  if (CrossDatabaseWrite(cmd, args, &other_db, &other_key) && other_db != db &&
+      other_db < server_->keyspace().database_count() && table.HasWaiters(other_db, other_key)) {
+    ready_keys_.emplace_back(other_db, std::string(other_key));
   }
 }
 
 void Worker::ServeReadyKeys(Connection& conn) {
   // Serving may make more keys ready (BLMOVE pushes to its destination): they join the list.
   while (!ready_keys_.empty()) {
-    const std::string key = std::move(ready_keys_.front());
+    const std::pair<size_t, std::string> ready = std::move(ready_keys_.front());
     ready_keys_.erase(ready_keys_.begin());
-    ServeKey(conn, key);
+    ServeKey(conn, ready.first, ready.second);
   }
 }
 
-void Worker::ServeKey(Connection& conn, const std::string& key) {
+void Worker::ServeKey(Connection& conn, size_t db, const std::string& key) {
   BlockingTable& table = server_->blocking();
   // Bounded: each round serves one client or skips one that left; neither can repeat forever.
   for (size_t round = 0; round < 1000000; ++round) {
-    std::shared_ptr<BlockedClient> client = table.Front(key);
+    std::shared_ptr<BlockedClient> client = table.Front(db, key);
     if (!client) return;
     const std::vector<std::string_view> args(client->args.begin(), client->args.end());
     std::string bytes;
@@ -669,9 +774,14 @@ void Worker::ServeKey(Connection& conn, const std::string& key) {
       protocol::ReplyWriter writer(&bytes);
       writer.set_resp3(client->resp == 3);
       bool popped = false;
+      // The pop runs on the blocked client's database: conn (the writer) selects it for the
+      // call, and gets its own back after.
+      const size_t writer_db = conn.db_index();
+      conn.SelectDatabase(client->db);
       CommandContext ctx{*server_, *this, conn, args, writer, now_ms_};
       ctx.served_blocked = &popped;
       client->spec->handler(ctx);
+      conn.SelectDatabase(writer_db);
       return popped;
     };
     bool waiting;
@@ -684,7 +794,7 @@ void Worker::ServeKey(Connection& conn, const std::string& key) {
     if (!waiting) continue;  // it timed out or left meanwhile: the next one
     if (!served) return;     // the key is empty again (or not of its type): the rest wait
     ++command_stats_[client->spec->index].calls;
-    NoteWrittenKeys(*client->spec, args);
+    NoteWrittenKeys(client->db, *client->spec, args);
     Worker& target = server_->worker(client->worker);
     if (&target == this) {
       if (Connection* c = FindConnection(client->conn_id)) c->FinishBlock(client->token, bytes);

@@ -52,6 +52,12 @@ class Worker {
   Server& server() { return *server_; }
   uv_loop_t* loop() { return &loop_; }
   Config& config() { return config_; }
+  // After a command ran for micros: SLOWLOG and the latency monitor, past their thresholds.
+  void NoteCommandTime(const CommandSpec& cmd, const Connection& conn,
+                       const std::vector<std::string_view>& args, int64_t micros);
+  // After a command ran: its MONITOR line, to every monitoring client on its own worker.
+  void FeedMonitors(const CommandSpec& cmd, const Connection& conn,
+                    const std::vector<std::string_view>& args);
   // The shard locks a command with these arguments takes: its keys' shards, or every shard
   // for a whole-keyspace command.
   uint64_t ShardMaskFor(const CommandSpec& cmd, const std::vector<std::string_view>& args) const;
@@ -100,9 +106,10 @@ class Worker {
   // Applies changed options to this worker's live state (limits of its connections, cron).
   void ApplyConfig(const std::vector<std::string>& names);
   // After a write (or each write EXEC runs): remembers those of the command's keys that
-  // blocked clients wait on, to be served once the command has released its locks. Cheap
-  // when no client is blocked anywhere.
-  void NoteWrittenKeys(const CommandSpec& cmd, const std::vector<std::string_view>& args);
+  // blocked clients wait on in database db, to be served once the command has released its
+  // locks. Cheap when no client is blocked anywhere.
+  void NoteWrittenKeys(size_t db, const CommandSpec& cmd,
+                       const std::vector<std::string_view>& args);
 
  private:
   static void OnAsync(uv_async_t* handle);
@@ -120,7 +127,7 @@ class Worker {
   // its own command; conn is the client whose command made the keys ready. A client that
   // finds the key empty again stays blocked, and so does every later one on that key.
   void ServeReadyKeys(Connection& conn);
-  void ServeKey(Connection& conn, const std::string& key);
+  void ServeKey(Connection& conn, size_t db, const std::string& key);
   bool OpenTcpListener(bool reuseport);
 
   Server* server_;
@@ -144,6 +151,10 @@ class Worker {
   uv_timer_t cron_timer_;
   uv_async_t async_;
   bool make_room_after_command_ = false;  // CONFIG SET lowered maxmemory: evict after unlock
+  // The shortest command time (µs) that SLOWLOG or the latency monitor records: one compare per
+  // command. Kept in step with the config by UpdateNoteThreshold().
+  int64_t note_after_us_ = INT64_MAX;
+  void UpdateNoteThreshold();
   bool reconfigure_eviction_after_command_ = false;  // CONFIG SET changed maxmemory(-policy)
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
@@ -152,7 +163,8 @@ class Worker {
   std::unordered_map<uint64_t, Connection*> connections_;
   std::vector<uint64_t> write_queue_;
   std::vector<uint64_t> resume_queue_;
-  std::vector<std::string> ready_keys_;  // written keys with blocked clients (NoteWrittenKeys)
+  // Written (database, key)s with blocked clients (NoteWrittenKeys).
+  std::vector<std::pair<size_t, std::string>> ready_keys_;
   static constexpr unsigned kReadBufferSize = 64 * 1024;
   std::unique_ptr<char[]> read_buffer_;
   int64_t now_ms_ = 0;

@@ -5,106 +5,105 @@
 
 namespace flightcache::storage {
 
-Keyspace::Keyspace() {
-  for (auto& s : shards_) s = std::make_unique<Shard>(&now_ms_);
+Keyspace::Keyspace(size_t databases) {
+  if (databases < 1) databases = 1;
+  std::array<std::mutex*, kShardCount> locks;
+  for (size_t i = 0; i < kShardCount; ++i) locks[i] = &locks_[i].mutex;
+  dbs_.reserve(databases);
+  for (size_t i = 0; i < databases; ++i) {
+    dbs_.push_back(std::make_unique<Database>(i, &now_ms_, locks));
+  }
 }
 
 void Keyspace::SetThreadSafe(bool on) { thread_safe_ = on; }
 
+// The totals skip databases never used: their shards hold no key and change nothing.
 size_t Keyspace::size() const {
   size_t n = 0;
-  for (const auto& s : shards_) n += s->size();
+  for (const auto& d : dbs_) n += d->used() ? d->size() : 0;
   return n;
 }
 
 size_t Keyspace::volatile_count() const {
   size_t n = 0;
-  for (const auto& s : shards_) n += s->volatile_count();
+  for (const auto& d : dbs_) n += d->used() ? d->volatile_count() : 0;
   return n;
 }
 
 size_t Keyspace::memory_bytes() const {
+  // An unused database holds its empty bucket arrays, the same for each: measured once.
+  static const size_t kEmptyDatabaseBytes = [] {
+    std::atomic<int64_t> clock{0};
+    std::array<std::mutex, kShardCount> mutexes;
+    std::array<std::mutex*, kShardCount> locks;
+    for (size_t i = 0; i < kShardCount; ++i) locks[i] = &mutexes[i];
+    return Database(0, &clock, locks).memory_bytes();
+  }();
   size_t n = 0;
-  for (const auto& s : shards_) n += s->memory_bytes();
+  for (const auto& d : dbs_) n += d->used() ? d->memory_bytes() : kEmptyDatabaseBytes;
   return n;
 }
 
 uint64_t Keyspace::expired_keys() const {
   uint64_t n = 0;
-  for (const auto& s : shards_) n += s->stats().expired_keys;
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    n += dbs_[i / kShardCount]->shard(i % kShardCount).stats().expired_keys;
+  }
   return n;
 }
 
-void Keyspace::Flush() {
-  for (auto& s : shards_) s->Flush();
+void Keyspace::FlushAll() {
+  for (auto& d : dbs_) d->Flush();
 }
 
-uint64_t Keyspace::Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                        const std::function<void(const Entry*)>& fn) {
-  size_t shard_index = cursor & (kShardCount - 1);
-  uint64_t bucket_cursor = cursor >> kShardBits;
-  size_t visited = 0;
-  while (visited < count) {
-    Shard& s = *shards_[shard_index];
-    if (s.size() == 0) {
-      bucket_cursor = 0;
-    } else {
-      bucket_cursor = s.Scan(bucket_cursor, now_ms, fn);
-      ++visited;
-    }
-    if (bucket_cursor == 0) {
-      ++shard_index;
-      if (shard_index == kShardCount) return 0;
-    }
-  }
-  return (bucket_cursor << kShardBits) | shard_index;
-}
-
-Entry* Keyspace::RandomEntry(int64_t now_ms, uint64_t random) {
-  size_t total = size();
-  if (total == 0) return nullptr;
-  // Pick a shard with probability proportional to its size.
-  uint64_t pick = random % total;
-  for (auto& s : shards_) {
-    if (pick < s->size()) {
-      Entry* e = s->RandomEntry(now_ms, random * 0x2545F4914F6CDD1DULL + 1);
-      if (e) return e;
-      break;
-    }
-    pick -= s->size();
-  }
-  for (auto& s : shards_) {
-    if (Entry* e = s->RandomEntry(now_ms, random)) return e;
-  }
-  return nullptr;
+void Keyspace::SwapDatabases(size_t a, size_t b) {
+  if (a == b) return;
+  dbs_[a]->SwapContents(*dbs_[b]);
 }
 
 size_t Keyspace::ActiveExpirePass(int64_t now_ms, size_t buckets_per_shard, bool* more) {
   size_t expired = 0;
   size_t seen = 0;
-  for (auto& s : shards_) {
-    if (s->volatile_count() == 0) continue;  // lock-free check: most shards are skipped cheaply
-    MaybeLock lock(s->mutex(), thread_safe_);
-    seen += s->ActiveExpireStep(now_ms, buckets_per_shard, &expired);
+  for (auto& d : dbs_) {
+    if (!d->used()) continue;
+    if (d->volatile_count() == 0) {
+      d->ClearAvgTtl();  // as Redis: no volatile keys, no estimate
+      continue;
+    }
+    size_t db_seen = 0, db_expired = 0;
+    int64_t ttl_sum = 0;
+    for (size_t i = 0; i < kShardCount; ++i) {
+      Shard& s = d->shard(i);
+      if (s.volatile_count() == 0) continue;  // lock-free check: most shards are skipped cheaply
+      MaybeLock lock(s.mutex(), thread_safe_);
+      db_seen += s.ActiveExpireStep(now_ms, buckets_per_shard, &db_expired, &ttl_sum);
+    }
+    if (db_seen > db_expired) {
+      d->NoteSampledTtl(ttl_sum / static_cast<int64_t>(db_seen - db_expired));
+    }
+    seen += db_seen;
+    expired += db_expired;
   }
   *more = seen > 0 && expired * 10 >= seen;
   return expired;
 }
 
 void Keyspace::ShrinkTables() {
-  for (auto& s : shards_) {
-    if (!s->WantsShrink()) continue;
-    MaybeLock lock(s->mutex(), thread_safe_);
-    s->MaybeShrink();
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    Shard& s = FlatShard(i);
+    if (!s.WantsShrink()) continue;
+    MaybeLock lock(s.mutex(), thread_safe_);
+    s.MaybeShrink();
   }
 }
 
 bool Keyspace::RehashPass(size_t buckets_per_shard) {
   bool more = false;
-  for (auto& s : shards_) {
-    if (!s->RehashingHint()) continue;  // lock-free check: most shards are not rehashing
-    MaybeLock lock(s->mutex(), thread_safe_);
-    more |= s->RehashStep(buckets_per_shard);
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    Shard& s = FlatShard(i);
+    if (!s.RehashingHint()) continue;  // lock-free check: most shards are not rehashing
+    MaybeLock lock(s.mutex(), thread_safe_);
+    more |= s.RehashStep(buckets_per_shard);
   }
   return more;
 }
@@ -128,12 +127,14 @@ void Keyspace::ConfigureEviction(EvictionPolicy policy, int64_t maxmemory) {
   maxmemory_.store(maxmemory, std::memory_order_relaxed);
   pool_.clear();
   const bool queues = policy == EvictionPolicy::kAllKeysS3Fifo && maxmemory > 0;
-  for (auto& s : shards_) s->ConfigureEviction(policy, queues);
+  for (size_t i = 0; i < FlatCount(); ++i) FlatShard(i).ConfigureEviction(policy, queues);
 }
 
 uint64_t Keyspace::evicted_keys() const {
   uint64_t n = 0;
-  for (const auto& s : shards_) n += s->stats().evicted_keys;
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    n += dbs_[i / kShardCount]->shard(i % kShardCount).stats().evicted_keys;
+  }
   return n;
 }
 
@@ -162,10 +163,12 @@ bool Keyspace::MakeRoom() {
 
 size_t Keyspace::RemoveExpiredKeys() {
   size_t expired = 0;
-  for (auto& s : shards_) {
-    if (s->volatile_count() == 0) continue;
-    MaybeLock lock(s->mutex(), thread_safe_);
-    s->ActiveExpireStep(Now(), s->bucket_count(), &expired, /*reclaim_stale=*/true);
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    Shard& s = FlatShard(i);
+    if (s.volatile_count() == 0) continue;
+    MaybeLock lock(s.mutex(), thread_safe_);
+    s.ActiveExpireStep(Now(), s.bucket_count(), &expired, /*ttl_sum_ms=*/nullptr,
+                       /*reclaim_stale=*/true);
   }
   return expired;
 }
@@ -186,9 +189,9 @@ bool Keyspace::EvictOne(EvictionPolicy policy) {
 }
 
 bool Keyspace::EvictRandom(bool volatile_only) {
-  for (size_t i = 0; i < kShardCount; ++i) {
-    Shard& s = *shards_[evict_cursor_];
-    evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
+  for (size_t i = 0; i < FlatCount(); ++i) {
+    Shard& s = FlatShard(evict_cursor_ % FlatCount());
+    evict_cursor_ = (evict_cursor_ + 1) % FlatCount();
     if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;  // lock-free hint
     MaybeLock lock(s.mutex(), thread_safe_);
     Entry* e = volatile_only ? s.RandomVolatileEntry(Now(), NextRandom())
@@ -206,20 +209,23 @@ bool Keyspace::EvictRandom(bool volatile_only) {
 bool Keyspace::EvictSampled(EvictionPolicy policy) {
   const bool volatile_only = PolicyIsVolatileOnly(policy);
   const int64_t now_ms = Now();
-  for (size_t round = 0; round < kShardCount; ++round) {
-    Shard& s = *shards_[evict_cursor_];
-    evict_cursor_ = (evict_cursor_ + 1) % kShardCount;
+  for (size_t round = 0; round < FlatCount(); ++round) {
+    const size_t flat = evict_cursor_ % FlatCount();
+    Database& db = *dbs_[flat / kShardCount];
+    Shard& s = db.shard(flat % kShardCount);
+    evict_cursor_ = (flat + 1) % FlatCount();
     if (s.size() == 0 || (volatile_only && s.volatile_count() == 0)) continue;  // lock-free hint
     {
       MaybeLock lock(s.mutex(), thread_safe_);
-      SampleInto(s, policy, volatile_only, now_ms);
+      SampleInto(db, s, policy, volatile_only, now_ms);
     }
     while (!pool_.empty()) {
       auto best = std::max_element(pool_.begin(), pool_.end(),
                                    [](const auto& a, const auto& b) { return a.score < b.score; });
       std::string key = std::move(best->key);
+      Database* key_db = best->db;
       pool_.erase(best);
-      KeyLocation at = Locate(key);
+      KeyLocation at = key_db->Locate(key);
       MaybeLock lock(at.shard->mutex(), thread_safe_);
       Entry* e = at.shard->Find(key, at.hash, now_ms, false);
       if (!e || (volatile_only && !(e->flags & kHasExpire))) continue;  // gone or changed
@@ -230,7 +236,8 @@ bool Keyspace::EvictSampled(EvictionPolicy policy) {
 }
 
 // Adds a few random keys of s to the pool, scored by the policy. Holds s's lock.
-void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, int64_t now_ms) {
+void Keyspace::SampleInto(Database& db, Shard& s, EvictionPolicy policy, bool volatile_only,
+                          int64_t now_ms) {
   for (size_t i = 0; i < kSamplesPerRound * 4 && i < s.size() * 4; ++i) {
     Entry* e = volatile_only ? s.RandomVolatileEntry(now_ms, NextRandom())
                              : s.RandomEntry(now_ms, NextRandom());
@@ -249,16 +256,16 @@ void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, i
         break;
     }
     std::string_view key = EntryKey(e);
-    auto same =
-        std::find_if(pool_.begin(), pool_.end(), [&](const Candidate& c) { return c.key == key; });
+    auto same = std::find_if(pool_.begin(), pool_.end(),
+                             [&](const Candidate& c) { return c.db == &db && c.key == key; });
     if (same != pool_.end()) {
       same->score = score;
     } else if (pool_.size() < kPoolSize) {
-      pool_.push_back(Candidate{std::string(key), score});
+      pool_.push_back(Candidate{std::string(key), &db, score});
     } else {
       auto worst = std::min_element(pool_.begin(), pool_.end(),
                                     [](const auto& a, const auto& b) { return a.score < b.score; });
-      if (worst->score < score) *worst = Candidate{std::string(key), score};
+      if (worst->score < score) *worst = Candidate{std::string(key), &db, score};
     }
     if (pool_.size() >= kSamplesPerRound && i + 1 >= kSamplesPerRound) break;
   }
@@ -274,22 +281,28 @@ void Keyspace::SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, i
 bool Keyspace::EvictS3Fifo() {
   // Every step makes progress (see Shard::EvictS3Fifo), so an eviction comes within about four
   // steps per queued hash; the bound only guards against a logic error.
+  const size_t flat_count = FlatCount();
   size_t slots = 0;
-  for (const auto& s : shards_) slots += s->queue_bytes() / sizeof(uint64_t);
-  const size_t max_rounds = 4 * slots / kS3FifoStepsPerLock + 4 * kShardCount + 16;
+  for (size_t i = 0; i < flat_count; ++i) {
+    if (FlatUsed(i)) slots += FlatShard(i).queue_bytes() / sizeof(uint64_t);
+  }
+  const size_t max_rounds = 4 * slots / kS3FifoStepsPerLock + 4 * flat_count + 16;
   for (size_t round = 0; round < max_rounds; ++round) {
     size_t keys = 0, small = 0;
-    for (const auto& s : shards_) {
-      keys += s->size();
-      small += std::min(s->s3fifo_small_count(), s->size());
+    for (size_t i = 0; i < flat_count; ++i) {
+      if (!FlatUsed(i)) continue;
+      const Shard& s = FlatShard(i);
+      keys += s.size();
+      small += std::min(s.s3fifo_small_count(), s.size());
     }
     if (keys == 0) return false;
     const bool from_small = small > 0 && (small * 10 >= keys || small == keys);
     // The longest queue of that kind; ties go to the first shard after the last one picked.
-    size_t best = kShardCount, best_len = 0;
-    for (size_t k = 0; k < kShardCount; ++k) {
-      const size_t i = (evict_cursor_ + k) % kShardCount;
-      const Shard& s = *shards_[i];
+    size_t best = flat_count, best_len = 0;
+    for (size_t k = 0; k < flat_count; ++k) {
+      const size_t i = (evict_cursor_ + k) % flat_count;
+      if (!FlatUsed(i)) continue;
+      const Shard& s = FlatShard(i);
       const size_t small_here = std::min(s.s3fifo_small_count(), s.size());
       const size_t len = from_small ? small_here : s.size() - small_here;
       if (len > best_len) {
@@ -297,9 +310,9 @@ bool Keyspace::EvictS3Fifo() {
         best_len = len;
       }
     }
-    if (best == kShardCount) return false;
-    evict_cursor_ = (best + 1) % kShardCount;
-    Shard& s = *shards_[best];
+    if (best == flat_count) return false;
+    evict_cursor_ = (best + 1) % flat_count;
+    Shard& s = FlatShard(best);
     MaybeLock lock(s.mutex(), thread_safe_);
     if (s.EvictS3Fifo(kS3FifoStepsPerLock, from_small) == Shard::S3FifoResult::kEvicted) {
       return true;

@@ -1,26 +1,29 @@
-// keyspace.h — the whole keyspace: a fixed set of shards chosen by key hash.
+// keyspace.h — every database of the process (SELECT 0..databases-1), the shard locks they
+// share, and what is process-wide: the clock, the memory budget and eviction, the expiry and
+// rehash passes of the cron.
 //
-// Commands locate a key's shard with Locate() and work against that shard; keyspace-wide
-// operations (DBSIZE, FLUSHALL, SCAN, RANDOMKEY, the expiry cycle) visit every shard.
-// SCAN cursors carry the shard index in their low kShardBits (5) bits and the shard's
-// reverse-binary bucket cursor above it.
+// A Database (database.h) holds the shards of one database; shard i of every database is
+// guarded by the keyspace's lock i. Eviction, expiry and the memory figure work over every
+// shard of every database: maxmemory is one budget for all of them, as in Redis.
 //
 // Threads. SetThreadSafe(true), before any other thread uses the keyspace, turns locking on;
 // while it is off (the default, one worker) no method takes or checks a lock beyond one branch.
 // Lock order, everywhere: eviction mutex -> shard locks (ascending index) -> a KeyWatcher's own
 // lock (the singleflight table). S3-FIFO's queues are per shard, under the shard lock. Never the
 // reverse; none of them is recursive, so a thread holding shard locks must not call LockShards
-// again.
+// again. A shard lock covers that shard index in every database, so a mask means the same keys'
+// shards whichever databases a command touches.
 // 1. Caller holds the shard lock(s) of the keys it names (LockShards(mask), or LockAllShards()
-//    for whole-keyspace commands): Locate()'s Shard::* methods, Find, Delete, and with ALL shard
-//    locks: Scan, RandomEntry, Flush. None of these locks a shard.
+//    for whole-database commands): a Database's Locate()'s Shard::* methods, Find, Delete, and
+//    with ALL shard locks: Scan, RandomEntry, Flush, SwapDatabases, FlushAll.
 // 2. Caller holds NO shard lock; the method locks internally, one shard at a time (or all, in
 //    ascending order, for ConfigureEviction): MakeRoom, ActiveExpirePass, ShrinkTables,
 //    RehashPass, ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
 // 3. Lock-free, from any thread, with or without locks held: size, volatile_count,
 //    memory_bytes, expired_keys, evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy,
-//    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf. Counters are relaxed
-//    atomics: each is a recent value; sums over shards are not a consistent snapshot.
+//    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf, db, database_count.
+//    Counters are relaxed atomics: each is a recent value; sums over shards are not a
+//    consistent snapshot.
 // 4. LockShards / LockAllShards: from any thread holding no shard lock.
 #pragma once
 
@@ -38,16 +41,12 @@
 #include <utility>
 #include <vector>
 
+#include "storage/database.h"
 #include "storage/eviction.h"
 #include "storage/shard.h"
 #include "storage/sync.h"
 
 namespace flightcache::storage {
-
-struct KeyLocation {
-  Shard* shard;
-  uint64_t hash;
-};
 
 class Keyspace;
 
@@ -85,34 +84,38 @@ class ShardLocks {
 
 class Keyspace {
  public:
-  // 32 shards. Not more than 5 bits while TSan checks the build: its deadlock detector tracks
-  // at most 64 locks held by one thread, and LockAllShards() plus the eviction, queue, watcher
-  // and singleflight locks must stay under that.
-  static constexpr size_t kShardBits = 5;
-  static constexpr size_t kShardCount = size_t{1} << kShardBits;
-  static_assert(kShardCount <= 64, "a shard mask is a uint64_t");
+  static constexpr size_t kShardBits = storage::kShardBits;
+  static constexpr size_t kShardCount = storage::kShardCount;
   static constexpr uint64_t kAllShards =
       kShardCount == 64 ? ~uint64_t{0} : (uint64_t{1} << kShardCount) - 1;
+  // Redis's limit on `databases` is INT_MAX; one database costs kShardCount small tables.
+  static constexpr size_t kMaxDatabases = 1u << 20;
 
-  Keyspace();
+  // databases: how many numbered databases (at least 1; Redis's default is 16).
+  explicit Keyspace(size_t databases = 1);
 
   // Turns shard and eviction locking on or off. Call before any other thread uses the keyspace.
   void SetThreadSafe(bool on);
   bool thread_safe() const { return thread_safe_; }
 
+  // Database index (0 .. database_count()-1).
+  Database& db(size_t index) { return *dbs_[index]; }
+  const Database& db(size_t index) const { return *dbs_[index]; }
+  size_t database_count() const { return dbs_.size(); }
+
   // The shard a key hash belongs to, and the lock mask of a key's shard (OR masks together for
-  // a multi-key command).
-  static constexpr size_t ShardIndex(uint64_t hash) { return hash >> (64 - kShardBits); }
+  // a multi-key command). The same in every database.
+  static constexpr size_t ShardIndex(uint64_t hash) { return Database::ShardIndex(hash); }
   static uint64_t ShardMaskOf(std::string_view key) {
     return uint64_t{1} << ShardIndex(HashKey(key));
   }
-  // Locks the shards of mask in ascending index order (deadlock-free against any other caller)
-  // and returns the guard that unlocks them. A no-op returning an empty guard when the keyspace
-  // is not thread-safe. The caller must hold no shard lock already.
+  // Locks the shards of mask (in every database) in ascending index order (deadlock-free
+  // against any other caller) and returns the guard that unlocks them. A no-op returning an
+  // empty guard when the keyspace is not thread-safe. The caller must hold no shard lock already.
   ShardLocks LockShards(uint64_t mask) {
     assert((mask & ~kAllShards) == 0 && "a shard mask names only existing shards");
     if (!thread_safe_ || mask == 0) return ShardLocks();
-    for (uint64_t m = mask; m != 0; m &= m - 1) shards_[std::countr_zero(m)]->mutex().lock();
+    for (uint64_t m = mask; m != 0; m &= m - 1) locks_[std::countr_zero(m)].mutex.lock();
     return ShardLocks(this, mask);
   }
   ShardLocks LockAllShards() { return LockShards(kAllShards); }
@@ -125,45 +128,18 @@ class Keyspace {
     }
   }
 
-  KeyLocation Locate(std::string_view key) {
-    uint64_t hash = HashKey(key);
-    return {shards_[ShardIndex(hash)].get(), hash};
-  }
-  Shard& shard(size_t index) { return *shards_[index]; }
-  const Shard& shard(size_t index) const { return *shards_[index]; }
-
-  // Convenience single-key operations.
-  Entry* Find(std::string_view key, int64_t now_ms, bool touch = true) {
-    KeyLocation at = Locate(key);
-    return at.shard->Find(key, at.hash, now_ms, touch);
-  }
-  bool Delete(std::string_view key) {
-    KeyLocation at = Locate(key);
-    return at.shard->Delete(key, at.hash);
-  }
-  // An origin's invalidation of key (caller holds its shard lock): marks the value stale when
-  // it has a stale-while-revalidate window (Shard::MarkStale), else deletes it. Either way a
-  // fetch in flight for key is forgotten. True when the key was marked stale.
-  bool MarkStaleOrDelete(std::string_view key, int64_t now_ms) {
-    KeyLocation at = Locate(key);
-    if (at.shard->MarkStale(key, at.hash, now_ms)) return true;
-    at.shard->Delete(key, at.hash);
-    return false;
-  }
-
+  // Totals over every database.
   size_t size() const;
   size_t volatile_count() const;
   size_t memory_bytes() const;
   uint64_t expired_keys() const;
-  void Flush();
+  // Removes every key of every database (FLUSHALL). Every shard lock must be held.
+  void FlushAll();
+  // Exchanges the keys of databases a and b (SWAPDB). Every shard lock must be held.
+  void SwapDatabases(size_t a, size_t b);
 
-  // One SCAN step: calls fn for keys under cursor, at least count buckets' worth when there
-  // are keys. Returns the next cursor (0 when done).
-  uint64_t Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                const std::function<void(const Entry*)>& fn);
-  Entry* RandomEntry(int64_t now_ms, uint64_t random);
-
-  // One pass of the active expiry cycle: visits buckets_per_shard buckets of every shard and
+  // One pass of the active expiry cycle: visits buckets_per_shard buckets of every shard of
+  // every database, folds the TTLs it saw into each database's avg_ttl, and
   // removes the expired keys there. Returns how many it removed; *more is set when at least
   // 10% of the volatile keys seen had expired (Redis's rule for running another pass).
   // Call with no shard lock held: locks each shard with volatile keys in turn.
@@ -215,7 +191,11 @@ class Keyspace {
  private:
   struct Candidate {
     std::string key;
+    Database* db;    // the database the key was sampled in
     uint64_t score;  // higher: evict sooner
+  };
+  struct alignas(64) ShardLock {
+    std::mutex mutex;
   };
   friend class ShardLocks;
   // The evictors run with the eviction mutex held (when thread-safe) and lock shards inside.
@@ -225,11 +205,23 @@ class Keyspace {
   size_t RemoveExpiredKeys();
   bool EvictRandom(bool volatile_only);
   bool EvictSampled(EvictionPolicy policy);
-  void SampleInto(Shard& s, EvictionPolicy policy, bool volatile_only, int64_t now_ms);
+  void SampleInto(Database& db, Shard& s, EvictionPolicy policy, bool volatile_only,
+                  int64_t now_ms);
+  // Shard flat of every database's shards (database-major), and its database.
+  Shard& FlatShard(size_t flat) { return dbs_[flat / kShardCount]->shard(flat % kShardCount); }
+  const Shard& FlatShard(size_t flat) const {
+    return dbs_[flat / kShardCount]->shard(flat % kShardCount);
+  }
+  // Whether flat's database ever held a key (the others are skipped cheaply).
+  bool FlatUsed(size_t flat) const { return dbs_[flat / kShardCount]->used(); }
+  size_t FlatCount() const { return dbs_.size() * kShardCount; }
   uint64_t NextRandom();
   int64_t Now() const { return now_ms_.load(std::memory_order_relaxed); }
 
-  std::array<std::unique_ptr<Shard>, kShardCount> shards_;
+  // Written by every worker: on its own cache line, away from the read-mostly fields below.
+  alignas(64) std::atomic<int64_t> now_ms_{0};
+  std::array<ShardLock, kShardCount> locks_;
+  std::vector<std::unique_ptr<Database>> dbs_;
   bool thread_safe_ = false;
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
   std::atomic<int64_t> maxmemory_{0};
@@ -241,13 +233,11 @@ class Keyspace {
   size_t evict_cursor_ = 0;
   std::vector<Candidate> pool_;  // Redis's eviction pool: best candidates seen so far
   uint64_t rng_ = 0x2545F4914F6CDD1DULL;
-  // Written by every worker: on its own cache line, away from the read-mostly fields above.
-  alignas(64) std::atomic<int64_t> now_ms_{0};
 };
 
 inline void ShardLocks::Unlock() {
   for (uint64_t m = mask_; m != 0; m &= m - 1) {
-    keyspace_->shards_[std::countr_zero(m)]->mutex().unlock();
+    keyspace_->locks_[std::countr_zero(m)].mutex.unlock();
   }
   mask_ = 0;
 }

@@ -4,24 +4,23 @@
 namespace flightcache::storage {
 
 void S3FifoQueues::Clear() {
-  std::deque<uint64_t>().swap(small_);
-  std::deque<uint64_t>().swap(main_);
+  fifos_.reset();
   std::vector<uint32_t>().swap(ghost_);
   UpdateBytes();
 }
 
 bool S3FifoQueues::PopSmall(uint64_t* hash) {
-  if (small_.empty()) return false;
-  *hash = small_.front();
-  small_.pop_front();
+  if (!fifos_ || fifos_->small.empty()) return false;
+  *hash = fifos_->small.front();
+  fifos_->small.pop_front();
   UpdateBytes();
   return true;
 }
 
 bool S3FifoQueues::PopMain(uint64_t* hash) {
-  if (main_.empty()) return false;
-  *hash = main_.front();
-  main_.pop_front();
+  if (!fifos_ || fifos_->main.empty()) return false;
+  *hash = fifos_->main.front();
+  fifos_->main.pop_front();
   UpdateBytes();
   return true;
 }
@@ -55,6 +54,7 @@ bool S3FifoQueues::TakeGhost(uint64_t hash) {
 }
 
 void S3FifoQueues::SizeGhostFor(size_t keys) {
+  if (keys == 0 && ghost_.empty()) return;  // an empty shard keeps no table
   size_t want = kMinGhostSlots;
   while (want < keys) want *= 2;
   if (ghost_.size() >= want && ghost_.size() <= want * 4) return;

@@ -16,11 +16,14 @@
 // keys spread evenly over shards by hash, each shard's FIFO order approximates the global one.
 //
 // Threads: guarded by the owning shard's lock. Only memory_bytes() may be read without it.
+// An empty shard holds no queue memory (the FIFOs are allocated at the first push, the ghost
+// table when the shard has keys): every database has 32 shards, most of them empty.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "storage/sync.h"
@@ -30,19 +33,26 @@ namespace flightcache::storage {
 class S3FifoQueues {
  public:
   void Clear();
+  // Exchanges every queue with other's (SWAPDB moves a shard's keys with their queue places).
+  void SwapWith(S3FifoQueues& other) {
+    fifos_.swap(other.fifos_);
+    ghost_.swap(other.ghost_);
+    UpdateBytes();
+    other.UpdateBytes();
+  }
   void PushSmall(uint64_t hash) {
-    small_.push_back(hash);
+    Fifos().small.push_back(hash);
     UpdateBytes();
   }
   void PushMain(uint64_t hash) {
-    main_.push_back(hash);
+    Fifos().main.push_back(hash);
     UpdateBytes();
   }
   // Pops the oldest hash of a queue; false when it is empty.
   bool PopSmall(uint64_t* hash);
   bool PopMain(uint64_t* hash);
-  size_t small_slots() const { return small_.size(); }
-  size_t main_slots() const { return main_.size(); }
+  size_t small_slots() const { return fifos_ ? fifos_->small.size() : 0; }
+  size_t main_slots() const { return fifos_ ? fifos_->main.size() : 0; }
 
   // Ghost queue: remember an evicted key; Take() reports (and forgets) whether it is there.
   void RememberGhost(uint64_t hash);
@@ -58,7 +68,7 @@ class S3FifoQueues {
 
  private:
   void UpdateBytes() {
-    bytes_.set((small_.size() + main_.size()) * sizeof(uint64_t) +
+    bytes_.set((small_slots() + main_slots()) * sizeof(uint64_t) +
                ghost_.size() * sizeof(uint32_t));
   }
 
@@ -68,8 +78,15 @@ class S3FifoQueues {
   }
   static uint32_t Fingerprint(uint64_t hash) { return static_cast<uint32_t>(hash) | 1u; }
 
-  std::deque<uint64_t> small_;
-  std::deque<uint64_t> main_;
+  struct FifoPair {
+    std::deque<uint64_t> small;
+    std::deque<uint64_t> main;
+  };
+  FifoPair& Fifos() {
+    if (!fifos_) fifos_ = std::make_unique<FifoPair>();
+    return *fifos_;
+  }
+  std::unique_ptr<FifoPair> fifos_;  // null while both are empty since the last Clear
   std::vector<uint32_t> ghost_;
   RelaxedCounter<size_t> bytes_;
 };

@@ -82,7 +82,8 @@ Shard::Table::Table(size_t buckets)
   if (!slots_) std::abort();  // as operator new would fail, without exceptions on the hot path
 }
 
-Shard::Shard(const std::atomic<int64_t>* clock) : clock_(clock) {
+Shard::Shard(const std::atomic<int64_t>* clock, std::mutex* mutex)
+    : mutex_(mutex ? mutex : &own_mutex_), clock_(clock) {
   tables_[0] = Table(kInitialBuckets);
   TablesChanged();
 }
@@ -244,6 +245,9 @@ bool Shard::MarkStale(std::string_view key, uint64_t hash, int64_t now_ms) {
   created->next = *head;
   *head = created;
   ++size_;
+  if (used_flag_ && !used_flag_->load(std::memory_order_relaxed)) {
+    used_flag_->store(true, std::memory_order_relaxed);
+  }
   Admit(created, hash);
   // As Redis: no new resize while one is under way. Every operation moves a bucket, so the
   // rehash ends long before the new table is full.
@@ -343,6 +347,28 @@ void Shard::Flush() {
   expire_cursor_ = 0;
 }
 
+void Shard::SwapContents(Shard& other) {
+  for (Shard* s : {this, &other}) {
+    if (s->watching_.load(std::memory_order_relaxed) > 0 && s->watcher_) s->watcher_->OnFlush();
+  }
+  std::swap(tables_[0], other.tables_[0]);
+  std::swap(tables_[1], other.tables_[1]);
+  std::swap(rehash_index_, other.rehash_index_);
+  std::swap(expire_cursor_, other.expire_cursor_);
+  queues_.SwapWith(other.queues_);
+  auto swap_counter = [](auto& a, auto& b) {
+    const auto v = a.get();
+    a.set(b.get());
+    b.set(v);
+  };
+  swap_counter(size_, other.size_);
+  swap_counter(volatile_count_, other.volatile_count_);
+  swap_counter(entry_bytes_, other.entry_bytes_);
+  swap_counter(small_count_, other.small_count_);
+  TablesChanged();
+  other.TablesChanged();
+}
+
 void Shard::StartRehash(size_t new_bucket_count) {
   assert(!rehashing());
   tables_[1] = Table(new_bucket_count);
@@ -439,7 +465,7 @@ uint64_t Shard::ScanBuckets(uint64_t cursor, size_t* visited, OnBucket&& on_buck
 }
 
 size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired,
-                               bool reclaim_stale) {
+                               int64_t* ttl_sum_ms, bool reclaim_stale) {
   size_t visited_volatile = 0;
   size_t visited = 0;
   while (visited < max_buckets && volatile_count_.get() > 0) {
@@ -455,6 +481,7 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
             ++*expired;
             continue;
           }
+          if (ttl_sum_ms) *ttl_sum_ms += EntryExpireAt(e) - now_ms;
         }
         link = &e->next;
       }

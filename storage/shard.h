@@ -80,7 +80,9 @@ struct ShardStats {
 class alignas(64) Shard {
  public:
   // clock: the keyspace's cached "now" (unix ms), read to stamp new entries' access state.
-  explicit Shard(const std::atomic<int64_t>* clock);
+  // mutex: the lock that guards this shard (shared with the shard of the same index in every
+  // other database); nullptr: a lock of the shard's own.
+  explicit Shard(const std::atomic<int64_t>* clock, std::mutex* mutex = nullptr);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -121,14 +123,19 @@ class alignas(64) Shard {
   bool Delete(std::string_view key, uint64_t hash);
   // Removes every key.
   void Flush();
+  // Exchanges every key (tables, counts, S3-FIFO queues, cursors) with other's; the watcher,
+  // watch count, lock and statistics stay with each shard. A watched shard tells its watcher
+  // of a flush first. Both shards' lock (the same lock) must be held.
+  void SwapContents(Shard& other);
 
   // Removes expired keys, visiting at most max_buckets buckets (plus the few more one SCAN-cursor
   // step spans while rehashing). Returns how many volatile keys it looked at, and adds the
-  // removed count to *expired. Walks with its own SCAN cursor, so a resize never skips a bucket.
+  // removed count to *expired, and the remaining TTLs (ms) of the live volatile keys it saw to
+  // *ttl_sum_ms when given. Walks with its own SCAN cursor, so a resize never skips a bucket.
   // An expired entry its freshness windows keep stays until they pass, unless reclaim_stale
   // (memory is short: the evictor frees every expired key).
   size_t ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expired,
-                          bool reclaim_stale = false);
+                          int64_t* ttl_sum_ms = nullptr, bool reclaim_stale = false);
   // Calls fn for each live entry of the bucket(s) at cursor (Redis's reverse-binary SCAN
   // cursor: resizes between calls never skip a key) and returns the next cursor, 0 at the end.
   uint64_t Scan(uint64_t cursor, int64_t now_ms, const std::function<void(const Entry*)>& fn);
@@ -173,7 +180,7 @@ class alignas(64) Shard {
 
   // The lock that guards this shard while the keyspace is thread-safe. Take it through
   // Keyspace::LockShards (ascending shard order), never directly together with another shard's.
-  std::mutex& mutex() { return mutex_; }
+  std::mutex& mutex() { return *mutex_; }
 
   // Lock-free readers.
   size_t size() const { return size_.get(); }
@@ -198,6 +205,9 @@ class alignas(64) Shard {
   void NoteWrite(std::string_view key) { Notify(key, {KeyChangeKind::kWritten, false}); }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
+  // A flag this shard sets when it stores its first new key (the database's used()); before
+  // any other thread uses the shard.
+  void set_used_flag(std::atomic<bool>* used) { used_flag_ = used; }
   // Lock-free (an atomic count). For the Forget rule to hold, add the watch before any write the
   // watcher must hear of can happen: e.g. while holding the key's shard lock.
   void AddWatch() { watching_.fetch_add(1, std::memory_order_relaxed); }
@@ -282,7 +292,8 @@ class alignas(64) Shard {
   }
   int64_t Now() const { return clock_->load(std::memory_order_relaxed); }
 
-  std::mutex mutex_;
+  std::mutex own_mutex_;  // used only when no shared lock was given
+  std::mutex* mutex_;
   // Written under mutex_, read lock-free (see the top of this file).
   RelaxedCounter<size_t> size_;
   RelaxedCounter<size_t> volatile_count_;
@@ -300,6 +311,7 @@ class alignas(64) Shard {
   size_t rehash_index_ = 0;
   uint64_t expire_cursor_ = 0;  // a SCAN cursor
   KeyWatcher* watcher_ = nullptr;
+  std::atomic<bool>* used_flag_ = nullptr;
   const std::atomic<int64_t>* clock_;
   bool track_lfu_ = false;
   // S3-FIFO, while it evicts: this shard's queues and how many live keys are in the small one

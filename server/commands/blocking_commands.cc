@@ -71,6 +71,7 @@ void BlockOrNull(CommandContext& ctx, std::vector<std::string> keys, int64_t tim
   client->conn_id = ctx.conn.id();
   client->token = ctx.server.blocking().NextToken();
   client->resp = ctx.conn.resp;
+  client->db = ctx.conn.db_index();
   client->spec = ctx.server.commands().Find(ctx.args[0]);
   client->args.assign(ctx.args.begin(), ctx.args.end());
   client->keys = std::move(keys);

@@ -15,6 +15,7 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/connection.h"
 #include "server/server.h"
 #include "server/worker.h"
 #include "storage/glob.h"
@@ -49,7 +50,7 @@ void DropIfEmpty(std::string_view key, Entry* e, const KeyLocation& at) {
 // are none. Returns how many were stored.
 size_t StoreSet(CommandContext& ctx, std::string_view key,
                 const std::vector<std::string>& members) {
-  KeyLocation at = ctx.server.keyspace().Locate(key);
+  KeyLocation at = ctx.conn.database().Locate(key);
   if (members.empty()) {
     at.shard->Delete(key, at.hash);
     return 0;

@@ -103,9 +103,10 @@ void WatchCommand(CommandContext& ctx) {
   if (!ctx.conn.watch) ctx.conn.watch = std::make_shared<ClientWatch>();
   // Execute holds the shard locks of these keys: no change slips between the look and the watch.
   for (size_t i = 1; i < ctx.args.size(); ++i) {
-    storage::KeyLocation at = ctx.server.keyspace().Locate(ctx.args[i]);
+    storage::KeyLocation at = ctx.conn.database().Locate(ctx.args[i]);
     storage::Entry* e = at.shard->Find(ctx.args[i], at.hash, ctx.now_ms, false);
-    ctx.server.watch_table().Watch(ctx.args[i], e ? storage::EntryExpireAt(e) : 0, ctx.conn.watch);
+    ctx.server.watch_table().Watch(ctx.conn.db_index(), ctx.args[i],
+                                   e ? storage::EntryExpireAt(e) : 0, ctx.conn.watch);
   }
   ctx.reply.Ok();
 }

@@ -13,6 +13,7 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/connection.h"
 #include "server/server.h"
 #include "storage/types/zset_object.h"
 
@@ -87,7 +88,7 @@ inline bool ParseLexRange(CommandContext& ctx, std::string_view min, std::string
 // there are none. Returns how many members were stored.
 inline size_t StoreZset(CommandContext& ctx, std::string_view key,
                         const std::vector<ScoredMember>& items) {
-  storage::KeyLocation at = ctx.server.keyspace().Locate(key);
+  storage::KeyLocation at = ctx.conn.database().Locate(key);
   if (items.empty()) {
     at.shard->Delete(key, at.hash);
     return 0;

@@ -240,7 +240,8 @@ TEST_CASE_FIXTURE(ServerFixture, "RENAME and RENAMENX move a value and keep its 
   CHECK(Do(c, {"RENAMENX", "nosuch", "x"}) == "-ERR no such key");
 }
 
-TEST_CASE_FIXTURE(ServerFixture, "COPY copies value and TTL, REPLACE overwrites, DB 0 only") {
+TEST_CASE_FIXTURE(ServerFixture,
+                  "COPY copies value and TTL, REPLACE overwrites, DB n names another database") {
   CHECK(Do(c, {"SET", "src", "v", "EX", "100"}) == "+OK");
   CHECK(Do(c, {"COPY", "src", "dst"}) == ":1");
   CHECK(Do(c, {"GET", "dst"}) == "v");
@@ -253,7 +254,7 @@ TEST_CASE_FIXTURE(ServerFixture, "COPY copies value and TTL, REPLACE overwrites,
   CHECK(Do(c, {"TTL", "dst"}) == ":-1");
   CHECK(Do(c, {"COPY", "src", "dst", "DB", "0"}) == ":0");
   CHECK(Do(c, {"COPY", "src", "dst", "DB", "0", "REPLACE"}) == ":1");
-  CHECK(Do(c, {"COPY", "src", "dst", "DB", "1"}) == "-ERR DB index is out of range");
+  CHECK(Do(c, {"COPY", "src", "dst", "DB", "16"}) == "-ERR DB index is out of range");
   CHECK(Do(c, {"COPY", "src", "dst", "DB", "-1"}) == "-ERR DB index is out of range");
   CHECK(Do(c, {"COPY", "src", "dst", "DB", "abc"}) ==
         "-ERR value is not an integer or out of range");

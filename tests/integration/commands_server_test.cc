@@ -56,9 +56,10 @@ TEST_CASE_FIXTURE(ServerFixture, "PING ECHO and TIME answer as Redis does") {
   CHECK(Do(c, {"TIME", "x"}) == "-ERR wrong number of arguments for 'time' command");
 }
 
-TEST_CASE_FIXTURE(ServerFixture, "SELECT accepts database 0 only") {
+TEST_CASE_FIXTURE(ServerFixture, "SELECT accepts databases 0 to 15 by default") {
   CHECK(Do(c, {"SELECT", "0"}) == "+OK");
-  CHECK(Do(c, {"SELECT", "1"}) == "-ERR DB index is out of range");
+  CHECK(Do(c, {"SELECT", "15"}) == "+OK");
+  CHECK(Do(c, {"SELECT", "16"}) == "-ERR DB index is out of range");
   CHECK(Do(c, {"SELECT", "-1"}) == "-ERR DB index is out of range");
   CHECK(Do(c, {"SELECT", "abc"}) == "-ERR value is not an integer or out of range");
   CHECK(Do(c, {"SELECT"}) == "-ERR wrong number of arguments for 'select' command");

@@ -207,6 +207,9 @@ TEST_CASE("OBJECT ENCODING, FREQ, IDLETIME and MEMORY USAGE answer as Redis does
   CHECK(Do(f.c, {"OBJECT", "ENCODING", "l"}) == "raw");
   CHECK(Do(f.c, {"OBJECT", "ENCODING", "missing"}) == "(nil)");
   CHECK(Do(f.c, {"OBJECT", "FREQ", "s"}) == ":5");  // S3-FIFO tracks LFU counters
+  CHECK(Do(f.c, {"OBJECT", "IDLETIME", "s"})
+            .rfind("-ERR The S3-FIFO maxmemory policy is selected, idle time not tracked", 0) == 0);
+  CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"}) == "+OK");
   CHECK(Do(f.c, {"OBJECT", "IDLETIME", "s"}).rfind("-ERR An LFU maxmemory policy is selected", 0) ==
         0);
   CHECK(Do(f.c, {"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}) == "+OK");

@@ -87,11 +87,19 @@ TEST_CASE_FIXTURE(ServerFixture, "WATCH is broken by expiry, FLUSHALL and the cl
   CHECK(Do(c, {"MULTI"}) == "+OK");
   CHECK(Do(c, {"PING"}) == "+QUEUED");
   CHECK(Do(c, {"EXEC"}) == "(nil)");
+  // As Redis 7.0's touchAllWatchedKeysInDb: a flush breaks the watch of a key it removes...
+  CHECK(Do(c, {"SET", "f", "1"}) == "+OK");
   CHECK(Do(c, {"WATCH", "f"}) == "+OK");
   CHECK(Do(other, {"FLUSHALL"}) == "+OK");
   CHECK(Do(c, {"MULTI"}) == "+OK");
   CHECK(Do(c, {"PING"}) == "+QUEUED");
   CHECK(Do(c, {"EXEC"}) == "(nil)");
+  // ...and not of a key that was not there.
+  CHECK(Do(c, {"WATCH", "f"}) == "+OK");
+  CHECK(Do(other, {"FLUSHALL"}) == "+OK");
+  CHECK(Do(c, {"MULTI"}) == "+OK");
+  CHECK(Do(c, {"PING"}) == "+QUEUED");
+  CHECK(Do(c, {"EXEC"}) == "[+PONG]");
   CHECK(Do(c, {"WATCH", "g"}) == "+OK");
   CHECK(Do(c, {"SET", "g", "self"}) == "+OK");
   CHECK(Do(c, {"MULTI"}) == "+OK");

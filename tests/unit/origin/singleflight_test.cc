@@ -74,8 +74,8 @@ TEST_CASE("many waiters on one key share one fetch and are answered in join orde
   }
   CHECK(f.flights.in_flight() == 0);
   CHECK(f.flights.parked_waiters() == 0);
-  REQUIRE(f.keyspace.Find("hot", f.now));
-  CHECK(EntryValue(f.keyspace.Find("hot", f.now)) == "v");
+  REQUIRE(f.keyspace.db(0).Find("hot", f.now));
+  CHECK(EntryValue(f.keyspace.db(0).Find("hot", f.now)) == "v");
 }
 
 TEST_CASE("a filled value gets cache-ttl as its expiry") {
@@ -83,8 +83,8 @@ TEST_CASE("a filled value gets cache-ttl as its expiry") {
   f.flights.set_policy(FillPolicy{5000, 0});
   f.flights.Join("k", Waiter{1, 1, 0});
   f.origin.Finish("k", FetchResult::Value("v"));
-  REQUIRE(f.keyspace.Find("k", f.now));
-  CHECK(EntryExpireAt(f.keyspace.Find("k", f.now)) == f.now + 5000);
+  REQUIRE(f.keyspace.db(0).Find("k", f.now));
+  CHECK(EntryExpireAt(f.keyspace.db(0).Find("k", f.now)) == f.now + 5000);
 }
 
 TEST_CASE("a value the origin marks no-store reaches every waiter but is not stored") {
@@ -108,8 +108,8 @@ TEST_CASE("a result's own ttl (an HTTP max-age) is the fill's expiry") {
   FetchResult result = FetchResult::Value("v");
   result.cache_ttl_ms = 60000;
   f.origin.Finish("k", std::move(result));
-  REQUIRE(f.keyspace.Find("k", f.now));
-  CHECK(EntryExpireAt(f.keyspace.Find("k", f.now)) == f.now + 60000);
+  REQUIRE(f.keyspace.db(0).Find("k", f.now));
+  CHECK(EntryExpireAt(f.keyspace.db(0).Find("k", f.now)) == f.now + 60000);
 }
 
 TEST_CASE("an error reaches every waiter, is not stored, and the next join fetches again") {
@@ -145,33 +145,33 @@ TEST_CASE("not found answers nil and stores nothing unless negative-ttl is set")
 TEST_CASE("a write during the fetch (Forget) answers the waiters but keeps the newer value") {
   Fixture f;
   f.flights.Join("k", Waiter{1, 1, 0});
-  KeyLocation at = f.keyspace.Locate("k");
+  KeyLocation at = f.keyspace.db(0).Locate("k");
   at.shard->Set("k", at.hash, "newer", 0);
   f.origin.Finish("k", FetchResult::Value("older"));
   CHECK(f.delivered.at(0).value == "older");
-  CHECK(EntryValue(f.keyspace.Find("k", f.now)) == "newer");
+  CHECK(EntryValue(f.keyspace.db(0).Find("k", f.now)) == "newer");
   CHECK(f.flights.stats().forgotten == 1);
 }
 
 TEST_CASE("a delete during the fetch keeps the stale value out of the store") {
   Fixture f;
-  KeyLocation at = f.keyspace.Locate("k");
+  KeyLocation at = f.keyspace.db(0).Locate("k");
   f.flights.Join("k", Waiter{1, 1, 0});
   at.shard->Set("k", at.hash, "x", 0);
   at.shard->Delete("k", at.hash);
   f.origin.Finish("k", FetchResult::Value("stale"));
-  CHECK(f.keyspace.Find("k", f.now) == nullptr);
+  CHECK(f.keyspace.db(0).Find("k", f.now) == nullptr);
   f.flights.Join("k", Waiter{1, 2, 0});
   CHECK(f.origin.fetches["k"] == 2);  // the next GET asks the origin again
 }
 
 TEST_CASE("a delete of a key that is not cached still forgets its flight") {
   Fixture f;
-  KeyLocation at = f.keyspace.Locate("k");
+  KeyLocation at = f.keyspace.db(0).Locate("k");
   f.flights.Join("k", Waiter{1, 1, 0});
   CHECK_FALSE(at.shard->Delete("k", at.hash));
   f.origin.Finish("k", FetchResult::Value("stale"));
-  CHECK(f.keyspace.Find("k", f.now) == nullptr);
+  CHECK(f.keyspace.db(0).Find("k", f.now) == nullptr);
   CHECK(f.flights.stats().forgotten == 1);
 }
 
@@ -179,7 +179,7 @@ TEST_CASE("a flush during the fetch forgets every flight") {
   Fixture f;
   f.flights.Join("a", Waiter{1, 1, 0});
   f.flights.Join("b", Waiter{1, 2, 0});
-  f.keyspace.Flush();
+  f.keyspace.FlushAll();
   f.origin.Finish("a", FetchResult::Value("1"));
   f.origin.Finish("b", FetchResult::Value("2"));
   CHECK(f.keyspace.size() == 0);
@@ -197,7 +197,7 @@ TEST_CASE("a cancelled waiter gets nothing while the others are answered") {
   REQUIRE(f.delivered.size() == 2);
   CHECK(f.delivered[0].conn == 1);
   CHECK(f.delivered[1].conn == 3);
-  CHECK(f.keyspace.Find("k", f.now) != nullptr);  // the fetch still fills the store
+  CHECK(f.keyspace.db(0).Find("k", f.now) != nullptr);  // the fetch still fills the store
 }
 
 TEST_CASE("MGET parts of one connection are each delivered with their index") {
@@ -274,12 +274,12 @@ TEST_CASE(
     "key still forgets it") {
   Fixture f;
   f.flights.Join("flying", Waiter{1, 1, 0});
-  flightcache::storage::Shard* watched = f.keyspace.Locate("flying").shard;
+  flightcache::storage::Shard* watched = f.keyspace.db(0).Locate("flying").shard;
   int same_shard = 0;
   std::string neighbour;  // a key of the same shard
   for (int i = 0; i < 2000; ++i) {
     std::string key = "other:" + std::to_string(i);
-    KeyLocation at = f.keyspace.Locate(key);
+    KeyLocation at = f.keyspace.db(0).Locate(key);
     if (at.shard != watched) continue;
     ++same_shard;
     if (neighbour.empty()) neighbour = key;
@@ -288,12 +288,12 @@ TEST_CASE(
   REQUIRE(same_shard > 20);
   // Only a key whose hash shares the flight's filter bucket (about 1 in 8192) takes the lock.
   CHECK(f.flights.stats().key_changes_locked <= 1);
-  KeyLocation at = f.keyspace.Locate("flying");
+  KeyLocation at = f.keyspace.db(0).Locate("flying");
   at.shard->Set("flying", at.hash, "newer", 0);
   CHECK(f.flights.stats().key_changes_locked >= 1);
   f.origin.Finish("flying", FetchResult::Value("older"));
   CHECK(f.flights.stats().forgotten == 1);
-  CHECK(EntryValue(f.keyspace.Find("flying", f.now)) == "newer");
+  CHECK(EntryValue(f.keyspace.db(0).Find("flying", f.now)) == "newer");
   // Once the flight is done its filter count is back to zero: the same write skips the lock.
   uint64_t locked = f.flights.stats().key_changes_locked;
   f.flights.Join(neighbour, Waiter{1, 2, 0});  // keeps the shard watched
@@ -304,7 +304,7 @@ TEST_CASE(
 TEST_CASE("a reader after a forget starts a new flight; the forgotten one still answers its own") {
   Fixture f;
   f.flights.Join("k", Waiter{1, 1, 0});
-  KeyLocation at = f.keyspace.Locate("k");
+  KeyLocation at = f.keyspace.db(0).Locate("k");
   at.shard->Delete("k", at.hash);  // forgets the flight
   f.flights.Join("k", Waiter{2, 1, 0});
   CHECK(f.origin.fetches["k"] == 2);
@@ -315,12 +315,12 @@ TEST_CASE("a reader after a forget starts a new flight; the forgotten one still 
   REQUIRE(f.delivered.size() == 1);
   CHECK(f.delivered[0].conn == 1);
   CHECK(f.delivered[0].value == "old");
-  CHECK(f.keyspace.Find("k", f.now) == nullptr);  // it fills nothing
+  CHECK(f.keyspace.db(0).Find("k", f.now) == nullptr);  // it fills nothing
   callbacks[1](FetchResult::Value("new"));
   REQUIRE(f.delivered.size() == 2);
   CHECK(f.delivered[1].conn == 2);
   CHECK(f.delivered[1].value == "new");
-  CHECK(EntryValue(f.keyspace.Find("k", f.now)) == "new");
+  CHECK(EntryValue(f.keyspace.db(0).Find("k", f.now)) == "new");
   CHECK(f.flights.in_flight() == 0);
   CHECK(f.flights.Forget("k") == false);
 }
@@ -342,7 +342,7 @@ TEST_CASE("a background refresh is a flight without waiters that readers may joi
   CHECK(st.stale_hits == 2);
   CHECK(st.refreshes_started == 1);
   CHECK(st.refreshes_succeeded == 1);
-  flightcache::storage::Entry* e = f.keyspace.Find("k", f.now);
+  flightcache::storage::Entry* e = f.keyspace.db(0).Find("k", f.now);
   REQUIRE(e);
   CHECK(flightcache::storage::EntryFreshness(e).stale_while_revalidate_s == 60);
   CHECK(EntryExpireAt(e) == f.now + 1000);

@@ -30,17 +30,17 @@ TEST_CASE("blocked clients wait per key in the order they blocked") {
   table.Block(a);
   table.Block(b);
   CHECK(table.blocked() == 2);
-  CHECK(table.Front("k") == a);
-  CHECK(table.Front("j") == b);
-  CHECK(table.HasWaiters("k"));
-  CHECK_FALSE(table.HasWaiters("x"));
+  CHECK(table.Front(0, "k") == a);
+  CHECK(table.Front(0, "j") == b);
+  CHECK(table.HasWaiters(0, "k"));
+  CHECK_FALSE(table.HasWaiters(0, "x"));
   CHECK(table.Remove(a->token));
   CHECK_FALSE(table.Remove(a->token));  // already gone: whoever removed it answers it
-  CHECK(table.Front("k") == b);
+  CHECK(table.Front(0, "k") == b);
   CHECK(table.blocked() == 1);
   CHECK(table.RemoveClient(2) == b);  // out of both of its keys
-  CHECK_FALSE(table.HasWaiters("j"));
-  CHECK_FALSE(table.HasWaiters("k"));
+  CHECK_FALSE(table.HasWaiters(0, "j"));
+  CHECK_FALSE(table.HasWaiters(0, "k"));
   CHECK(table.blocked() == 0);
   CHECK(table.RemoveClient(2) == nullptr);
 }
@@ -50,7 +50,7 @@ TEST_CASE("a key named twice is waited on once") {
   auto a = Waiter(table, 1, {"k", "k"});
   table.Block(a);
   CHECK(table.Remove(a->token));
-  CHECK_FALSE(table.HasWaiters("k"));
+  CHECK_FALSE(table.HasWaiters(0, "k"));
 }
 
 TEST_CASE("ServeIfWaiting removes a client only when the serve popped for it") {
@@ -61,7 +61,7 @@ TEST_CASE("ServeIfWaiting removes a client only when the serve popped for it") {
   CHECK(table.ServeIfWaiting(
       a->token, [] { return false; }, &served));
   CHECK_FALSE(served);
-  CHECK(table.Front("k") == a);  // found the key empty: still blocked, still first
+  CHECK(table.Front(0, "k") == a);  // found the key empty: still blocked, still first
   CHECK(table.ServeIfWaiting(
       a->token, [] { return true; }, &served));
   CHECK(served);

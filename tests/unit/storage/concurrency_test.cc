@@ -58,22 +58,22 @@ void RunWorker(Keyspace& ks, std::atomic<int64_t>& clock, uint64_t seed) {
     bool wrote = false;
     if (kind < 35) {  // SET, sometimes with a short TTL
       ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
-      KeyLocation at = ks.Locate(key);
+      KeyLocation at = ks.db(0).Locate(key);
       const std::string value((r >> 20) % 200, 'v');
       at.shard->Set(key, at.hash, value, (r >> 40) % 3 == 0 ? now + 1 + (r >> 50) % 500 : 0);
       wrote = true;
     } else if (kind < 70) {  // GET
       ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
-      KeyLocation at = ks.Locate(key);
+      KeyLocation at = ks.db(0).Locate(key);
       if (Entry* e = at.shard->Find(key, at.hash, now)) {
         REQUIRE(EntryKey(e) == key);
       }
     } else if (kind < 80) {  // DEL
       ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
-      ks.Delete(key);
+      ks.db(0).Delete(key);
     } else if (kind < 87) {  // EXPIRE / PERSIST
       ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
-      KeyLocation at = ks.Locate(key);
+      KeyLocation at = ks.db(0).Locate(key);
       if (Entry* e = at.shard->Find(key, at.hash, now)) {
         at.shard->SetExpire(e, at.hash, (r >> 30) % 2 ? now + 1 + (r >> 40) % 300 : 0);
       }
@@ -83,13 +83,13 @@ void RunWorker(Keyspace& ks, std::atomic<int64_t>& clock, uint64_t seed) {
       for (const std::string& k : keys) mask |= Keyspace::ShardMaskOf(k);
       ShardLocks locks = ks.LockShards(mask);
       for (const std::string& k : keys) {
-        KeyLocation at = ks.Locate(k);
+        KeyLocation at = ks.db(0).Locate(k);
         at.shard->Set(k, at.hash, "multi", 0);
       }
       wrote = true;
     } else if (kind < 96) {  // APPEND-like rewrite of an existing value
       ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
-      KeyLocation at = ks.Locate(key);
+      KeyLocation at = ks.db(0).Locate(key);
       if (Entry* e = at.shard->Find(key, at.hash, now)) {
         std::string value(EntryValue(e));
         value += "+";
@@ -99,10 +99,10 @@ void RunWorker(Keyspace& ks, std::atomic<int64_t>& clock, uint64_t seed) {
     } else if (kind < 98) {  // SCAN step and RANDOMKEY: whole-keyspace commands
       ShardLocks locks = ks.LockAllShards();
       uint64_t cursor = (r >> 8) & ((uint64_t{1} << 12) - 1);
-      ks.Scan(cursor, 10, now, [](const Entry* e) { REQUIRE(!EntryKey(e).empty()); });
-      ks.RandomEntry(now, r);
+      ks.db(0).Scan(cursor, 10, now, [](const Entry* e) { REQUIRE(!EntryKey(e).empty()); });
+      ks.db(0).RandomEntry(now, r);
     } else {  // a flight's watch: added under the shard lock, heard by a write, removed without
-      KeyLocation at = ks.Locate(key);
+      KeyLocation at = ks.db(0).Locate(key);
       {
         ShardLocks locks = ks.LockShards(Keyspace::ShardMaskOf(key));
         at.shard->AddWatch();
@@ -123,7 +123,7 @@ void CheckCountersAgreeWithScan(Keyspace& ks) {
   int calls = 0;
   do {
     // now_ms 0: nothing counts as expired, so every stored entry is visited.
-    cursor = ks.Scan(cursor, 64, 0, [&](const Entry* e) {
+    cursor = ks.db(0).Scan(cursor, 64, 0, [&](const Entry* e) {
       ++keys;
       if (e->flags & kHasExpire) ++volatile_keys;
       entry_bytes += EntryAllocatedSize(e);
@@ -134,7 +134,7 @@ void CheckCountersAgreeWithScan(Keyspace& ks) {
   CHECK(volatile_keys == ks.volatile_count());
   size_t shard_entry_bytes = 0, shard_keys = 0;
   for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-    const Shard& s = ks.shard(i);
+    const Shard& s = ks.db(0).shard(i);
     shard_entry_bytes += s.memory_bytes() - s.bucket_count() * sizeof(Entry*) - s.queue_bytes();
     shard_keys += s.size();
   }
@@ -148,7 +148,7 @@ void RunMixedLoad(EvictionPolicy policy, int64_t limit, bool switch_policy) {
   Keyspace ks;
   ks.SetThreadSafe(true);
   CountingWatcher watcher;
-  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.shard(i).set_watcher(&watcher);
+  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.db(0).shard(i).set_watcher(&watcher);
   ks.set_memory_baseline(0);
   ks.ConfigureEviction(policy, limit);
   std::atomic<int64_t> clock{1'000'000};
@@ -176,7 +176,7 @@ void RunMixedLoad(EvictionPolicy policy, int64_t limit, bool switch_policy) {
               ks.OverMemoryLimit() + static_cast<uint64_t>(ks.policy()) +
               static_cast<uint64_t>(ks.maxmemory());
       for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-        const Shard& s = ks.shard(i);
+        const Shard& s = ks.db(0).shard(i);
         sink += s.size() + s.volatile_count() + s.memory_bytes() + s.stats().expired_keys +
                 s.stats().evicted_keys;
       }
@@ -217,11 +217,11 @@ void RunMixedLoad(EvictionPolicy policy, int64_t limit, bool switch_policy) {
   CheckCountersAgreeWithScan(ks);
   {
     ShardLocks locks = ks.LockAllShards();
-    ks.Flush();
+    ks.FlushAll();
   }
   CHECK(ks.size() == 0);
   CheckCountersAgreeWithScan(ks);
-  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.shard(i).set_watcher(nullptr);
+  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.db(0).shard(i).set_watcher(nullptr);
 }
 
 }  // namespace
@@ -236,7 +236,7 @@ TEST_CASE("a key's shard mask names the shard Locate picks") {
     const size_t index = Keyspace::ShardIndex(HashKey(key));
     CHECK(index < Keyspace::kShardCount);
     CHECK(mask == uint64_t{1} << index);
-    CHECK(&ks.shard(index) == ks.Locate(key).shard);
+    CHECK(&ks.db(0).shard(index) == ks.db(0).Locate(key).shard);
   }
 }
 
@@ -246,8 +246,8 @@ TEST_CASE("shard locks do nothing until the keyspace is thread-safe") {
   CHECK(none.mask() == 0);
   // Nothing is held: every shard's mutex is free.
   for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-    REQUIRE(ks.shard(i).mutex().try_lock());
-    ks.shard(i).mutex().unlock();
+    REQUIRE(ks.db(0).shard(i).mutex().try_lock());
+    ks.db(0).shard(i).mutex().unlock();
   }
 }
 
@@ -260,9 +260,9 @@ TEST_CASE("shard locks hold exactly the shards asked for, move, and release") {
   CHECK(held.mask() == mask);
   std::thread probe([&] {
     for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-      const bool free = ks.shard(i).mutex().try_lock();
+      const bool free = ks.db(0).shard(i).mutex().try_lock();
       CHECK(free == !((mask >> i) & 1));
-      if (free) ks.shard(i).mutex().unlock();
+      if (free) ks.db(0).shard(i).mutex().unlock();
     }
   });
   probe.join();
@@ -277,8 +277,8 @@ TEST_CASE("shard locks hold exactly the shards asked for, move, and release") {
   CHECK(all.mask() == 0);
   std::thread after([&] {
     for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-      REQUIRE(ks.shard(i).mutex().try_lock());
-      ks.shard(i).mutex().unlock();
+      REQUIRE(ks.db(0).shard(i).mutex().try_lock());
+      ks.db(0).shard(i).mutex().unlock();
     }
   });
   after.join();

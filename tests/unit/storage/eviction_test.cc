@@ -12,11 +12,11 @@ namespace {
 
 void Put(Keyspace& ks, const std::string& key, int64_t expire_at = 0,
          const std::string& value = std::string(32, 'v')) {
-  KeyLocation at = ks.Locate(key);
+  KeyLocation at = ks.db(0).Locate(key);
   at.shard->Set(key, at.hash, value, expire_at);
 }
 
-bool Has(Keyspace& ks, const std::string& key) { return ks.Find(key, 0, false) != nullptr; }
+bool Has(Keyspace& ks, const std::string& key) { return ks.db(0).Find(key, 0, false) != nullptr; }
 
 // A keyspace limited to its current footprint plus `room` bytes.
 void LimitTo(Keyspace& ks, EvictionPolicy policy, int64_t bytes) {
@@ -87,7 +87,7 @@ TEST_CASE("allkeys-lru keeps the keys read recently") {
   ks.SetClock(1'000'000);
   for (int i = 0; i < 1000; ++i) Put(ks, "k" + std::to_string(i));
   ks.SetClock(2'000'000);
-  for (int i = 0; i < 100; ++i) ks.Find("k" + std::to_string(i), 2'000'000);  // read recently
+  for (int i = 0; i < 100; ++i) ks.db(0).Find("k" + std::to_string(i), 2'000'000);  // read recently
   LimitTo(ks, EvictionPolicy::kAllKeysLru, static_cast<int64_t>(ks.memory_bytes() / 2));
   CHECK(ks.MakeRoom());
   int kept = 0;
@@ -100,18 +100,18 @@ TEST_CASE("S3-FIFO evicts one-hit wonders and keeps keys that are read again") {
   // Room for about 1000 keys.
   for (int i = 0; i < 1000; ++i) Put(ks, "probe:" + std::to_string(i));
   const int64_t limit = static_cast<int64_t>(ks.memory_bytes());
-  ks.Flush();
+  ks.FlushAll();
   LimitTo(ks, EvictionPolicy::kAllKeysS3Fifo, limit);
   for (int i = 0; i < 500; ++i) Put(ks, "hot:" + std::to_string(i));
   for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 500; ++i) ks.Find("hot:" + std::to_string(i), 0);
+    for (int i = 0; i < 500; ++i) ks.db(0).Find("hot:" + std::to_string(i), 0);
   }
   // A scan of 5000 keys read once each.
   for (int i = 0; i < 5000; ++i) {
     Put(ks, "scan:" + std::to_string(i));
     REQUIRE(ks.MakeRoom());
     // The hot keys keep being read now and then, as a cache's hot set is.
-    if (i % 10 == 0) ks.Find("hot:" + std::to_string((i / 10) % 500), 0);
+    if (i % 10 == 0) ks.db(0).Find("hot:" + std::to_string((i / 10) % 500), 0);
   }
   int hot = 0;
   for (int i = 0; i < 500; ++i) hot += Has(ks, "hot:" + std::to_string(i));
@@ -123,7 +123,7 @@ TEST_CASE("S3-FIFO admits a key evicted from the small queue straight into main 
   Keyspace ks;
   for (int i = 0; i < 100; ++i) Put(ks, "probe:" + std::to_string(i));
   const int64_t limit = static_cast<int64_t>(ks.memory_bytes());
-  ks.Flush();
+  ks.FlushAll();
   LimitTo(ks, EvictionPolicy::kAllKeysS3Fifo, limit);
   Put(ks, "ghost");
   for (int i = 0; i < 300; ++i) {

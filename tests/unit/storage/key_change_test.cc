@@ -28,7 +28,7 @@ struct KindWatcher : KeyWatcher {
 TEST_CASE("a watching shard tells what happened to each key") {
   Keyspace ks;
   KindWatcher watcher;
-  KeyLocation at = ks.Locate("k");
+  KeyLocation at = ks.db(0).Locate("k");
   at.shard->set_watcher(&watcher);
   at.shard->AddWatch();
   Entry* e = at.shard->Set("k", at.hash, "1", 0);
@@ -54,7 +54,7 @@ TEST_CASE("a watching shard tells what happened to each key") {
 TEST_CASE("an active expiry pass reports expired keys") {
   Keyspace ks;
   KindWatcher watcher;
-  KeyLocation at = ks.Locate("gone");
+  KeyLocation at = ks.db(0).Locate("gone");
   at.shard->set_watcher(&watcher);
   at.shard->AddWatch();
   at.shard->Set("gone", at.hash, "v", 10);

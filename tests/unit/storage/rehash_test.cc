@@ -219,12 +219,12 @@ TEST_CASE("the keyspace's rehash pass finishes every shard's rehash") {
   Keyspace ks;
   for (int i = 0; i < 50000; ++i) {
     const std::string k = Key(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", 0);
   }
   int passes = 0;
   while (ks.RehashPass(100) && ++passes < 100000) {
   }
-  for (size_t i = 0; i < Keyspace::kShardCount; ++i) REQUIRE_FALSE(ks.shard(i).rehashing());
-  for (int i = 0; i < 50000; ++i) REQUIRE(ks.Find(Key(i), 0, false) != nullptr);
+  for (size_t i = 0; i < Keyspace::kShardCount; ++i) REQUIRE_FALSE(ks.db(0).shard(i).rehashing());
+  for (int i = 0; i < 50000; ++i) REQUIRE(ks.db(0).Find(Key(i), 0, false) != nullptr);
 }

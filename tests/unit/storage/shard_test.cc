@@ -40,31 +40,31 @@ TEST_CASE("set, find, replace and delete keep the counts right") {
   Keyspace ks;
   for (int i = 0; i < 1000; ++i) {
     std::string k = "key:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v" + std::to_string(i), i % 2 ? 1000000 : 0);
   }
   CHECK(ks.size() == 1000);
   CHECK(ks.volatile_count() == 500);
-  Entry* e = ks.Find("key:7", 0);
+  Entry* e = ks.db(0).Find("key:7", 0);
   REQUIRE(e);
   CHECK(EntryValue(e) == "v7");
-  KeyLocation at = ks.Locate("key:7");
+  KeyLocation at = ks.db(0).Locate("key:7");
   e = at.shard->ReplaceValue(e, at.hash, "a much longer value than before");
-  CHECK(EntryValue(ks.Find("key:7", 0)) == "a much longer value than before");
+  CHECK(EntryValue(ks.db(0).Find("key:7", 0)) == "a much longer value than before");
   CHECK(EntryExpireAt(e) == 1000000);  // the TTL survives a value change
   e = at.shard->SetExpire(e, at.hash, 0);
   CHECK(ks.volatile_count() == 499);
-  CHECK(ks.Delete("key:7"));
-  CHECK_FALSE(ks.Delete("key:7"));
+  CHECK(ks.db(0).Delete("key:7"));
+  CHECK_FALSE(ks.db(0).Delete("key:7"));
   CHECK(ks.size() == 999);
 }
 
 TEST_CASE("an expired key is gone on lookup, exactly at its expiry time") {
   Keyspace ks;
-  KeyLocation at = ks.Locate("k");
+  KeyLocation at = ks.db(0).Locate("k");
   at.shard->Set("k", at.hash, "v", 1000);
-  CHECK(ks.Find("k", 999) != nullptr);
-  CHECK(ks.Find("k", 1000) == nullptr);
+  CHECK(ks.db(0).Find("k", 999) != nullptr);
+  CHECK(ks.db(0).Find("k", 1000) == nullptr);
   CHECK(ks.size() == 0);
   CHECK(ks.expired_keys() == 1);
 }
@@ -73,7 +73,7 @@ TEST_CASE("the active expiry pass removes expired keys without lookups") {
   Keyspace ks;
   for (int i = 0; i < 5000; ++i) {
     std::string k = "t:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", i < 4000 ? 100 : 0);
   }
   bool more = true;
@@ -89,7 +89,7 @@ TEST_CASE("the active expiry pass stops asking for more when few sampled keys ex
   Keyspace ks;
   for (int i = 0; i < 2000; ++i) {
     std::string k = "t:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", 1000000);
   }
   bool more = true;
@@ -101,18 +101,18 @@ TEST_CASE("a full SCAN returns every key that exists throughout, across table gr
   Keyspace ks;
   for (int i = 0; i < 3000; ++i) {
     std::string k = "s:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", 0);
   }
   std::set<std::string> seen;
   uint64_t cursor = 0;
   int calls = 0, added = 0;
   do {
-    cursor = ks.Scan(cursor, 10, 0, [&](const Entry* e) { seen.emplace(EntryKey(e)); });
+    cursor = ks.db(0).Scan(cursor, 10, 0, [&](const Entry* e) { seen.emplace(EntryKey(e)); });
     // Grow the tables while the scan is under way.
     for (int j = 0; j < 20; ++j, ++added) {
       std::string k = "grow:" + std::to_string(added);
-      KeyLocation at = ks.Locate(k);
+      KeyLocation at = ks.db(0).Locate(k);
       at.shard->Set(k, at.hash, "v", 0);
     }
   } while (cursor != 0 && ++calls < 100000);
@@ -122,14 +122,15 @@ TEST_CASE("a full SCAN returns every key that exists throughout, across table gr
 
 TEST_CASE("SCAN skips expired keys") {
   Keyspace ks;
-  KeyLocation at = ks.Locate("gone");
+  KeyLocation at = ks.db(0).Locate("gone");
   at.shard->Set("gone", at.hash, "v", 5);
-  at = ks.Locate("here");
+  at = ks.db(0).Locate("here");
   at.shard->Set("here", at.hash, "v", 0);
   std::vector<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = ks.Scan(cursor, 100, 10, [&](const Entry* e) { seen.emplace_back(EntryKey(e)); });
+    cursor =
+        ks.db(0).Scan(cursor, 100, 10, [&](const Entry* e) { seen.emplace_back(EntryKey(e)); });
   } while (cursor != 0);
   CHECK(seen == std::vector<std::string>{"here"});
 }
@@ -137,7 +138,7 @@ TEST_CASE("SCAN skips expired keys") {
 TEST_CASE("a watching shard reports every change to a key and flushes") {
   Keyspace ks;
   RecordingWatcher watcher;
-  KeyLocation at = ks.Locate("w");
+  KeyLocation at = ks.db(0).Locate("w");
   at.shard->set_watcher(&watcher);
   at.shard->AddWatch();
   Entry* e = at.shard->Set("w", at.hash, "1", 0);
@@ -157,15 +158,15 @@ TEST_CASE("a watching shard reports every change to a key and flushes") {
 
 TEST_CASE("RANDOMKEY finds a live key and nothing in an empty keyspace") {
   Keyspace ks;
-  CHECK(ks.RandomEntry(0, 12345) == nullptr);
+  CHECK(ks.db(0).RandomEntry(0, 12345) == nullptr);
   for (int i = 0; i < 100; ++i) {
     std::string k = "r:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", 0);
   }
   std::set<std::string> picked;
   for (uint64_t r = 1; r < 200; ++r) {
-    Entry* e = ks.RandomEntry(0, r * 0x9E3779B97F4A7C15ULL);
+    Entry* e = ks.db(0).RandomEntry(0, r * 0x9E3779B97F4A7C15ULL);
     REQUIRE(e != nullptr);
     picked.emplace(EntryKey(e));
   }
@@ -176,11 +177,11 @@ TEST_CASE("tables shrink after most keys are deleted") {
   Keyspace ks;
   for (int i = 0; i < 4000; ++i) {
     std::string k = "x:" + std::to_string(i);
-    KeyLocation at = ks.Locate(k);
+    KeyLocation at = ks.db(0).Locate(k);
     at.shard->Set(k, at.hash, "v", 0);
   }
   size_t before = ks.memory_bytes();
-  for (int i = 0; i < 3990; ++i) ks.Delete("x:" + std::to_string(i));
+  for (int i = 0; i < 3990; ++i) ks.db(0).Delete("x:" + std::to_string(i));
   ks.ShrinkTables();  // starts the shrinking; the cron's rehash passes finish it
   CHECK(ks.memory_bytes() > before / 10);
   int passes = 0;
@@ -242,7 +243,7 @@ TEST_CASE(
   CHECK(watcher.changed.empty());  // it expired unseen: no change to report
   // Short of memory, the evictor's pass frees stale entries too.
   s.SetFilled("k", h, "v", 1000, Freshness{5, 0, 100, 0});
-  s.ActiveExpireStep(2000, 1024, &removed, /*reclaim_stale=*/true);
+  s.ActiveExpireStep(2000, 1024, &removed, nullptr, /*reclaim_stale=*/true);
   CHECK(s.size() == 0);
 }
 

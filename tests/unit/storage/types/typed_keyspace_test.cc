@@ -23,7 +23,7 @@ struct RecordingWatcher : KeyWatcher {
 };
 
 Entry* PutHash(Keyspace& ks, const std::string& key, int fields, int64_t expire_at = 0) {
-  KeyLocation at = ks.Locate(key);
+  KeyLocation at = ks.db(0).Locate(key);
   Entry* e = at.shard->SetObject(key, at.hash, std::make_unique<HashObject>(), expire_at);
   TypeLimits limits;
   ObjectWrite write(*at.shard, e);
@@ -36,7 +36,7 @@ Entry* PutHash(Keyspace& ks, const std::string& key, int fields, int64_t expire_
 
 TEST_CASE("an entry tags its type and a string entry stays untagged") {
   Keyspace ks;
-  KeyLocation at = ks.Locate("s");
+  KeyLocation at = ks.db(0).Locate("s");
   Entry* s = at.shard->Set("s", at.hash, "v", 0);
   CHECK(EntryIsString(s));
   CHECK(std::string(TypeName(EntryType(s))) == "string");
@@ -53,8 +53,8 @@ TEST_CASE("the shard counts an object's bytes as it grows, shrinks and goes") {
   PutHash(ks, "h", 2000);
   const size_t full = ks.memory_bytes();
   CHECK(full > empty + 2000 * 15);
-  Entry* e = ks.Find("h", 0);
-  KeyLocation at = ks.Locate("h");
+  Entry* e = ks.db(0).Find("h", 0);
+  KeyLocation at = ks.db(0).Locate("h");
   {
     ObjectWrite write(*at.shard, e);
     auto* h = static_cast<HashObject*>(EntryObject(e));
@@ -66,7 +66,7 @@ TEST_CASE("the shard counts an object's bytes as it grows, shrinks and goes") {
   e = at.shard->SetExpire(e, at.hash, 1000);
   CHECK(ks.memory_bytes() - before_ttl <= 16);  // the 8-byte expiry, rounded by malloc
   CHECK(static_cast<HashObject*>(EntryObject(e))->Length() == 1000);
-  CHECK(ks.Delete("h"));
+  CHECK(ks.db(0).Delete("h"));
   CHECK(ks.memory_bytes() == empty);
 }
 
@@ -74,9 +74,9 @@ TEST_CASE("a string written over an object frees it and the figure drops back") 
   Keyspace ks;
   const size_t empty = ks.memory_bytes();
   PutHash(ks, "k", 500);
-  KeyLocation at = ks.Locate("k");
+  KeyLocation at = ks.db(0).Locate("k");
   at.shard->Set("k", at.hash, "plain", 0);
-  CHECK(EntryIsString(ks.Find("k", 0)));
+  CHECK(EntryIsString(ks.db(0).Find("k", 0)));
   CHECK(ks.memory_bytes() < empty + 200);
 }
 
@@ -84,13 +84,13 @@ TEST_CASE("TakeObject moves an object out and its bytes with it") {
   Keyspace ks;
   const size_t empty = ks.memory_bytes();
   Entry* e = PutHash(ks, "src", 100, 9000);
-  KeyLocation src = ks.Locate("src");
+  KeyLocation src = ks.db(0).Locate("src");
   std::unique_ptr<Object> object = src.shard->TakeObject(e, src.hash);
   CHECK(ks.size() == 0);
   CHECK(ks.memory_bytes() == empty);
-  KeyLocation dst = ks.Locate("dst");
+  KeyLocation dst = ks.db(0).Locate("dst");
   dst.shard->SetObject("dst", dst.hash, std::move(object), 9000);
-  CHECK(static_cast<HashObject*>(EntryObject(ks.Find("dst", 0)))->Length() == 100);
+  CHECK(static_cast<HashObject*>(EntryObject(ks.db(0).Find("dst", 0)))->Length() == 100);
   CHECK(ks.volatile_count() == 1);
 }
 
@@ -98,10 +98,10 @@ TEST_CASE("expired and flushed objects are freed (ASan checks there is no leak)"
   Keyspace ks;
   PutHash(ks, "short", 50, 10);
   PutHash(ks, "long", 50, 0);
-  CHECK(ks.Find("short", 20) == nullptr);
+  CHECK(ks.db(0).Find("short", 20) == nullptr);
   bool more = false;
   ks.ActiveExpirePass(20, 100, &more);
-  ks.Flush();
+  ks.FlushAll();
   CHECK(ks.size() == 0);
   CHECK(ks.memory_bytes() == Keyspace().memory_bytes());  // the empty bucket arrays only
 }
@@ -110,15 +110,15 @@ TEST_CASE("every object write is reported to the watcher") {
   Keyspace ks;
   RecordingWatcher watcher;
   for (size_t i = 0; i < Keyspace::kShardCount; ++i) {
-    ks.shard(i).set_watcher(&watcher);
-    ks.shard(i).AddWatch();
+    ks.db(0).shard(i).set_watcher(&watcher);
+    ks.db(0).shard(i).AddWatch();
   }
   Entry* e = PutHash(ks, "h", 1);
   watcher.changed.clear();
-  KeyLocation at = ks.Locate("h");
+  KeyLocation at = ks.db(0).Locate("h");
   { ObjectWrite write(*at.shard, e); }
   CHECK(watcher.changed == std::vector<std::string>{"h"});
-  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.shard(i).RemoveWatch();
+  for (size_t i = 0; i < Keyspace::kShardCount; ++i) ks.db(0).shard(i).RemoveWatch();
 }
 
 TEST_CASE("eviction keeps a keyspace of lists and sets within its limit") {
@@ -130,7 +130,7 @@ TEST_CASE("eviction keeps a keyspace of lists and sets within its limit") {
   for (int k = 0; k < 2000; ++k) {
     REQUIRE(ks.MakeRoom());
     const std::string key = "obj:" + std::to_string(k);
-    KeyLocation at = ks.Locate(key);
+    KeyLocation at = ks.db(0).Locate(key);
     Entry* e;
     if (k % 2) {
       e = at.shard->SetObject(key, at.hash, std::make_unique<ListObject>(), 0);
