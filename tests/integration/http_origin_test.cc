@@ -200,8 +200,11 @@ TEST_CASE("HTTP origin: an unreachable server answers an error, and works once i
 
 TEST_CASE("HTTP origin: after a refused connect, fetches fail at once while the backoff runs") {
   const int port = FreeTcpPort();
-  ServerFixture f(
-      {"--route", "item:{id} http://127.0.0.1:" + std::to_string(port) + "/items/{id} pool=4"});
+  // No circuit breaker: it would answer "origin unavailable" after a few refusals, and this
+  // test is about the connect backoff.
+  ServerFixture f({"--route",
+                   "item:{id} http://127.0.0.1:" + std::to_string(port) + "/items/{id} pool=4",
+                   "--origin-breaker-failures", "0"});
   constexpr int kFetches = 200;
   for (int i = 0; i < kFetches; ++i) Append(f.c.get(), {"GET", "item:" + std::to_string(i)});
   int unreachable = 0;
@@ -356,7 +359,11 @@ TEST_CASE("INFO origin: one line per route with fetches, shared, results, queue,
   REQUIRE(redisBufferWrite(pipeline.get(), nullptr) == REDIS_OK);
   CHECK(WaitUntil([&] { return origin.Number("held") == 2; }));
   CHECK(RouteCounter(f.c.get(), 2, "queued") == 3);
-  CHECK(RouteCounter(f.c.get(), 2, "queue_peak") == 5);
+  // All 5 queue at once when they are read in one go; a slow machine may open a connection
+  // between two reads of the pipeline, so the peak is between the 3 waiting now and all 5.
+  const long long cold_peak = RouteCounter(f.c.get(), 2, "queue_peak");
+  CHECK(cold_peak >= 3);
+  CHECK(cold_peak <= 5);
   CHECK(RouteCounter(f.c.get(), 2, "connections") == 2);
   CHECK(origin.Control("release") == "OK");
   for (int i = 0; i < 5; ++i) {
