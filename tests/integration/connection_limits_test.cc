@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
@@ -17,26 +18,7 @@ using Clock = std::chrono::steady_clock;
 constexpr long long kMb = 1024 * 1024;
 
 // The test origin (tests/tools/test_origin) on a free port.
-struct Origin {
-  Origin() {
-    for (int attempt = 0;; ++attempt) {
-      port = FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(SpawnOptions{
-            RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  std::string Do(const std::vector<std::string>& args) {
-    ContextPtr c = Connect(port);
-    return integration::Do(c, args);
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
-};
+using Origin = TestOriginProcess;
 
 std::string ClientList(const ContextPtr& c) { return Do(c, {"CLIENT", "LIST"}); }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
@@ -20,29 +21,7 @@ ContextPtr ConnectDb(int port, int db) {
 }
 
 // The test origin (tests/tools/test_origin) on a free port: GET k answers "value:k".
-struct Origin {
-  Origin() {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port = FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(SpawnOptions{
-            RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  long long Count(const std::string& key) {
-    ContextPtr c = Connect(port);
-    ReplyPtr r = Command(c.get(), {"COUNT", key});
-    REQUIRE(r);
-    REQUIRE(r->type == REDIS_REPLY_INTEGER);
-    return r->integer;
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
-};
+using Origin = TestOriginProcess;
 
 }  // namespace
 

@@ -10,44 +10,15 @@
 #include <vector>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
 
 // The test origin (RESP) on a free port.
-struct GatedOrigin {
-  GatedOrigin(int delay_ms = 0) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port = FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(
-            SpawnOptions{RequiredEnv("TEST_ORIGIN_BIN"),
-                         {"--port", std::to_string(port), "--delay-ms", std::to_string(delay_ms)},
-                         {},
-                         port});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  std::string Do(const std::vector<std::string>& args) {
-    ContextPtr c = Connect(port);
-    return integration::Do(c, args);
-  }
-  void Gate() { REQUIRE(Do({"GATE"}) == "+OK"); }
-  void Release() { REQUIRE(Do({"RELEASE"}) == "+OK"); }
-  // Waits until n GET replies are held behind the gate.
-  void WaitHeld(long long n) {
-    std::string held;
-    bool reached = WaitUntil([&] { return (held = Do({"HELD"})) == ":" + std::to_string(n); });
-    CAPTURE(held);
-    REQUIRE(reached);
-  }
-  void Kill() { process.reset(); }
-  std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port); }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
+struct GatedOrigin : TestOriginProcess {
+  explicit GatedOrigin(int delay_ms = 0)
+      : TestOriginProcess({"--delay-ms", std::to_string(delay_ms)}) {}
 };
 
 // A flightcache reading through a gated origin, plus one client.

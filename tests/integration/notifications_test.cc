@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
@@ -34,22 +35,7 @@ std::string Event(const std::string& name, const std::string& key) {
   return "__keyevent@0__:" + name + " " + key;
 }
 
-struct TestOrigin {
-  TestOrigin() {
-    for (int attempt = 0;; ++attempt) {
-      port = FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(SpawnOptions{
-            RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
-};
+using TestOrigin = TestOriginProcess;
 
 }  // namespace
 

@@ -12,31 +12,14 @@
 #include <thread>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
 
 // tests/tools/test_origin on a port (a free one when port is 0).
-struct FaultOrigin {
-  explicit FaultOrigin(int fixed_port = 0) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port = fixed_port ? fixed_port : FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(SpawnOptions{
-            RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
-        return;
-      } catch (const std::exception&) {
-        if (fixed_port || attempt == 4) throw;
-      }
-    }
-  }
-  // One command on a fresh connection (UNHANG must not queue behind held input).
-  std::string Do(const std::vector<std::string>& args) {
-    ContextPtr c = Connect(port);
-    return integration::Do(c, args);
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
+struct FaultOrigin : TestOriginProcess {
+  explicit FaultOrigin(int fixed_port = 0) : TestOriginProcess({}, fixed_port) {}
 };
 
 std::string OriginUrl(int port) { return "redis://127.0.0.1:" + std::to_string(port); }

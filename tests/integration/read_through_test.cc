@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
@@ -18,50 +19,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The test origin on a free port, with a reply delay.
-struct TestOrigin {
-  explicit TestOrigin(int delay_ms, int fixed_port = 0) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port = fixed_port ? fixed_port : FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(
-            SpawnOptions{RequiredEnv("TEST_ORIGIN_BIN"),
-                         {"--port", std::to_string(port), "--delay-ms", std::to_string(delay_ms)},
-                         {},
-                         port});
-        return;
-      } catch (const std::exception&) {
-        if (fixed_port || attempt == 4) throw;
-      }
-    }
-  }
-  long long Count(const std::string& key) {
-    ContextPtr c = Connect(port);
-    ReplyPtr r = Command(c.get(), {"COUNT", key});
-    REQUIRE(r);
-    REQUIRE(r->type == REDIS_REPLY_INTEGER);
-    return r->integer;
-  }
-  std::string Do(const std::vector<std::string>& args) {
-    ContextPtr c = Connect(port);
-    return integration::Do(c, args);
-  }
-  // Closes the gate: GET replies are held until Release().
-  void Gate() { REQUIRE(Do({"GATE"}) == "+OK"); }
-  void Release() { REQUIRE(Do({"RELEASE"}) == "+OK"); }
-  // Waits until n GET replies are held behind the gate (n fetches reached the origin).
-  void WaitHeld(long long n) {
-    long long held = -1;
-    bool reached = WaitUntil([&] {
-      ContextPtr c = Connect(port);
-      ReplyPtr r = Command(c.get(), {"HELD"});
-      held = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-      return held == n;
-    });
-    CAPTURE(held);
-    REQUIRE(reached);
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
+struct TestOrigin : TestOriginProcess {
+  explicit TestOrigin(int delay_ms, int fixed_port = 0)
+      : TestOriginProcess({"--delay-ms", std::to_string(delay_ms)}, fixed_port) {}
 };
 
 std::string OriginUrl(int port) { return "redis://127.0.0.1:" + std::to_string(port); }

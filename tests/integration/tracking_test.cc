@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/integration/server_process.h"
+#include "tests/integration/test_origin_process.h"
 
 namespace flightcache::integration {
 namespace {
@@ -35,22 +36,7 @@ std::string Next(const ContextPtr& c) {
 }
 
 // The test origin on a free port (tests/tools/test_origin).
-struct TestOrigin {
-  TestOrigin() {
-    for (int attempt = 0;; ++attempt) {
-      port = FreeTcpPort();
-      try {
-        process = std::make_unique<ChildProcess>(SpawnOptions{
-            RequiredEnv("TEST_ORIGIN_BIN"), {"--port", std::to_string(port)}, {}, port});
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  int port = 0;
-  std::unique_ptr<ChildProcess> process;
-};
+using TestOrigin = TestOriginProcess;
 
 }  // namespace
 
