@@ -526,7 +526,7 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     if (singleflight_ &&
         (name == "cache-ttl" || name == "negative-ttl" || name == "stale-while-revalidate" ||
          name == "stale-if-error" || name == "refresh-ahead-beta" ||
-         name == "hash-max-listpack-entries" || name == "hash-max-listpack-value")) {
+         name.starts_with("hash-max-"))) {  // hash fills' encoding (and the ziplist aliases)
       singleflight_->set_policy(FillPolicyOf(updated));
       singleflight_->refresh_ahead().SetGlobal(updated.refresh_ahead_beta);
     }
