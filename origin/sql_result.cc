@@ -84,7 +84,9 @@ void MergeDuplicateColumns(std::vector<RowField>* fields) {
   if (!any) return;
   size_t kept = 0;
   for (size_t i = 0; i < fields->size(); ++i) {
-    if (!drop[i]) (*fields)[kept++] = std::move((*fields)[i]);
+    if (drop[i]) continue;
+    if (kept != i) (*fields)[kept] = std::move((*fields)[i]);  // never a self-move
+    ++kept;
   }
   fields->resize(kept);
 }
