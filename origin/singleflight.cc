@@ -132,14 +132,14 @@ bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
   return true;
 }
 
-uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waiter,
-                                 bool background) {
+uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waiter, bool background,
+                                 ReadKind kind) {
   auto flight = std::make_unique<Flight>();
   if (first_waiter) flight->waiters.push_back(*first_waiter);
   flight->key.assign(key);
   flight->id = next_flight_id_++;
   flight->background = background;
-  flight->kind = first_waiter ? first_waiter->kind : ReadKind::kString;
+  flight->kind = kind;
   flight->started_us = MonotonicMicros();
   const uint64_t id = flight->id;
   flights_.emplace(flight->key, std::move(flight));
@@ -168,22 +168,22 @@ void Singleflight::Join(std::string_view key, const Waiter& waiter) {
       origin_->CountShared(key);  // per route, for INFO
       return;
     }
-    id = AddFlight(key, &waiter, false);
+    id = AddFlight(key, &waiter, false, waiter.kind);
   }
   Fetch(std::string(key), id, waiter.kind);
 }
 
-bool Singleflight::Refresh(std::string_view key, RefreshReason reason) {
+bool Singleflight::Refresh(std::string_view key, RefreshReason reason, ReadKind kind) {
   uint64_t id;
   {
     std::lock_guard<std::mutex> hold(mutex_);
     if (reason == RefreshReason::kStale) ++stats_.stale_hits;
     if (flights_.find(key) != flights_.end()) return false;  // one is in flight: it refreshes
-    id = AddFlight(key, nullptr, true);
+    id = AddFlight(key, nullptr, true, kind);
     ++stats_.refreshes_started;
     if (reason == RefreshReason::kEarly) ++stats_.early_refreshes;
   }
-  Fetch(std::string(key), id, ReadKind::kString);
+  Fetch(std::string(key), id, kind);
   return true;
 }
 

@@ -142,10 +142,11 @@ class Singleflight : public storage::KeyWatcher {
   void Join(std::string_view key, const Waiter& waiter);
   // Takes one waiter off key's flight (its connection closed). The fetch goes on.
   void Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq);
-  // Starts a background refresh of key: a flight with no waiters, unless one is in flight
+  // Starts a background refresh of key: a flight with no waiters that fills kind (ORIGIN
+  // REFRESH of a hash filled from a SQL row refreshes it as a hash), unless one is in flight
   // already (then nothing starts). Call with key's shard lock held, as Join. Returns true when
   // it started one. A kStale call counts a stale hit either way.
-  bool Refresh(std::string_view key, RefreshReason reason);
+  bool Refresh(std::string_view key, RefreshReason reason, ReadKind kind = ReadKind::kString);
   // Forgets key's flight by hand (ORIGIN FORGET), as a write to the key would: its waiters are
   // still answered, it fills nothing, and later readers start a new fetch. False when no flight
   // (that is not already forgotten) is in flight for key.
@@ -184,9 +185,10 @@ class Singleflight : public storage::KeyWatcher {
   using FlightMap =
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
-  // Adds a flight for key (none is in flights_) of first_waiter's kind (a string without one)
-  // and returns its id; the caller then calls Fetch(key, id, kind) without the lock. Lock held.
-  uint64_t AddFlight(std::string_view key, const Waiter* first_waiter, bool background);
+  // Adds a flight for key (none is in flights_) that fills kind and returns its id; the caller
+  // then calls Fetch(key, id, kind) without the lock. Lock held.
+  uint64_t AddFlight(std::string_view key, const Waiter* first_waiter, bool background,
+                     ReadKind kind);
   void Fetch(const std::string& key, uint64_t id, ReadKind kind);
   // Moves a flight out of flights_ into forgotten_ (the Forget rule). Lock held.
   void Detach(FlightMap::iterator it);

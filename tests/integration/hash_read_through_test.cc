@@ -303,6 +303,18 @@ TEST_CASE("a write while a hash fetch is out: readers get the row, the write sta
   CHECK(InfoNumber(f.c, "origin_forgotten") == 1);
 }
 
+TEST_CASE("ORIGIN REFRESH of a hash filled from a row refreshes it as a hash") {
+  TestDb db;
+  MakeUsers(db);
+  ServerFixture f({"--route", UsersRoute(db)});
+  CHECK(Do(f.c, {"HGETALL", "user:3"}) == "[name, Cy, age, 7]");
+  db.Exec("UPDATE users SET age = 8 WHERE id = '3'");
+  CHECK(Do(f.c, {"ORIGIN", "REFRESH", "user:3"}) == ":1");
+  REQUIRE(WaitUntil([&] { return InfoNumber(f.c, "origin_refreshes_succeeded") == 1; }));
+  CHECK(Do(f.c, {"TYPE", "user:3"}) == "+hash");
+  CHECK(Do(f.c, {"HGETALL", "user:3"}) == "[name, Cy, age, 8]");
+}
+
 TEST_CASE("RESP3: a hash read through answers a map; nil as RESP3's null") {
   TestDb db;
   MakeUsers(db);
