@@ -34,12 +34,22 @@ enum class FetchErrorKind : uint8_t {
   kProtocol,     // the origin answered something that is not a string or nil
   kBusy,         // refused here: the origin's fetch queue is full (origin-max-queue)
   kUnavailable,  // refused here: the origin's circuit breaker is open (origin/circuit_breaker.h)
+  // Answered by the singleflight table, not an origin: the flight this reader joined fills the
+  // key with another type (a GET joined an HGETALL's fetch, or the reverse); error holds
+  // Redis's WRONGTYPE text.
+  kWrongType,
 };
+
+// One column of a SQL row: (column name, value as the one-column mapping gives it).
+using RowField = std::pair<std::string, std::string>;
 
 struct FetchResult {
   FetchStatus status = FetchStatus::kNotFound;
   FetchErrorKind error_kind = FetchErrorKind::kNone;
   std::string value;  // with kValue
+  // With kValue from a SQL origin: the row as column -> value, in column order, NULL columns
+  // left out (a hash read fills the key with them as a hash). Empty for other kinds.
+  std::vector<RowField> fields;
   std::string error;  // with kError: a reason for a client, e.g. "origin timeout after 1000 ms"
   // Set by the origin (an HTTP max-age) or else by a route with its own ttl= / negative-ttl=
   // (ms); -1: the global fill policy applies.
@@ -57,11 +67,11 @@ struct FetchResult {
   int route = -1;
 
   static FetchResult Value(std::string v) {
-    return FetchResult{FetchStatus::kValue, FetchErrorKind::kNone, std::move(v), {}};
+    return FetchResult{FetchStatus::kValue, FetchErrorKind::kNone, std::move(v), {}, {}};
   }
   static FetchResult NotFound() { return FetchResult{}; }
   static FetchResult Error(FetchErrorKind kind, std::string reason) {
-    return FetchResult{FetchStatus::kError, kind, {}, std::move(reason)};
+    return FetchResult{FetchStatus::kError, kind, {}, {}, std::move(reason)};
   }
 };
 
@@ -95,6 +105,9 @@ class Origin {
   }
   // False when no route serves key: a miss on it is a plain miss, never fetched. Thread-safe.
   virtual bool Serves(std::string_view /*key*/) const { return true; }
+  // True when key's route answers rows (a SQL kind: its results carry fields), so that a hash
+  // read (HGET, HMGET, HGETALL) may read key through. Thread-safe.
+  virtual bool ServesRows(std::string_view /*key*/) const { return false; }
   // A request joined key's fetch already in flight (counted per route). Thread-safe.
   virtual void CountShared(std::string_view /*key*/) {}
   // One line per route for INFO (empty for a single origin without routes).

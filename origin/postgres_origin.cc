@@ -145,6 +145,27 @@ bool KeyCannotMatch(const PGresult* res) {
   return false;
 }
 
+// The value of row 0's column as the one-column mapping gives it: bytea unescaped to raw bytes,
+// anything else as PostgreSQL's text. The column is not NULL.
+std::string ColumnValue(const PGresult* res, int column) {
+  const char* text = PQgetvalue(res, 0, column);
+  if (PQftype(res, column) == kByteaOid) return Unescaped(text);
+  return std::string(text, static_cast<size_t>(PQgetlength(res, 0, column)));
+}
+
+// Row 0 as a hash's fields: column name -> ColumnValue, NULL columns left out.
+std::vector<RowField> RowFields(const PGresult* res) {
+  const int columns = PQnfields(res);
+  std::vector<RowField> fields;
+  fields.reserve(static_cast<size_t>(columns));
+  for (int c = 0; c < columns; ++c) {
+    if (PQgetisnull(res, 0, c)) continue;
+    fields.emplace_back(PQfname(res, c), ColumnValue(res, c));
+  }
+  MergeDuplicateColumns(&fields);
+  return fields;
+}
+
 // The answer of a query's result (see the mapping in sqlite_origin.h).
 FetchResult MapResult(const PGresult* res) {
   if (PQresultStatus(res) != PGRES_TUPLES_OK && KeyCannotMatch(res)) return FetchResult::NotFound();
@@ -158,9 +179,9 @@ FetchResult MapResult(const PGresult* res) {
   const int columns = PQnfields(res);
   if (columns == 1) {
     if (PQgetisnull(res, 0, 0)) return FetchResult::NotFound();
-    const char* text = PQgetvalue(res, 0, 0);
-    if (PQftype(res, 0) == kByteaOid) return FetchResult::Value(Unescaped(text));
-    return FetchResult::Value(std::string(text, static_cast<size_t>(PQgetlength(res, 0, 0))));
+    FetchResult result = FetchResult::Value(ColumnValue(res, 0));
+    result.fields = RowFields(res);
+    return result;
   }
   std::string json = "{";
   for (int c = 0; c < columns; ++c) {
@@ -170,7 +191,9 @@ FetchResult MapResult(const PGresult* res) {
     AppendJsonValue(&json, res, c);
   }
   json.push_back('}');
-  return FetchResult::Value(std::move(json));
+  FetchResult result = FetchResult::Value(std::move(json));
+  result.fields = RowFields(res);
+  return result;
 }
 
 }  // namespace

@@ -16,7 +16,8 @@
 // cannot convert to its parameter's type (SQLSTATE 22P02, 22003, 22007, 22008, 22021: user:abc
 // against an integer id). Result mapping as for
 // SQLite (sqlite_origin.h); bytea is unescaped to raw bytes, and in a JSON object numbers and
-// booleans are JSON numbers and booleans, json/jsonb columns are embedded as they are.
+// booleans are JSON numbers and booleans, json/jsonb columns are embedded as they are. The
+// row's fields for a hash read hold each column as PostgreSQL's text (bytea as raw bytes).
 #pragma once
 
 #include <functional>

@@ -43,7 +43,11 @@ struct RouteFreshness {
 
 RouterOrigin::RouterOrigin(uv_loop_s* loop, std::vector<Route> routes)
     : loop_(loop), routes_(std::move(routes)), stats_(routes_.size()) {
-  for (const Route& route : routes_) specs_.push_back(route.spec);
+  for (const Route& route : routes_) {
+    specs_.push_back(route.spec);
+    const std::string scheme = UrlScheme(route.spec.url);
+    answers_rows_.push_back(scheme == "sqlite" || scheme == "postgres" || scheme == "postgresql");
+  }
 }
 
 RouterOrigin::~RouterOrigin() { Close(); }
@@ -111,6 +115,11 @@ void RouterOrigin::Record(size_t route, const FetchResult& result, int64_t micro
 
 bool RouterOrigin::Serves(std::string_view key) const {
   return PickRoute(specs_, key, nullptr) >= 0;
+}
+
+bool RouterOrigin::ServesRows(std::string_view key) const {
+  const int index = PickRoute(specs_, key, nullptr);
+  return index >= 0 && answers_rows_[static_cast<size_t>(index)];
 }
 
 void RouterOrigin::CountShared(std::string_view key) {

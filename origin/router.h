@@ -34,6 +34,8 @@ class RouterOrigin final : public Origin {
 
   void Fetch(std::string_view key, FetchCallback cb) override;
   bool Serves(std::string_view key) const override;
+  // True when key's route is a SQL kind (sqlite://, postgres://, postgresql://).
+  bool ServesRows(std::string_view key) const override;
   void CountShared(std::string_view key) override;
   std::string RoutesInfo() const override;
   std::string RouteOf(std::string_view key) const override;
@@ -69,6 +71,7 @@ class RouterOrigin final : public Origin {
   uv_loop_s* loop_;
   std::vector<Route> routes_;  // fixed after construction: read without the lock
   std::vector<RouteSpec> specs_;
+  std::vector<bool> answers_rows_;  // per route: a SQL kind (fixed after construction)
   bool closed_ = false;
   mutable std::mutex mutex_;  // guards stats_
   std::vector<RouteStats> stats_;

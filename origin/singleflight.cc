@@ -5,6 +5,8 @@
 #include <chrono>
 #include <optional>
 
+#include "storage/types/hash_object.h"
+
 namespace flightcache::origin {
 namespace {
 
@@ -12,6 +14,14 @@ constexpr size_t kLatencyWindow = 1024;
 // Lapsed negative entries looked at per insert: more than one, so the queue shrinks while
 // misses keep coming even with no cron.
 constexpr size_t kNegativeSweepPerInsert = 8;
+
+// The hash a row fills: its fields in column order, encoded within limits as HSET would.
+std::unique_ptr<storage::HashObject> RowHash(const std::vector<RowField>& fields,
+                                             const storage::TypeLimits& limits) {
+  auto hash = std::make_unique<storage::HashObject>();
+  for (const auto& [field, value] : fields) hash->Set(field, value, limits);
+  return hash;
+}
 
 int64_t MonotonicMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -122,13 +132,14 @@ bool Singleflight::KnownMissing(std::string_view key, int64_t now_ms) {
   return true;
 }
 
-uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waiter,
-                                 bool background) {
+uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waiter, bool background,
+                                 ReadKind kind) {
   auto flight = std::make_unique<Flight>();
   if (first_waiter) flight->waiters.push_back(*first_waiter);
   flight->key.assign(key);
   flight->id = next_flight_id_++;
   flight->background = background;
+  flight->kind = kind;
   flight->started_us = MonotonicMicros();
   const uint64_t id = flight->id;
   flights_.emplace(flight->key, std::move(flight));
@@ -137,11 +148,11 @@ uint64_t Singleflight::AddFlight(std::string_view key, const Waiter* first_waite
   return id;
 }
 
-void Singleflight::Fetch(const std::string& key, uint64_t id) {
+void Singleflight::Fetch(const std::string& key, uint64_t id, ReadKind kind) {
   std::weak_ptr<bool> alive = alive_;
-  origin_->Fetch(key, [this, alive, key, id](FetchResult result) {
+  origin_->Fetch(key, [this, alive, key, id, kind](FetchResult result) {
     if (alive.expired()) return;  // the table is gone (shutdown)
-    Complete(key, id, std::move(result));
+    Complete(key, id, kind, std::move(result));
   });
 }
 
@@ -157,22 +168,22 @@ void Singleflight::Join(std::string_view key, const Waiter& waiter) {
       origin_->CountShared(key);  // per route, for INFO
       return;
     }
-    id = AddFlight(key, &waiter, false);
+    id = AddFlight(key, &waiter, false, waiter.kind);
   }
-  Fetch(std::string(key), id);
+  Fetch(std::string(key), id, waiter.kind);
 }
 
-bool Singleflight::Refresh(std::string_view key, RefreshReason reason) {
+bool Singleflight::Refresh(std::string_view key, RefreshReason reason, ReadKind kind) {
   uint64_t id;
   {
     std::lock_guard<std::mutex> hold(mutex_);
     if (reason == RefreshReason::kStale) ++stats_.stale_hits;
     if (flights_.find(key) != flights_.end()) return false;  // one is in flight: it refreshes
-    id = AddFlight(key, nullptr, true);
+    id = AddFlight(key, nullptr, true, kind);
     ++stats_.refreshes_started;
     if (reason == RefreshReason::kEarly) ++stats_.early_refreshes;
   }
-  Fetch(std::string(key), id);
+  Fetch(std::string(key), id, kind);
   return true;
 }
 
@@ -242,7 +253,14 @@ std::unique_ptr<Singleflight::Flight> Singleflight::TakeFlight(const std::string
   return flight;
 }
 
-void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fetched) {
+void Singleflight::Complete(const std::string& key, uint64_t id, ReadKind kind,
+                            FetchResult fetched) {
+  // A row whose every column is NULL has no field for a hash: as Redis keeps no empty hash,
+  // the key is missing (and remembered with the negative TTL, as any "not found").
+  if (kind == ReadKind::kHash && fetched.status == FetchStatus::kValue && fetched.fields.empty()) {
+    fetched.status = FetchStatus::kNotFound;
+    fetched.value.clear();
+  }
   auto result = std::make_shared<const FetchResult>(std::move(fetched));
   std::shared_ptr<const FetchResult> answer = result;  // what the waiters get
   // Eviction locks shards itself, so room is made before this takes the key's shard lock.
@@ -264,6 +282,7 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
     int64_t expire_at = 0;
     int64_t negative_until = 0;
     std::optional<storage::Freshness> freshness;
+    storage::TypeLimits limits;  // of a hash fill
     {
       std::lock_guard<std::mutex> hold(mutex_);
       flight = TakeFlight(key, id);
@@ -290,7 +309,10 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
             // A GETEX EXAT/PXAT in the past deletes the key it read, as in Redis: no fill.
             fill = expire_at == 0 || expire_at > now_ms;
             stats_.fills += fill;
-            if (fill) freshness = FillFreshness(*result, policy_.freshness, fetch_us);
+            if (fill && kind == ReadKind::kString) {
+              freshness = FillFreshness(*result, policy_.freshness, fetch_us);
+            }
+            limits = policy_.type_limits;
           }
           break;
         case FetchStatus::kNotFound:
@@ -306,8 +328,9 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
         case FetchStatus::kError:
           ++stats_.errors;
           if (result->error_kind == FetchErrorKind::kTimeout) ++stats_.timeouts;
-          if (!flight->forgotten && !flight->waiters.empty() && cached_expired &&
-              StaleIfErrorAllows(cached, now_ms)) {
+          // Only a string may answer for a string (a hash fill has no freshness).
+          if (kind == ReadKind::kString && !flight->forgotten && !flight->waiters.empty() &&
+              cached_expired && StaleIfErrorAllows(cached, now_ms)) {
             answer = std::make_shared<const FetchResult>(
                 FetchResult::Value(std::string(storage::EntryValue(cached))));
             stats_.stale_if_error_serves += flight->waiters.size();
@@ -318,7 +341,11 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
       // Remembered now unless the cached value must go first (its delete would forget it).
       if (negative_until != 0 && !drop_cached) RememberMissing(key, negative_until, now_ms);
     }
-    if (fill && freshness) {
+    if (fill && kind == ReadKind::kHash) {
+      // Reported to the KeyWatcher chain as any created key: WATCH, notifications ("fill")
+      // and tracking see it as they see a string fill.
+      at.shard->SetObject(key, at.hash, RowHash(result->fields, limits), expire_at);
+    } else if (fill && freshness) {
       at.shard->SetFilled(key, at.hash, result->value, expire_at, *freshness);
     } else if (fill) {
       at.shard->Set(key, at.hash, result->value, expire_at);
@@ -331,7 +358,19 @@ void Singleflight::Complete(const std::string& key, uint64_t id, FetchResult fet
       }
     }
   }
-  for (const Waiter& w : flight->waiters) deliver_(w, answer);
+  // A reader of the other kind finds the key holding the wrong type once a value is there.
+  std::shared_ptr<const FetchResult> wrong_type;
+  for (const Waiter& w : flight->waiters) {
+    if (w.kind == kind || answer->status != FetchStatus::kValue) {
+      deliver_(w, answer);
+      continue;
+    }
+    if (!wrong_type) {
+      wrong_type = std::make_shared<const FetchResult>(
+          FetchResult::Error(FetchErrorKind::kWrongType, kWrongTypeError));
+    }
+    deliver_(w, wrong_type);
+  }
   // Values filled from the origin evict like any other; after delivery, so that the replies
   // now holding the value (on this loop) are counted too.
   if (value) keyspace_->MakeRoom();
@@ -341,7 +380,7 @@ int64_t Singleflight::FillExpiry(const Flight& flight, int64_t route_ttl_ms, int
   const int64_t ttl_ms = route_ttl_ms >= 0 ? route_ttl_ms : policy_.cache_ttl_ms;
   int64_t expire_at = ttl_ms > 0 ? now_ms + ttl_ms : 0;
   for (const Waiter& w : flight.waiters) {
-    if (w.expire_at_ms != kKeepFillExpiry) expire_at = w.expire_at_ms;
+    if (w.kind == flight.kind && w.expire_at_ms != kKeepFillExpiry) expire_at = w.expire_at_ms;
   }
   return expire_at;
 }

@@ -15,6 +15,12 @@
 //             get that value instead.
 // Waiters are (connection id, reply slot, part) handles, never pointers: a connection may
 // close while parked; Cancel() takes it off the flight. Errors are never stored.
+// Kinds: a flight fills a string (GET, MGET, GETEX, background refreshes) or a hash (HGETALL,
+// HGET, HMGET on a SQL route: the row's fields), as its first waiter asked. One flight per key,
+// whatever the kind: a reader of the other kind joins it and is answered as if its command ran
+// just after the fill, as in Redis: WRONGTYPE when the fetch found a value (kWrongType; an MGET
+// part reads nil), nil / empty when it did not, and the error when it failed. Hash fills carry
+// no freshness block (no stale-while-revalidate, stale-if-error or refresh-ahead for hashes).
 // The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
 // a few entries per insert and by SweepNegative() from the server's cron, and past
 // kMaxNegativeEntries the oldest remembered miss is forgotten to make room.
@@ -44,6 +50,16 @@ namespace flightcache::origin {
 // Waiter::expire_at_ms when the waiter leaves the filled value's expiry as the fill policy sets it.
 inline constexpr int64_t kKeepFillExpiry = -1;
 
+// What a reader (and so the flight it starts) fills the key with.
+enum class ReadKind : uint8_t {
+  kString,  // the value (GET, MGET, GETEX)
+  kHash,    // the row's fields as a hash (HGETALL, HGET, HMGET)
+};
+
+// The error text a reader of the other kind than its flight's gets (Redis's WRONGTYPE).
+inline constexpr const char* kWrongTypeError =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
 struct Waiter {
   uint64_t conn_id;
   uint64_t slot_seq;
@@ -52,6 +68,7 @@ struct Waiter {
   // GETEX's EX/PX/EXAT/PXAT (unix ms) or PERSIST (0) for the filled value; kKeepFillExpiry for
   // GET, MGET and a plain GETEX. Applied with the fill, under the same lock, in join order.
   int64_t expire_at_ms = kKeepFillExpiry;
+  ReadKind kind = ReadKind::kString;  // what this reader's command reads
 };
 
 struct SingleflightStats {
@@ -76,9 +93,10 @@ struct SingleflightStats {
 };
 
 struct FillPolicy {
-  int64_t cache_ttl_ms = 0;     // expiry of filled values; 0 = none
-  int64_t negative_ttl_ms = 0;  // how long "not found" is remembered; 0 = not at all
-  FreshnessDefaults freshness;  // windows and β of filled values without their own
+  int64_t cache_ttl_ms = 0;         // expiry of filled values; 0 = none
+  int64_t negative_ttl_ms = 0;      // how long "not found" is remembered; 0 = not at all
+  FreshnessDefaults freshness;      // windows and β of filled values without their own
+  storage::TypeLimits type_limits;  // hash fills: hash-max-listpack-entries / -value
 };
 
 // Why a background refresh starts.
@@ -119,14 +137,16 @@ class Singleflight : public storage::KeyWatcher {
 
   // True when a recent "not found" for key is still remembered (negative-ttl).
   bool KnownMissing(std::string_view key, int64_t now_ms);
-  // Parks waiter on key's flight, starting the fetch if none is in flight.
+  // Parks waiter on key's flight, starting the fetch if none is in flight (a flight of
+  // waiter.kind; a flight of either kind in flight is joined: see Kinds at the top).
   void Join(std::string_view key, const Waiter& waiter);
   // Takes one waiter off key's flight (its connection closed). The fetch goes on.
   void Cancel(std::string_view key, uint64_t conn_id, uint64_t slot_seq);
-  // Starts a background refresh of key: a flight with no waiters, unless one is in flight
+  // Starts a background refresh of key: a flight with no waiters that fills kind (ORIGIN
+  // REFRESH of a hash filled from a SQL row refreshes it as a hash), unless one is in flight
   // already (then nothing starts). Call with key's shard lock held, as Join. Returns true when
   // it started one. A kStale call counts a stale hit either way.
-  bool Refresh(std::string_view key, RefreshReason reason);
+  bool Refresh(std::string_view key, RefreshReason reason, ReadKind kind = ReadKind::kString);
   // Forgets key's flight by hand (ORIGIN FORGET), as a write to the key would: its waiters are
   // still answered, it fills nothing, and later readers start a new fetch. False when no flight
   // (that is not already forgotten) is in flight for key.
@@ -155,6 +175,7 @@ class Singleflight : public storage::KeyWatcher {
     uint64_t id = 0;  // the fetch callback finds its flight by it (forgotten ones leave flights_)
     bool forgotten = false;
     bool background = false;
+    ReadKind kind = ReadKind::kString;  // what it fills: its first waiter's kind
     int64_t started_us = 0;
   };
   struct StringHash {
@@ -164,19 +185,21 @@ class Singleflight : public storage::KeyWatcher {
   using FlightMap =
       std::unordered_map<std::string, std::unique_ptr<Flight>, StringHash, std::equal_to<>>;
 
-  // Adds a flight for key (none is in flights_) and returns its id; the caller then calls
-  // Fetch(key, id) without the lock. Lock held.
-  uint64_t AddFlight(std::string_view key, const Waiter* first_waiter, bool background);
-  void Fetch(const std::string& key, uint64_t id);
+  // Adds a flight for key (none is in flights_) that fills kind and returns its id; the caller
+  // then calls Fetch(key, id, kind) without the lock. Lock held.
+  uint64_t AddFlight(std::string_view key, const Waiter* first_waiter, bool background,
+                     ReadKind kind);
+  void Fetch(const std::string& key, uint64_t id, ReadKind kind);
   // Moves a flight out of flights_ into forgotten_ (the Forget rule). Lock held.
   void Detach(FlightMap::iterator it);
   // Takes flight id of key out of the table (flights_ or forgotten_); nullptr when gone.
   // Lock held.
   std::unique_ptr<Flight> TakeFlight(const std::string& key, uint64_t id);
-  void Complete(const std::string& key, uint64_t id, FetchResult result);
+  void Complete(const std::string& key, uint64_t id, ReadKind kind, FetchResult result);
   // The expiry (unix ms, 0 = none) of the value that fills flight's key: the route's TTL
   // (route_ttl_ms, -1 for none) or else the fill policy's cache TTL, overridden by each GETEX
-  // waiter in the order they joined (as if each ran after the fill, one after another).
+  // waiter in the order they joined (as if each ran after the fill, one after another; a
+  // GETEX on a hash flight gets WRONGTYPE and sets nothing).
   // Called with mutex_ held.
   int64_t FillExpiry(const Flight& flight, int64_t route_ttl_ms, int64_t now_ms) const;
   // Remembers key as missing until expire_at_ms. Lock held.

@@ -1,6 +1,7 @@
 // sql_result.cc — JSON strings, base64 and the several-rows error for SQL kinds (sql_result.h).
 #include "origin/sql_result.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace flightcache::origin {
@@ -59,6 +60,35 @@ std::string Base64(std::string_view bytes) {
     out.push_back('=');
   }
   return out;
+}
+
+void MergeDuplicateColumns(std::vector<RowField>* fields) {
+  if (fields->size() < 2) return;
+  std::vector<size_t> order(fields->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // By name, and for one name by position: each run of equal names is first .. last.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return (*fields)[a].first < (*fields)[b].first; });
+  std::vector<bool> drop(fields->size(), false);
+  bool any = false;
+  for (size_t run = 0; run < order.size();) {
+    size_t end = run + 1;
+    while (end < order.size() && (*fields)[order[end]].first == (*fields)[order[run]].first) ++end;
+    if (end - run > 1) {
+      (*fields)[order[run]].second = std::move((*fields)[order[end - 1]].second);
+      for (size_t k = run + 1; k < end; ++k) drop[order[k]] = true;
+      any = true;
+    }
+    run = end;
+  }
+  if (!any) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < fields->size(); ++i) {
+    if (drop[i]) continue;
+    if (kept != i) (*fields)[kept] = std::move((*fields)[i]);  // never a self-move
+    ++kept;
+  }
+  fields->resize(kept);
 }
 
 FetchResult TooManyRows(const std::string& count) {

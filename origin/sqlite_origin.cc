@@ -26,8 +26,10 @@ constexpr int kMaxRowsCounted = 1000;
 // What a query parameter binds: the capture at index, or the whole key (kWholeKey).
 constexpr int kWholeKey = -1;
 
-std::string_view ColumnBytes(sqlite3_stmt* stmt, int column) {
-  if (sqlite3_column_type(stmt, column) == SQLITE_BLOB) {
+// Column's bytes; type: its sqlite3_column_type(), read before any conversion (reading a number
+// as text may change what sqlite3_column_type() says afterwards).
+std::string_view ColumnBytes(sqlite3_stmt* stmt, int column, int type) {
+  if (type == SQLITE_BLOB) {
     const void* blob = sqlite3_column_blob(stmt, column);
     int size = sqlite3_column_bytes(stmt, column);
     return blob ? std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size))
@@ -39,8 +41,8 @@ std::string_view ColumnBytes(sqlite3_stmt* stmt, int column) {
               : std::string_view();
 }
 
-void AppendJsonValue(std::string* out, sqlite3_stmt* stmt, int column) {
-  switch (sqlite3_column_type(stmt, column)) {
+void AppendJsonValue(std::string* out, sqlite3_stmt* stmt, int column, int type) {
+  switch (type) {
     case SQLITE_NULL:
       *out += "null";
       break;
@@ -59,19 +61,38 @@ void AppendJsonValue(std::string* out, sqlite3_stmt* stmt, int column) {
       break;
     }
     case SQLITE_BLOB:
-      AppendJsonString(out, Base64(ColumnBytes(stmt, column)));
+      AppendJsonString(out, Base64(ColumnBytes(stmt, column, type)));
       break;
     default:
-      AppendJsonString(out, ColumnBytes(stmt, column));
+      AppendJsonString(out, ColumnBytes(stmt, column, type));
   }
+}
+
+// The row stmt is on as a hash's fields: column name -> the column's value as the one-column
+// mapping gives it, NULL columns left out. types: each column's type (see ColumnBytes).
+std::vector<RowField> SqliteRowFields(sqlite3_stmt* stmt, const std::vector<int>& types) {
+  std::vector<RowField> fields;
+  fields.reserve(types.size());
+  for (size_t c = 0; c < types.size(); ++c) {
+    if (types[c] == SQLITE_NULL) continue;
+    const int column = static_cast<int>(c);
+    const char* name = sqlite3_column_name(stmt, column);
+    fields.emplace_back(name ? name : "", std::string(ColumnBytes(stmt, column, types[c])));
+  }
+  MergeDuplicateColumns(&fields);
+  return fields;
 }
 
 // The answer of the row stmt is on (see the mapping at the top of sqlite_origin.h).
 FetchResult MapSqliteRow(sqlite3_stmt* stmt) {
   const int columns = sqlite3_column_count(stmt);
+  std::vector<int> types(static_cast<size_t>(columns));
+  for (int c = 0; c < columns; ++c) types[static_cast<size_t>(c)] = sqlite3_column_type(stmt, c);
   if (columns == 1) {
-    if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) return FetchResult::NotFound();
-    return FetchResult::Value(std::string(ColumnBytes(stmt, 0)));
+    if (types[0] == SQLITE_NULL) return FetchResult::NotFound();
+    FetchResult result = FetchResult::Value(std::string(ColumnBytes(stmt, 0, types[0])));
+    result.fields = SqliteRowFields(stmt, types);
+    return result;
   }
   std::string json = "{";
   for (int c = 0; c < columns; ++c) {
@@ -79,10 +100,12 @@ FetchResult MapSqliteRow(sqlite3_stmt* stmt) {
     const char* name = sqlite3_column_name(stmt, c);
     AppendJsonString(&json, name ? name : "");
     json.push_back(':');
-    AppendJsonValue(&json, stmt, c);
+    AppendJsonValue(&json, stmt, c, types[static_cast<size_t>(c)]);
   }
   json.push_back('}');
-  return FetchResult::Value(std::move(json));
+  FetchResult result = FetchResult::Value(std::move(json));
+  result.fields = SqliteRowFields(stmt, types);
+  return result;
 }
 
 // For each parameter of stmt (1-based, index 0 unused), what it binds; false with *error when

@@ -10,8 +10,11 @@
 // text, never spliced into the query. Result mapping (MapSqliteRow): zero rows or a NULL →
 // not found; one row, one column → that value (text as is, blob as raw bytes, numbers as
 // text); one row, several columns → a JSON object column → value (blob as base64); more rows
-// → an error naming the count. A writer's lock is waited on (busy handler) until the fetch's
-// deadline; a timed-out query is interrupted, and its connection is reused once it returns.
+// → an error naming the count. Every value also carries the row as fields (FetchResult::fields:
+// column name → that column's value as the one-column mapping gives it, NULL columns left
+// out), which a hash read (HGETALL, HGET, HMGET) fills as a hash. A writer's lock is waited on
+// (busy handler) until the fetch's deadline; a timed-out query is interrupted, and its connection
+// is reused once it returns.
 #pragma once
 
 #include <memory>

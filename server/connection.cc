@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "origin/singleflight.h"
+#include "server/commands/hash_read_through.h"
 #include "server/server.h"
 #include "server/worker.h"
 #include "server/write_pieces.h"
@@ -226,6 +227,14 @@ uint64_t Connection::ParkSlot(std::vector<std::string> keys, std::unique_ptr<Pen
   return parked.seq;
 }
 
+uint64_t Connection::ParkHashRead(std::string key, std::unique_ptr<PendingHashRead> read) {
+  std::vector<std::string> keys;
+  keys.push_back(std::move(key));
+  const uint64_t seq = ParkSlot(std::move(keys), nullptr);
+  FindSlot(seq)->hash_read = std::move(read);
+  return seq;
+}
+
 ReplySlot* Connection::FindSlot(uint64_t seq) {
   for (ReplySlot& slot : slots_) {
     if (slot.seq == seq && slot.waiting > 0) return &slot;
@@ -244,7 +253,12 @@ void WriteFetchResult(protocol::ReplyWriter& w, const origin::FetchResult& resul
       w.Null();
       break;
     case origin::FetchStatus::kError:
-      w.Error("ERR " + result.error);
+      // WRONGTYPE (a GET on a key its flight fills as a hash) is Redis's own text.
+      if (result.error_kind == origin::FetchErrorKind::kWrongType) {
+        w.Error(result.error);
+      } else {
+        w.Error("ERR " + result.error);
+      }
       break;
   }
 }
@@ -259,8 +273,15 @@ void Connection::ResolveSlot(uint64_t seq, uint32_t part, const origin::FetchRes
   if (slot->array) {
     if (part < slot->array->elements.size()) {
       w.set_output(&slot->array->elements[part]);
-      WriteFetchResult(w, result);
+      if (result.error_kind == origin::FetchErrorKind::kWrongType) {
+        w.Null();  // MGET reads a key of another type as nil, as in Redis
+      } else {
+        WriteFetchResult(w, result);
+      }
     }
+  } else if (slot->hash_read) {
+    w.set_output(&slot->bytes);
+    WriteHashReadReply(w, *slot->hash_read, result);
   } else {
     w.set_output(&slot->bytes);
     WriteFetchResult(w, result);
@@ -298,6 +319,7 @@ void Connection::FinishSlot(ReplySlot* slot) {
     worker_->stats().blocked_clients.set(worker_->stats().blocked_clients.get() - 1);
   }
   slot->keys.clear();
+  slot->hash_read.reset();
   if (slot->array) {
     protocol::ReplyWriter w(&slot->bytes);
     w.set_resp3(resp == 3);

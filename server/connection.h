@@ -62,12 +62,25 @@ struct PendingArray {
   std::vector<std::string> elements;
 };
 
+// A hash read (HGETALL, HGET, HMGET) parked on its key's fetch: what to answer from the row
+// (server/commands/hash_read_through.h).
+struct PendingHashRead {
+  enum class Reply : uint8_t {
+    kAll,   // HGETALL: every field and value
+    kOne,   // HGET: fields[0]'s value
+    kMany,  // HMGET: each of fields' values
+  };
+  Reply reply = Reply::kAll;
+  std::vector<std::string> fields;
+};
+
 struct ReplySlot {
   uint64_t seq = 0;
   uint32_t waiting = 0;  // fetches this slot still waits for; 0 = ready to send
   std::string bytes;
-  std::unique_ptr<PendingArray> array;  // set for a parked MGET
-  std::vector<std::string> keys;        // keys whose fetches this slot waits on
+  std::unique_ptr<PendingArray> array;         // set for a parked MGET
+  std::vector<std::string> keys;               // keys whose fetches this slot waits on
+  std::unique_ptr<PendingHashRead> hash_read;  // set for a parked hash read
 };
 
 class Connection {
@@ -103,6 +116,9 @@ class Connection {
   // Parks the current command: opens a slot that waits for one result per key and returns
   // its sequence number. Replies of later commands queue behind it.
   uint64_t ParkSlot(std::vector<std::string> keys, std::unique_ptr<PendingArray> array);
+  // Parks the current hash read on key's fetch, as ParkSlot({key}, nullptr) does; read says
+  // how the row answers it.
+  uint64_t ParkHashRead(std::string key, std::unique_ptr<PendingHashRead> read);
   // Parks the current command on `parts` answers from other workers (ResolveSlotText).
   uint64_t ParkGather(std::unique_ptr<PendingArray> parts);
   // Delivers one worker's answer to a gathering slot.

@@ -148,6 +148,7 @@ class HomeLoopOrigin : public origin::Origin {
   void Close() override { inner_->Close(); }
   // The router answers these from any thread (router.h).
   bool Serves(std::string_view key) const override { return inner_->Serves(key); }
+  bool ServesRows(std::string_view key) const override { return inner_->ServesRows(key); }
   void CountShared(std::string_view key) override { inner_->CountShared(key); }
   std::string RoutesInfo() const override { return inner_->RoutesInfo(); }
   std::string RouteOf(std::string_view key) const override { return inner_->RouteOf(key); }
@@ -341,6 +342,8 @@ origin::FillPolicy FillPolicyOf(const Config& config) {
   origin::FillPolicy policy{config.cache_ttl_s * 1000, config.negative_ttl_s * 1000, {}};
   policy.freshness = origin::FreshnessDefaults{config.stale_while_revalidate_s,
                                                config.stale_if_error_s, config.refresh_ahead_beta};
+  policy.type_limits.hash_max_listpack_entries = config.hash_max_listpack_entries;
+  policy.type_limits.hash_max_listpack_value = config.hash_max_listpack_value;
   return policy;
 }
 
@@ -522,7 +525,8 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     }
     if (singleflight_ &&
         (name == "cache-ttl" || name == "negative-ttl" || name == "stale-while-revalidate" ||
-         name == "stale-if-error" || name == "refresh-ahead-beta")) {
+         name == "stale-if-error" || name == "refresh-ahead-beta" ||
+         name.starts_with("hash-max-"))) {  // hash fills' encoding (and the ziplist aliases)
       singleflight_->set_policy(FillPolicyOf(updated));
       singleflight_->refresh_ahead().SetGlobal(updated.refresh_ahead_beta);
     }

@@ -3,8 +3,9 @@
 // Every command runs with its key's shard lock held (see server/worker.cc). Reads answer
 // from the key's hash; a key of another type gets WRONGTYPE. Writes change the hash inside an
 // ObjectWrite (the KeyWatcher hears of them and the shard re-counts the hash's bytes), create
-// the hash on the first field and delete the key with its last field, as Redis does. Hashes do
-// not read through the origin yet. Replies and error texts are Redis 7.0's.
+// the hash on the first field and delete the key with its last field, as Redis does. HGETALL,
+// HGET and HMGET read a missing key through its SQL route (hash_read_through.h); the other
+// reads answer from the cache only. Replies and error texts are Redis 7.0's.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/commands/hash_read_through.h"
 #include "server/server.h"
 #include "server/worker.h"
 #include "storage/glob.h"
@@ -99,6 +101,7 @@ void HgetCommand(CommandContext& ctx) {
   bool wrong;
   HashObject* h = HashForRead(ctx, &wrong);
   if (wrong) return;
+  if (!h && ParkHashReadThrough(ctx, PendingHashRead::Reply::kOne, 2)) return;
   auto v = h ? h->Get(ctx.args[2]) : std::nullopt;
   if (v) {
     ctx.reply.Bulk(*v);
@@ -111,6 +114,7 @@ void HmgetCommand(CommandContext& ctx) {
   bool wrong;
   HashObject* h = HashForRead(ctx, &wrong);
   if (wrong) return;
+  if (!h && ParkHashReadThrough(ctx, PendingHashRead::Reply::kMany, 2)) return;
   ctx.reply.ArrayHeader(ctx.args.size() - 2);
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     auto v = h ? h->Get(ctx.args[i]) : std::nullopt;
@@ -122,11 +126,12 @@ void HmgetCommand(CommandContext& ctx) {
   }
 }
 
-// HGETALL (a map in RESP3), HKEYS and HVALS.
+// HGETALL (a map in RESP3; the only one of the three that reads through), HKEYS and HVALS.
 void HgetallGeneric(CommandContext& ctx, bool fields, bool values) {
   bool wrong;
   HashObject* h = HashForRead(ctx, &wrong);
   if (wrong) return;
+  if (!h && fields && values && ParkHashReadThrough(ctx, PendingHashRead::Reply::kAll, 2)) return;
   const size_t n = h ? h->Length() : 0;
   if (fields && values) {
     ctx.reply.MapHeader(n);
@@ -359,11 +364,11 @@ void RegisterHashCommands(CommandTable& t) {
          "Sets the values of multiple fields.", "2.0.0"});
   t.Add({"hsetnx", 4, kWriteFast, 1, 1, 1, HsetnxCommand, "hash",
          "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0"});
-  t.Add({"hget", 3, kRead, 1, 1, 1, HgetCommand, "hash", "Returns the value of a field in a hash.",
-         "2.0.0"});
-  t.Add({"hmget", -3, kRead, 1, 1, 1, HmgetCommand, "hash",
+  t.Add({"hget", 3, kRead | kReadThrough, 1, 1, 1, HgetCommand, "hash",
+         "Returns the value of a field in a hash.", "2.0.0"});
+  t.Add({"hmget", -3, kRead | kReadThrough, 1, 1, 1, HmgetCommand, "hash",
          "Returns the values of all fields in a hash.", "2.0.0"});
-  t.Add({"hgetall", 2, kReadOnly, 1, 1, 1, HgetallCommand, "hash",
+  t.Add({"hgetall", 2, kReadOnly | kReadThrough, 1, 1, 1, HgetallCommand, "hash",
          "Returns all fields and values in a hash.", "2.0.0"});
   t.Add({"hkeys", 2, kReadOnly, 1, 1, 1, HkeysCommand, "hash", "Returns all fields in a hash.",
          "2.0.0"});

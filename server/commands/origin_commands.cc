@@ -92,7 +92,15 @@ void OriginRefresh(CommandContext& ctx) {
     ctx.reply.Error("ERR no route serves this key");
     return;
   }
-  ctx.reply.Integer(flights->Refresh(key, origin::RefreshReason::kManual) ? 1 : 0);
+  // A hash filled from a SQL row is refreshed as a hash (read-through serves database 0).
+  storage::KeyLocation at = ctx.server.keyspace().db(0).Locate(key);
+  storage::Entry* cached = at.shard->Find(key, at.hash, ctx.now_ms, false);
+  const bool hash = cached && storage::EntryType(cached) == storage::ValueType::kHash &&
+                    ctx.server.origin()->ServesRows(key);
+  ctx.reply.Integer(flights->Refresh(key, origin::RefreshReason::kManual,
+                                     hash ? origin::ReadKind::kHash : origin::ReadKind::kString)
+                        ? 1
+                        : 0);
 }
 
 void OriginRoutes(CommandContext& ctx) {
