@@ -457,9 +457,9 @@ void Server::ConfigureEviction(const Config& config) {
 }
 
 void Server::RemeasureMemoryBaseline() {
-  keyspace_.set_memory_baseline(
-      static_cast<int64_t>(UsedMemoryBytes()) - static_cast<int64_t>(keyspace_.memory_bytes()) -
-      keyspace_.lazy_free().pending_bytes() - keyspace_.TransientBytes());
+  keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
+                                static_cast<int64_t>(keyspace_.memory_bytes()) -
+                                keyspace_.lazy_free().pending_bytes() - keyspace_.TransientBytes());
 }
 
 int64_t Server::TransientBytes(void* server) {
