@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "storage/types/quicklist.h"
@@ -74,14 +75,22 @@ void LazyFree::FreeTables(std::vector<DetachedTable> tables, size_t keys, size_t
 }
 
 void LazyFree::Enqueue(Job job) {
-  // Counted before the thread can see the job, so that its decrement never goes first.
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!thread_.joinable()) {
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error&) {
+      // No thread to be had (out of resources): free here, as if lazy freeing were off.
+      lock.unlock();
+      FreeJob(job);
+      return;
+    }
+  }
+  // Counted under the lock, before the thread can pop the job: its decrement never goes first.
   pending_objects_.fetch_add(job.objects, std::memory_order_relaxed);
   pending_bytes_.fetch_add(static_cast<int64_t>(job.bytes), std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> hold(mutex_);
-    queue_.push_back(std::move(job));
-    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
-  }
+  queue_.push_back(std::move(job));
+  lock.unlock();
   wake_.notify_one();
 }
 
