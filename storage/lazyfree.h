@@ -82,8 +82,7 @@ class LazyFree {
   bool AllowedFor(FreeReason reason) const;
 
   // Frees object: queues it for the thread when reason allows and its effort passes
-  // kLazyfreeThreshold (returns true), else deletes it now (returns false). Should the thread
-  // fail to start (no resources), a queued job is freed at once instead.
+  // kLazyfreeThreshold (returns true), else deletes it now (returns false).
   bool Free(std::unique_ptr<Object> object, FreeReason reason);
   // Queues the tables a flush detached: `keys` entries holding `bytes` bytes in all (entries,
   // objects, bucket arrays). Each key counts as one lazyfreed object, as in Redis.
