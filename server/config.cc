@@ -438,6 +438,39 @@ std::vector<ConfigOption> BuildOptions() {
                              "yes (default): redis:// origins push invalidations (CLIENT "
                              "TRACKING); no: filled values change only on their TTLs"});
   }
+  // Lazy freeing: yes/no options, as Redis 7.0's (storage/lazyfree.h).
+  struct LazyfreeOption {
+    const char* name;
+    bool Config::*field;
+    const char* help;
+  };
+  const LazyfreeOption lazyfree_options[] = {
+      {"lazyfree-lazy-eviction", &Config::lazyfree_lazy_eviction,
+       "free a big evicted value in the background (default no)"},
+      {"lazyfree-lazy-expire", &Config::lazyfree_lazy_expire,
+       "free a big expired value in the background (default no)"},
+      {"lazyfree-lazy-server-del", &Config::lazyfree_lazy_server_del,
+       "free a big value the server deletes itself (an overwrite, RENAME's destination) in the "
+       "background (default no)"},
+      {"lazyfree-lazy-user-del", &Config::lazyfree_lazy_user_del,
+       "DEL frees big values in the background, as UNLINK does (default no)"},
+      {"lazyfree-lazy-user-flush", &Config::lazyfree_lazy_user_flush,
+       "FLUSHALL/FLUSHDB without SYNC or ASYNC free in the background (default no)"},
+  };
+  for (const LazyfreeOption& l : lazyfree_options) {
+    bool Config::*field = l.field;
+    auto getter = [field](const Config& c) { return std::string(c.*field ? "yes" : "no"); };
+    auto setter = [field](Config& c, std::string_view text, std::string* error) {
+      std::string v = Lower(text);
+      if (v != "yes" && v != "no") {
+        *error = "argument must be 'yes' or 'no'";
+        return false;
+      }
+      c.*field = v == "yes";
+      return true;
+    };
+    o.push_back(ConfigOption{l.name, true, setter, getter, l.help});
+  }
   return o;
 }
 

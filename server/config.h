@@ -76,6 +76,13 @@ struct Config {
   int64_t tracking_table_max_keys = 0;
   // A script running longer than this makes other clients get BUSY (lua-time-limit alias).
   int64_t busy_reply_threshold_ms = 5000;
+  // Lazy freeing (storage/lazyfree.h), Redis 7.0's lazyfree-lazy-* options: which removals free
+  // a big value on the background thread. UNLINK and FLUSHALL/FLUSHDB ASYNC always do.
+  bool lazyfree_lazy_eviction = false;
+  bool lazyfree_lazy_expire = false;
+  bool lazyfree_lazy_server_del = false;
+  bool lazyfree_lazy_user_del = false;
+  bool lazyfree_lazy_user_flush = false;  // FLUSHALL/FLUSHDB without SYNC or ASYNC
 };
 
 struct ConfigOption {

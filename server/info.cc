@@ -126,6 +126,10 @@ void MemorySection(Worker& w, std::string& out) {
   Field(out, "mem_fragmentation_ratio",
         FormatFixed(used ? static_cast<double>(rss) / static_cast<double>(used) : 0, 2));
   Field(out, "mem_allocator", FLIGHTCACHE_SANITIZER_ALLOCATOR ? "sanitizer" : "libc");
+  // Redis 7.0 shows both lazy-free figures here, in the memory section (storage/lazyfree.h).
+  Field(out, "lazyfree_pending_objects",
+        static_cast<uint64_t>(s.keyspace().lazy_free().pending_objects()));
+  Field(out, "lazyfreed_objects", s.keyspace().lazy_free().freed_objects());
 }
 
 void PersistenceSection(std::string& out) {

@@ -23,17 +23,22 @@ using storage::EntryKey;
 using storage::EntryValue;
 using storage::KeyLocation;
 
-void DelCommand(CommandContext& ctx) {
+// DEL and UNLINK. A big value is freed on the lazy-free thread for UNLINK always, and for DEL
+// under lazyfree-lazy-user-del (storage/lazyfree.h); the key is gone before the reply either way.
+void DeleteKeys(CommandContext& ctx, storage::FreeReason reason) {
   int64_t removed = 0;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     KeyLocation at;
     // Look up first so an already-expired key does not count as deleted; delete either way,
     // so that a fetch in flight for a missing key is forgotten.
     const bool live = Lookup(ctx, ctx.args[i], &at) != nullptr;
-    if (at.shard->Delete(ctx.args[i], at.hash) && live) ++removed;
+    if (at.shard->Delete(ctx.args[i], at.hash, reason) && live) ++removed;
   }
   ctx.reply.Integer(removed);
 }
+
+void DelCommand(CommandContext& ctx) { DeleteKeys(ctx, storage::FreeReason::kUserDel); }
+void UnlinkCommand(CommandContext& ctx) { DeleteKeys(ctx, storage::FreeReason::kUnlink); }
 
 void ExistsCommand(CommandContext& ctx) {
   int64_t count = 0;
@@ -108,7 +113,7 @@ void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool absolute, std::str
     return;
   }
   if (when <= ctx.now_ms) {
-    at.shard->Delete(ctx.args[1], at.hash);
+    at.shard->Delete(ctx.args[1], at.hash, storage::FreeReason::kExpire);
   } else {
     at.shard->SetExpire(e, at.hash, when);
   }
@@ -333,16 +338,19 @@ void FlushCommand(CommandContext& ctx) {
     ctx.reply.Error(kErrSyntax);
     return;
   }
-  // ASYNC frees in the foreground too: freeing is fast enough at cache sizes (see README).
+  // ASYNC: the keys are gone at once and their memory is freed on the lazy-free thread; SYNC
+  // frees here; neither: lazyfree-lazy-user-flush decides, as in Redis 7.0.
+  const bool async = ctx.args.size() == 2 ? EqualsIgnoreCase(ctx.args[1], "async")
+                                          : ctx.worker.config().lazyfree_lazy_user_flush;
   storage::Keyspace& keyspace = ctx.server.keyspace();
   if (EqualsIgnoreCase(ctx.args[0], "flushall")) {
     for (size_t d = 0; d < keyspace.database_count(); ++d) {
       if (keyspace.db(d).size() > 0) ctx.server.watch_table().TouchAllInDb(d, d, false, ctx.now_ms);
     }
-    keyspace.FlushAll();
+    keyspace.FlushAll(async);
   } else {
     ctx.server.watch_table().TouchAllInDb(ctx.conn.db_index(), 0, false, ctx.now_ms);
-    ctx.conn.database().Flush();
+    ctx.conn.database().Flush(async);
   }
   ctx.reply.Ok();
 }
@@ -432,7 +440,7 @@ void SwapdbCommand(CommandContext& ctx) {
 
 void RegisterKeyspaceCommands(CommandTable& t) {
   t.Add({"del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Deletes one or more keys.", "1.0.0"});
-  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand, "generic",
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, UnlinkCommand, "generic",
          "Asynchronously deletes one or more keys.", "4.0.0"});
   t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",
          "Determines whether one or more keys exist.", "1.0.0"});

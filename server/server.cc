@@ -262,6 +262,16 @@ void SizeThreadPool(const std::vector<origin::RouteSpec>& specs) {
   setenv("UV_THREADPOOL_SIZE", std::to_string(std::min(threads, 1024)).c_str(), 0);
 }
 
+// The keyspace's lazy-free settings from config (lazyfree-lazy-user-flush is read by FLUSHALL).
+storage::LazyFreeConfig LazyFreeConfigOf(const Config& config) {
+  storage::LazyFreeConfig lazy;
+  lazy.lazy_eviction = config.lazyfree_lazy_eviction;
+  lazy.lazy_expire = config.lazyfree_lazy_expire;
+  lazy.lazy_server_del = config.lazyfree_lazy_server_del;
+  lazy.lazy_user_del = config.lazyfree_lazy_user_del;
+  return lazy;
+}
+
 }  // namespace
 
 Server::Server(Config config)
@@ -282,6 +292,7 @@ Server::Server(Config config)
     workers_.push_back(std::make_unique<Worker>(this, static_cast<size_t>(i), config_));
   }
   keyspace_.set_transient_bytes_source(&Server::TransientBytes, this);
+  keyspace_.lazy_free().Configure(LazyFreeConfigOf(config_));
   scripting_ = std::make_unique<Scripting>(this, workers_.size());
 }
 
@@ -451,7 +462,7 @@ void Server::ConfigureEviction(const Config& config) {
 void Server::RemeasureMemoryBaseline() {
   keyspace_.set_memory_baseline(static_cast<int64_t>(UsedMemoryBytes()) -
                                 static_cast<int64_t>(keyspace_.memory_bytes()) -
-                                keyspace_.TransientBytes());
+                                keyspace_.lazy_free().pending_bytes() - keyspace_.TransientBytes());
 }
 
 int64_t Server::TransientBytes(void* server) {
@@ -519,6 +530,9 @@ std::string Server::SetConfig(Worker& from, const std::vector<ConfigChange>& cha
     }
     if (name == "notify-keyspace-events") {
       key_events_.SetNotifyClasses(updated.notify_keyspace_events);
+    }
+    if (name.starts_with("lazyfree-lazy-")) {
+      keyspace_.lazy_free().Configure(LazyFreeConfigOf(updated));
     }
     if (name == "tracking-table-max-keys") {
       key_events_.tracking().set_max_keys(static_cast<uint64_t>(updated.tracking_table_max_keys));

@@ -87,6 +87,7 @@ void ConfigCommand(CommandContext& ctx) {
     ctx.server.expired_keys_base = ctx.server.keyspace().expired_keys();
     ctx.server.evicted_keys_base = ctx.server.keyspace().evicted_keys();
     if (ctx.server.singleflight()) ctx.server.singleflight()->ResetStats();
+    ctx.server.keyspace().lazy_free().ResetStats();
     ctx.reply.Ok();
   } else if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
     static const char* kHelp[] = {

@@ -4,11 +4,12 @@
 namespace flightcache::storage {
 
 Database::Database(size_t index, const std::atomic<int64_t>* clock,
-                   const std::array<std::mutex*, kShardCount>& locks)
+                   const std::array<std::mutex*, kShardCount>& locks, LazyFree* lazy_free)
     : index_(index) {
   for (size_t i = 0; i < kShardCount; ++i) {
     shards_[i] = std::make_unique<Shard>(clock, locks[i]);
     shards_[i]->set_used_flag(&used_);
+    shards_[i]->set_lazy_free(lazy_free);
   }
 }
 
@@ -30,8 +31,8 @@ size_t Database::memory_bytes() const {
   return n;
 }
 
-void Database::Flush() {
-  for (auto& s : shards_) s->Flush();
+void Database::Flush(bool async) {
+  for (auto& s : shards_) s->Flush(async);
   avg_ttl_ms_.store(0, std::memory_order_relaxed);
 }
 

@@ -41,9 +41,10 @@ struct KeyLocation {
 class Database {
  public:
   // index: the database's number (SELECT index). clock: the keyspace's cached "now". locks: the
-  // keyspace's kShardCount shard locks, shared by every database.
+  // keyspace's kShardCount shard locks, shared by every database. lazy_free: where the shards
+  // free removed values (the keyspace's; nullptr: at once).
   Database(size_t index, const std::atomic<int64_t>* clock,
-           const std::array<std::mutex*, kShardCount>& locks);
+           const std::array<std::mutex*, kShardCount>& locks, LazyFree* lazy_free = nullptr);
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -85,8 +86,8 @@ class Database {
   size_t size() const;
   size_t volatile_count() const;
   size_t memory_bytes() const;
-  // Removes every key of this database (FLUSHDB).
-  void Flush();
+  // Removes every key of this database (FLUSHDB); async: freed by the LazyFree thread.
+  void Flush(bool async = false);
   // Exchanges every key of this database with other's, shard by shard (SWAPDB). Each shard keeps
   // its watcher; a watched shard tells it of a flush. Every shard lock must be held.
   void SwapContents(Database& other);

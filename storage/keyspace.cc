@@ -11,7 +11,7 @@ Keyspace::Keyspace(size_t databases) {
   for (size_t i = 0; i < kShardCount; ++i) locks[i] = &locks_[i].mutex;
   dbs_.reserve(databases);
   for (size_t i = 0; i < databases; ++i) {
-    dbs_.push_back(std::make_unique<Database>(i, &now_ms_, locks));
+    dbs_.push_back(std::make_unique<Database>(i, &now_ms_, locks, &lazy_free_));
   }
 }
 
@@ -52,8 +52,8 @@ uint64_t Keyspace::expired_keys() const {
   return n;
 }
 
-void Keyspace::FlushAll() {
-  for (auto& d : dbs_) d->Flush();
+void Keyspace::FlushAll(bool async) {
+  for (auto& d : dbs_) d->Flush(async);
 }
 
 void Keyspace::SwapDatabases(size_t a, size_t b) {
@@ -152,7 +152,7 @@ bool Keyspace::MakeRoom() {
   const int64_t limit = maxmemory();
   const EvictionPolicy policy = this->policy();
   if (limit <= 0) return true;
-  for (size_t evicted = 0; UsedMemoryEstimate() > limit; ++evicted) {
+  for (size_t evicted = 0; EvictionMemoryEstimate() > limit; ++evicted) {
     if (evicted >= kMaxEvictionsPerCall) return false;
     // Keys that have expired but are not removed yet are skipped by the samplers; when
     // nothing else may go, they are freed before giving up.

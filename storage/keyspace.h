@@ -21,7 +21,8 @@
 //    RehashPass, ConfigureEviction. The eviction mutex serializes MakeRoom and ConfigureEviction.
 // 3. Lock-free, from any thread, with or without locks held: size, volatile_count,
 //    memory_bytes, expired_keys, evicted_keys, UsedMemoryEstimate, OverMemoryLimit, policy,
-//    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf, db, database_count.
+//    maxmemory, SetClock, set_memory_baseline, ShardIndex, ShardMaskOf, db, database_count,
+//    lazy_free (its own lock, taken after shard locks; see lazyfree.h).
 //    Counters are relaxed atomics: each is a recent value; sums over shards are not a
 //    consistent snapshot.
 // 4. LockShards / LockAllShards: from any thread holding no shard lock.
@@ -43,6 +44,7 @@
 
 #include "storage/database.h"
 #include "storage/eviction.h"
+#include "storage/lazyfree.h"
 #include "storage/shard.h"
 #include "storage/sync.h"
 
@@ -133,8 +135,12 @@ class Keyspace {
   size_t volatile_count() const;
   size_t memory_bytes() const;
   uint64_t expired_keys() const;
-  // Removes every key of every database (FLUSHALL). Every shard lock must be held.
-  void FlushAll();
+  // Removes every key of every database (FLUSHALL); async: freed by the LazyFree thread. Every
+  // shard lock must be held.
+  void FlushAll(bool async = false);
+  // Where every shard frees removed values: big ones on its thread (lazyfree.h).
+  LazyFree& lazy_free() { return lazy_free_; }
+  const LazyFree& lazy_free() const { return lazy_free_; }
   // Exchanges the keys of databases a and b (SWAPDB). Every shard lock must be held.
   void SwapDatabases(size_t a, size_t b);
 
@@ -173,13 +179,20 @@ class Keyspace {
     transient_context_ = context;
   }
   int64_t TransientBytes() const { return transient_fn_ ? transient_fn_(transient_context_) : 0; }
+  // Values handed to the LazyFree thread count until it has freed them, as the allocator's
+  // figure does.
   int64_t UsedMemoryEstimate() const {
     return baseline_.load(std::memory_order_relaxed) + static_cast<int64_t>(memory_bytes()) +
-           TransientBytes();
+           lazy_free_.pending_bytes() + TransientBytes();
+  }
+  // What eviction compares with maxmemory: the estimate less the bytes the LazyFree thread is
+  // about to free anyway (evicting more keys for them would evict too many).
+  int64_t EvictionMemoryEstimate() const {
+    return UsedMemoryEstimate() - lazy_free_.pending_bytes();
   }
   bool OverMemoryLimit() const {
     const int64_t limit = maxmemory();
-    return limit > 0 && UsedMemoryEstimate() > limit;
+    return limit > 0 && EvictionMemoryEstimate() > limit;
   }
   // Evicts keys by the policy until the estimate is within maxmemory. Returns false when it
   // is still over (noeviction, or no key the policy may evict). Call with no shard lock held:
@@ -221,6 +234,8 @@ class Keyspace {
   // Written by every worker: on its own cache line, away from the read-mostly fields below.
   alignas(64) std::atomic<int64_t> now_ms_{0};
   std::array<ShardLock, kShardCount> locks_;
+  // Before dbs_: the shards point at it, and it outlives them (its destructor joins its thread).
+  LazyFree lazy_free_;
   std::vector<std::unique_ptr<Database>> dbs_;
   bool thread_safe_ = false;
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};

@@ -152,14 +152,21 @@ Entry** Shard::LinkOf(const Entry* entry, uint64_t hash) {
   return nullptr;
 }
 
-void Shard::Unlink(Entry** link) {
+void Shard::Unlink(Entry** link, FreeReason reason) {
   Entry* e = *link;
   *link = e->next;
   --size_;
   if (s3_ && !(e->flags & kInMainQueue)) --small_count_;
   if (e->flags & kHasExpire) --volatile_count_;
   entry_bytes_.sub(EntryMemory(e));
-  FreeEntry(e);
+  Release(e, reason);
+}
+
+void Shard::ReleaseObjectEntry(Entry* e, FreeReason reason) {
+  // The object leaves the block first: the block is small, freed here; the object may be big.
+  std::unique_ptr<Object> object(EntryObject(e));
+  FreeEntryBlock(e);
+  lazy_free_->Free(std::move(object), reason);
 }
 
 Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool touch) {
@@ -172,7 +179,7 @@ Entry* Shard::Find(std::string_view key, uint64_t hash, int64_t now_ms, bool tou
     // An entry with freshness expired logically at its expiry, unseen: reclaiming it later is
     // no change (as Redis 7.0's WATCH treats the deletion of an already expired key).
     if (!EntryHasFreshness(e)) Notify(key, {KeyChangeKind::kExpired, false});
-    Unlink(link);
+    Unlink(link, FreeReason::kExpire);
     ++expired_keys_;
     return nullptr;
   }
@@ -190,7 +197,7 @@ Entry* Shard::FindReadThrough(std::string_view key, uint64_t hash, int64_t now_m
   if (IsExpired(e, now_ms)) [[unlikely]] {
     if (!KeptStale(e, now_ms)) {
       if (!EntryHasFreshness(e)) Notify(key, {KeyChangeKind::kExpired, false});
-      Unlink(link);
+      Unlink(link, FreeReason::kExpire);
       ++expired_keys_;
       return nullptr;
     }
@@ -238,7 +245,7 @@ bool Shard::MarkStale(std::string_view key, uint64_t hash, int64_t now_ms) {
     *link = created;
     if (old->flags & kHasExpire) --volatile_count_;
     entry_bytes_.sub(EntryMemory(old));
-    FreeEntry(old);
+    Release(old, FreeReason::kServerDel);  // Redis's dbSetValue: lazyfree-lazy-server-del
     return created;
   }
   Entry** head = BucketLink(InsertTable(), hash);
@@ -321,20 +328,31 @@ Entry* Shard::SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms) {
   return Rewrite(entry, hash, EntryValue(entry), expire_at_ms);
 }
 
-bool Shard::Delete(std::string_view key, uint64_t hash) {
+bool Shard::Delete(std::string_view key, uint64_t hash, FreeReason reason) {
   // A delete of a missing key still counts as a change: a fetch in flight for it must not
   // fill the store afterwards (the singleflight Forget rule).
   RehashTick();
   Entry** link = FindLink(key, hash);
   Notify(key, {link ? KeyChangeKind::kDeleted : KeyChangeKind::kAbsentDelete, false});
   if (!link) return false;
-  Unlink(link);
+  Unlink(link, reason);
   return true;
 }
 
-void Shard::Flush() {
+void Shard::Flush(bool async) {
   if (watching_.load(std::memory_order_relaxed) > 0 && watcher_) watcher_->OnFlush();
-  FreeAllEntries();
+  if (async && lazy_free_ && size_.get() > 0) {
+    // Redis's emptyDbAsync: the whole table goes to the thread, every key counted as an object.
+    // The bytes it hands over are everything the shard counted for keys and buckets.
+    const size_t bytes = entry_bytes_.get() + bucket_count_.get() * sizeof(Entry*);
+    std::vector<DetachedTable> detached;
+    for (Table& t : tables_) {
+      if (!t.empty()) detached.push_back(t.Release());
+    }
+    lazy_free_->FreeTables(std::move(detached), size_.get(), bytes);
+  } else {
+    FreeAllEntries();
+  }
   queues_.Clear();
   small_count_.set(0);
   tables_[0] = Table(kInitialBuckets);
@@ -476,7 +494,7 @@ size_t Shard::ActiveExpireStep(int64_t now_ms, size_t max_buckets, size_t* expir
           ++visited_volatile;
           if (EntryExpireAt(e) <= now_ms && (reclaim_stale || !KeptStale(e, now_ms))) {
             if (!EntryHasFreshness(e)) Notify(EntryKey(e), {KeyChangeKind::kExpired, false});
-            Unlink(link);
+            Unlink(link, FreeReason::kExpire);
             ++expired_keys_;
             ++*expired;
             continue;
@@ -629,7 +647,7 @@ Shard::S3FifoResult Shard::EvictS3Fifo(size_t max_steps, bool from_small) {
       continue;
     }
     Notify(EntryKey(e), {KeyChangeKind::kEvicted, false});
-    Unlink(link);
+    Unlink(link, FreeReason::kEviction);
     ++evicted_keys_;
     return S3FifoResult::kEvicted;
   }
@@ -641,7 +659,7 @@ bool Shard::Evict(std::string_view key, uint64_t hash) {
   Entry** link = FindLink(key, hash);
   if (!link) return false;
   Notify(key, {KeyChangeKind::kEvicted, false});
-  Unlink(link);
+  Unlink(link, FreeReason::kEviction);
   ++evicted_keys_;
   return true;
 }

@@ -10,6 +10,9 @@
 // buckets with a cursor under a budget. Every change to a key is reported to the KeyWatcher
 // (the singleflight table applies its Forget rule there) while it watches any key.
 // Storage knows nothing of clients or RESP.
+// A removed non-string value is freed through the keyspace's LazyFree (storage/lazyfree.h), which
+// frees a big one on its own thread when the removal's FreeReason allows it; without a LazyFree
+// (set_lazy_free), every value is freed at once.
 //
 // Locking (when the keyspace is thread-safe; see keyspace.h for the whole picture):
 // - Every method that is not listed below must be called with this shard's mutex() held
@@ -38,6 +41,7 @@
 
 #include "storage/entry.h"
 #include "storage/eviction.h"
+#include "storage/lazyfree.h"
 #include "storage/s3fifo.h"
 #include "storage/sync.h"
 
@@ -119,10 +123,12 @@ class alignas(64) Shard {
   Entry* ReplaceValue(Entry* entry, uint64_t hash, std::string_view value);
   // Sets (or with 0 removes) the expiry of an existing entry. Returns the entry.
   Entry* SetExpire(Entry* entry, uint64_t hash, int64_t expire_at_ms);
-  // Removes key; true if it existed (expired or not).
-  bool Delete(std::string_view key, uint64_t hash);
-  // Removes every key.
-  void Flush();
+  // Removes key; true if it existed (expired or not). reason: why, for lazy freeing (DEL passes
+  // kUserDel, UNLINK kUnlink, EXPIRE in the past kExpire; the rest are server deletions).
+  bool Delete(std::string_view key, uint64_t hash, FreeReason reason = FreeReason::kServerDel);
+  // Removes every key. async (FLUSHALL/FLUSHDB ASYNC, with a LazyFree set): the tables are
+  // detached and freed by the LazyFree thread; the shard starts again with empty ones at once.
+  void Flush(bool async = false);
   // Exchanges every key (tables, counts, S3-FIFO queues, cursors) with other's; the watcher,
   // watch count, lock and statistics stay with each shard. A watched shard tells its watcher
   // of a flush first. Both shards' lock (the same lock) must be held.
@@ -205,6 +211,8 @@ class alignas(64) Shard {
   void NoteWrite(std::string_view key) { Notify(key, {KeyChangeKind::kWritten, false}); }
 
   void set_watcher(KeyWatcher* watcher) { watcher_ = watcher; }
+  // Where removed values are freed (nullptr: at once, by the caller). Before the shard is used.
+  void set_lazy_free(LazyFree* lazy_free) { lazy_free_ = lazy_free; }
   // A flag this shard sets when it stores its first new key (the database's used()); before
   // any other thread uses the shard.
   void set_used_flag(std::atomic<bool>* used) { used_flag_ = used; }
@@ -229,6 +237,10 @@ class alignas(64) Shard {
       return *this;
     }
     bool empty() const { return size_ == 0; }
+    // Gives up the array (a flush hands it to the LazyFree thread); the table is empty after.
+    DetachedTable Release() {
+      return DetachedTable{std::exchange(slots_, nullptr), std::exchange(size_, 0)};
+    }
     size_t size() const { return size_; }
     size_t mask() const { return size_ - 1; }
     Entry*& operator[](size_t i) { return slots_[i]; }
@@ -279,8 +291,17 @@ class alignas(64) Shard {
   static void CarryState(const Entry* from, Entry* to);
   void AttachS3Fifo();
   Entry** LinkOf(const Entry* entry, uint64_t hash);
-  // Unlinks and frees the entry at link (and its object).
-  void Unlink(Entry** link);
+  // Unlinks and frees the entry at link (and its object, lazily when reason allows).
+  void Unlink(Entry** link, FreeReason reason);
+  // Frees an unlinked entry: the block at once, a non-string's object through the LazyFree.
+  void Release(Entry* e, FreeReason reason) {
+    if (!EntryIsString(e) && lazy_free_) [[unlikely]] {
+      ReleaseObjectEntry(e, reason);
+      return;
+    }
+    FreeEntry(e);
+  }
+  void ReleaseObjectEntry(Entry* e, FreeReason reason);
   // Puts created in place of key's entry, or inserts it as a new key.
   Entry* Insert(std::string_view key, uint64_t hash, Entry* created, int64_t expire_at_ms);
   // Moves entry to a new block of the same value with expire_at_ms (SetExpire).
@@ -311,6 +332,7 @@ class alignas(64) Shard {
   size_t rehash_index_ = 0;
   uint64_t expire_cursor_ = 0;  // a SCAN cursor
   KeyWatcher* watcher_ = nullptr;
+  LazyFree* lazy_free_ = nullptr;
   std::atomic<bool>* used_flag_ = nullptr;
   const std::atomic<int64_t>* clock_;
   bool track_lfu_ = false;

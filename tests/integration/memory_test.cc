@@ -243,4 +243,132 @@ TEST_CASE("redis-cli --bigkeys, --memkeys and --hotkeys run against the server")
   CHECK(hot.output.find("hot key found") != std::string::npos);
 }
 
+namespace {
+
+// The command that writes a value of `elements` elements under key, as one command: a hash of
+// fields, a set or zset of members, or a list.
+std::vector<std::string> BigValueCommand(const std::string& type, const std::string& key,
+                                         int elements) {
+  std::vector<std::string> args;
+  if (type == "hash") args = {"HSET", key};
+  if (type == "set") args = {"SADD", key};
+  if (type == "zset") args = {"ZADD", key};
+  if (type == "list") args = {"RPUSH", key};
+  for (int i = 0; i < elements; ++i) {
+    if (type == "zset") args.push_back(std::to_string(i));
+    args.push_back("element:" + std::to_string(i) + ":" + std::string(20, 'e'));
+    if (type == "hash") args.push_back("value");
+  }
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("used_memory stays within 5% of maxmemory under a flood of big HSET/SADD/ZADD/RPUSH") {
+  // Each value is past its compact encoding's bounds (hashtable, hashtable, skiplist,
+  // quicklist), so the whole structure must be counted for the bound to hold.
+  struct Flood {
+    const char* type;
+    int elements;
+    const char* encoding;
+  };
+  for (const Flood& flood : {Flood{"hash", 600, "hashtable"}, Flood{"set", 600, "hashtable"},
+                             Flood{"zset", 300, "skiplist"}, Flood{"list", 1200, "quicklist"}}) {
+    const std::string type = flood.type;
+    CAPTURE(type);
+    ServerFixture f({"--maxmemory", "8mb"});
+    CHECK(Do(f.c, BigValueCommand(flood.type, "probe", flood.elements)) ==
+          ":" + std::to_string(flood.elements));
+    CHECK(Do(f.c, {"OBJECT", "ENCODING", "probe"}) == flood.encoding);
+    for (int batch = 0; batch < 20; ++batch) {
+      for (int i = 0; i < 50; ++i) {
+        const std::string key = std::string(flood.type) + ":" + std::to_string(batch * 50 + i);
+        Append(f.c.get(), BigValueCommand(flood.type, key, flood.elements));
+      }
+      for (int i = 0; i < 50; ++i) {
+        ReplyPtr r = NextReply(f.c.get());
+        REQUIRE(r);
+        REQUIRE(r->type == REDIS_REPLY_INTEGER);
+      }
+      const long long used = InfoNumber(f.c, "used_memory");
+      CAPTURE(batch);
+      CHECK(used <= 8 * kMb * 105 / 100);
+    }
+    // 1000 values of 30 KB or more: most had to go.
+    CHECK(InfoNumber(f.c, "evicted_keys") > 500);
+    ReplyPtr size = Command(f.c.get(), {"DBSIZE"});
+    REQUIRE(size);
+    CHECK(size->integer > 50);  // the budget holds values, not overhead
+  }
+}
+
+TEST_CASE(
+    "used_memory stays within 5% of maxmemory under a flood of ZADD past the listpack bound") {
+  ServerFixture f({"--maxmemory", "8mb"});
+  for (int round = 0; round < 6; ++round) {
+    // Many small zsets (listpack), and a few that grow past zset-max-listpack-entries (128)
+    // into skiplists: both kinds must be counted and evictable.
+    for (int batch = 0; batch < 20; ++batch) {
+      for (int i = 0; i < 500; ++i) {
+        const std::string n = std::to_string(round) + ":" + std::to_string(batch * 500 + i);
+        if (i % 2 == 0) {
+          Append(f.c.get(), {"ZADD", "z:" + n, "1", "member-" + n, "2", "other"});
+        } else {
+          Append(f.c.get(), {"ZADD", "zbig:" + std::to_string(i % 20), std::to_string(batch),
+                             "member-" + n + std::string(30, 'm')});
+        }
+      }
+      for (int i = 0; i < 500; ++i) {
+        ReplyPtr r = NextReply(f.c.get());
+        REQUIRE(r);
+        REQUIRE(r->type == REDIS_REPLY_INTEGER);
+      }
+    }
+    const long long used = InfoNumber(f.c, "used_memory");
+    CAPTURE(round);
+    CHECK(used <= 8 * kMb * 105 / 100);
+  }
+  CHECK(InfoNumber(f.c, "evicted_keys") > 1000);
+}
+
+TEST_CASE("redis-cli --bigkeys and --memkeys report the biggest key of every type") {
+  ServerFixture f;
+  CHECK(Do(f.c, BigValueCommand("hash", "bighash", 700)) == ":700");
+  CHECK(Do(f.c, BigValueCommand("set", "bigset", 600)) == ":600");
+  CHECK(Do(f.c, BigValueCommand("zset", "bigzset", 300)) == ":300");
+  CHECK(Do(f.c, BigValueCommand("list", "biglist", 1000)) == ":1000");
+  CHECK(Do(f.c, {"SET", "bigstring", std::string(5000, 's')}) == "+OK");
+  for (int i = 0; i < 20; ++i) {
+    const std::string n = std::to_string(i);
+    CHECK(Do(f.c, {"HSET", "h" + n, "f", "v"}) == ":1");
+    CHECK(Do(f.c, {"SADD", "s" + n, "m"}) == ":1");
+    CHECK(Do(f.c, {"ZADD", "z" + n, "1", "m"}) == ":1");
+    CHECK(Do(f.c, {"RPUSH", "l" + n, "e"}) == ":1");
+    CHECK(Do(f.c, {"SET", "k" + n, "v"}) == "+OK");
+  }
+  const std::string port = std::to_string(f.server.port());
+  RunResult big = RunToExit("/usr/bin/redis-cli", {"-p", port, "--bigkeys"}, milliseconds(20000));
+  CAPTURE(big.output);
+  CHECK(big.exit_code == 0);
+  for (const char* line :
+       {"Biggest   hash found '\"bighash\"' has 700 fields",
+        "Biggest    set found '\"bigset\"' has 600 members",
+        "Biggest   zset found '\"bigzset\"' has 300 members",
+        "Biggest   list found '\"biglist\"' has 1000 items",
+        "Biggest string found '\"bigstring\"' has 5000 bytes", "21 hashs with 720 fields",
+        "21 sets with 620 members", "21 zsets with 320 members", "21 lists with 1020 items"}) {
+    CHECK(big.output.find(line) != std::string::npos);
+  }
+  RunResult mem = RunToExit("/usr/bin/redis-cli", {"-p", port, "--memkeys"}, milliseconds(20000));
+  CAPTURE(mem.output);
+  CHECK(mem.exit_code == 0);
+  for (const char* key : {"hash found '\"bighash\"' has", "set found '\"bigset\"' has",
+                          "zset found '\"bigzset\"' has", "list found '\"biglist\"' has",
+                          "string found '\"bigstring\"' has"}) {
+    CHECK(mem.output.find(key) != std::string::npos);
+  }
+  CHECK(mem.output.find("ERR") == std::string::npos);
+  CHECK(big.output.find("ERR") == std::string::npos);
+}
+
 }  // namespace flightcache::integration
