@@ -197,8 +197,9 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
   }
   std::unique_ptr<origin::PostgresListener> listener;
   if ((scheme == "postgres" || scheme == "postgresql") && !own.listen.empty()) {
-    listener =
-        std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen, std::move(handler));
+    listener = std::make_unique<origin::PostgresListener>(
+        loop, spec.url, own.listen, std::move(handler),
+        own.listen_keepalive_ms.value_or(origin::kDefaultListenKeepaliveMs));
     listener->Start();
   }
   return std::make_unique<origin::GuardedOrigin>(

@@ -93,6 +93,8 @@ class PostgresServer {
     process_.reset();
   }
   int port() const { return port_; }
+  // The postmaster's pid (setpriv execs it, so it is the child's own).
+  pid_t ServerPid() const { return process_->pid(); }
   std::string Url(const std::string& password = "") const {
     return "postgres://app" + (password.empty() ? "" : ":" + password) +
            "@127.0.0.1:" + std::to_string(port_) + "/postgres";
