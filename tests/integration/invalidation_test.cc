@@ -214,4 +214,28 @@ TEST_CASE("a prefix-scoped route hears each change at the origin once, also afte
   CHECK(Do(c, {"GET", "user:a"}) == "changed");
 }
 
+TEST_CASE("an origin invalidation of a db=3 route deletes the key in database 3, not 0") {
+  RedisOriginServer origin;
+  ServerProcess server({"--route", "user:{id} " + origin.Url() + " db=3"});
+  ContextPtr c = Connect(server.port());
+  ContextPtr in_db3 = Connect(server.port());
+  REQUIRE(Do(in_db3, {"SELECT", "3"}) == "+OK");
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(origin.c, {"SET", "user:1", "v1"}) == "+OK");
+  // BCAST reports the SET itself: let it pass before the fill, or it could drop the fill.
+  REQUIRE(WaitUntil([&] { return RouteField(c.get(), "invalidations") == "1"; }));
+  CHECK(Do(in_db3, {"GET", "user:1"}) == "v1");
+  CHECK(Do(in_db3, {"EXISTS", "user:1"}) == ":1");
+  CHECK(Do(c, {"SET", "user:1", "local in db 0"}) == "+OK");
+  CHECK(Do(origin.c, {"SET", "user:1", "v2"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return Do(in_db3, {"EXISTS", "user:1"}) == ":0"; }));
+  CHECK(Do(in_db3, {"GET", "user:1"}) == "v2");
+  CHECK(Do(c, {"GET", "user:1"}) == "local in db 0");
+  // Losing the feed drops the route's entries in database 3 only.
+  CHECK(Do(origin.c, {"CLIENT", "KILL", "TYPE", "pubsub"}) == ":1");
+  REQUIRE(WaitUntil([&] { return Do(in_db3, {"EXISTS", "user:1"}) == ":0"; }));
+  REQUIRE(WaitUntil([&] { return InfoNumber(c, "origin_purging") == 0; }));
+  CHECK(Do(c, {"GET", "user:1"}) == "local in db 0");
+}
+
 }  // namespace flightcache::integration
