@@ -14,6 +14,7 @@ namespace {
 
 constexpr int kBackoffMinMs = 50;
 constexpr int kBackoffMaxMs = 2000;
+constexpr int kMinConnectDeadlineMs = 1000;
 
 std::string PqError(const PGconn* conn) {
   std::string text = conn ? PQerrorMessage(conn) : "out of memory";
@@ -154,11 +155,12 @@ std::vector<std::string> NotifyPayloadKeys(std::string_view payload) {
 }
 
 PostgresListener::PostgresListener(uv_loop_t* loop, std::string conninfo, std::string channel,
-                                   InvalidationHandler handler)
+                                   InvalidationHandler handler, int keepalive_ms)
     : loop_(loop),
       conninfo_(std::move(conninfo)),
       channel_(std::move(channel)),
-      handler_(std::move(handler)) {
+      handler_(std::move(handler)),
+      keepalive_ms_(std::max(keepalive_ms, 0)) {
   timer_ = new uv_timer_t;
   uv_timer_init(loop_, timer_);
   timer_->data = this;
@@ -200,7 +202,11 @@ void PostgresListener::Detach() {
 
 void PostgresListener::Connect() {
   SetState(FeedState::kConnecting);
-  conn_ = PQconnectStart(conninfo_.c_str());
+  // The URL is expanded in place of dbname; its own application_name, if any, wins.
+  const std::string name = ("flightcache-listen:" + channel_).substr(0, 63);
+  const char* keywords[] = {"fallback_application_name", "dbname", nullptr};
+  const char* values[] = {name.c_str(), conninfo_.c_str(), nullptr};
+  conn_ = PQconnectStartParams(keywords, values, 1);
   if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD || PQsocket(conn_) < 0) {
     Lost(PqError(conn_));
     return;
@@ -215,6 +221,10 @@ void PostgresListener::Connect() {
   }
   poll_->data = this;
   phase_ = Phase::kConnecting;
+  if (keepalive_ms_ > 0) {
+    const int deadline = std::max(2 * keepalive_ms_, kMinConnectDeadlineMs);
+    uv_timer_start(timer_, OnTimer, static_cast<uint64_t>(deadline), 0);
+  }
   // A connection to one host keeps its socket through PQconnectPoll (our URLs name one).
   Watch(UV_WRITABLE);
 }
@@ -263,6 +273,7 @@ void PostgresListener::Drive() {
     }
     const std::string listen = std::string("LISTEN ") + quoted;
     PQfreemem(quoted);
+    command_error_.clear();
     if (PQsendQuery(conn_, listen.c_str()) == 0) {
       Lost(PqError(conn_));
       return;
@@ -279,27 +290,32 @@ void PostgresListener::Drive() {
     return;
   }
   if (phase_ == Phase::kListenSent) {
-    if (PQisBusy(conn_) != 0) return;
-    bool ok = true;
     std::string why;
-    while (PGresult* result = PQgetResult(conn_)) {
-      if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-        ok = false;
-        why = PQresultErrorMessage(result);
-      }
-      PQclear(result);
-    }
-    if (!ok) {
+    const Answer answer = ReadAnswer(&why);
+    if (answer == Answer::kPending) return;
+    if (answer == Answer::kFailed) {
       Lost("LISTEN failed: " + why);
       return;
     }
     phase_ = Phase::kListening;
+    ArmKeepalive();
     failures_ = 0;
     ++epoch_;
     stats_.connects.fetch_add(1, std::memory_order_relaxed);
     SetState(FeedState::kUp);
     // Back after a loss: what changed before this LISTEN was missed; drop it all once more.
     if (was_lost_ && handler_.all) handler_.all();
+  } else if (phase_ == Phase::kPinging) {
+    std::string why;
+    const Answer answer = ReadAnswer(&why);
+    if (answer == Answer::kFailed) {
+      Lost("keepalive failed: " + why);
+      return;
+    }
+    if (answer == Answer::kOk) {
+      phase_ = Phase::kListening;
+      ArmKeepalive();
+    }
   }
   while (PGnotify* notify = PQnotifies(conn_)) {
     Deliver(notify->extra != nullptr ? notify->extra : "");
@@ -307,6 +323,47 @@ void PostgresListener::Drive() {
     if (conn_ == nullptr) return;
   }
   if (PQstatus(conn_) == CONNECTION_BAD) Lost(PqError(conn_));
+}
+
+PostgresListener::Answer PostgresListener::ReadAnswer(std::string* why) {
+  // PQgetResult would block while libpq still waits for input: ask PQisBusy before each.
+  while (PQisBusy(conn_) == 0) {
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      *why = command_error_;
+      return command_error_.empty() ? Answer::kOk : Answer::kFailed;
+    }
+    const ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      command_error_ = PQresultErrorMessage(result);
+      while (!command_error_.empty() &&
+             (command_error_.back() == '\n' || command_error_.back() == ' ')) {
+        command_error_.pop_back();
+      }
+      if (command_error_.empty()) command_error_ = "error";
+    }
+    PQclear(result);
+  }
+  return Answer::kPending;  // the rest of the answer is still on its way
+}
+
+void PostgresListener::ArmKeepalive() {
+  if (keepalive_ms_ > 0) {
+    uv_timer_start(timer_, OnTimer, static_cast<uint64_t>(keepalive_ms_), 0);
+  } else {
+    uv_timer_stop(timer_);
+  }
+}
+
+void PostgresListener::SendKeepalive() {
+  command_error_.clear();
+  if (PQsendQuery(conn_, "SELECT 1") == 0) {
+    Lost(PqError(conn_));
+    return;
+  }
+  phase_ = Phase::kPinging;
+  uv_timer_start(timer_, OnTimer, static_cast<uint64_t>(keepalive_ms_), 0);
+  Drive();  // flushes the query and watches for its answer
 }
 
 void PostgresListener::Deliver(std::string_view payload) {
@@ -330,7 +387,24 @@ void PostgresListener::OnPoll(uv_poll_t* poll, int /*status*/, int /*events*/) {
 
 void PostgresListener::OnTimer(uv_timer_t* timer) {
   auto* self = static_cast<PostgresListener*>(timer->data);
-  if (self->state_ == FeedState::kDown && !self->closed_) self->Connect();
+  if (self->closed_) return;
+  switch (self->phase_) {
+    case Phase::kNone:
+      if (self->state_ == FeedState::kDown) self->Connect();
+      break;
+    case Phase::kConnecting:
+    case Phase::kListenSent:
+      self->Lost("no connection within " +
+                 std::to_string(std::max(2 * self->keepalive_ms_, kMinConnectDeadlineMs)) + " ms");
+      break;
+    case Phase::kListening:
+      self->SendKeepalive();
+      break;
+    case Phase::kPinging:
+      self->Lost("no answer to the keepalive within " + std::to_string(self->keepalive_ms_) +
+                 " ms");
+      break;
+  }
 }
 
 }  // namespace flightcache::origin

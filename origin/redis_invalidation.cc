@@ -37,11 +37,13 @@ bool IsText(const redisReply* r, std::string_view text) {
 
 RedisInvalidationListener::RedisInvalidationListener(uv_loop_t* loop, OriginUrl url,
                                                      int connect_timeout_ms,
+                                                     std::string bcast_prefix,
                                                      InvalidationHandler handler,
                                                      std::function<void()> on_state)
     : loop_(loop),
       url_(std::move(url)),
       connect_timeout_ms_(std::max(connect_timeout_ms, 1)),
+      bcast_prefix_(std::move(bcast_prefix)),
       handler_(std::move(handler)),
       on_state_(std::move(on_state)) {
   timer_ = new uv_timer_t;
@@ -106,6 +108,7 @@ void RedisInvalidationListener::Connect() {
   }
   ac->data = this;
   ac_ = ac;
+  client_id_ = -1;
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
   if (!url_.password.empty()) {
@@ -122,12 +125,23 @@ void RedisInvalidationListener::Connect() {
     size_t lens[2] = {6, 2};
     redisAsyncCommandArgv(ac, OnClientIdReply, nullptr, 2, argv, lens);
   }
-  {
-    const char* argv[2] = {"SUBSCRIBE", kChannel};
-    size_t lens[2] = {9, sizeof(kChannel) - 1};
-    redisAsyncCommandArgv(ac, OnMessage, nullptr, 2, argv, lens);
-  }
   uv_timer_start(timer_, OnTimer, static_cast<uint64_t>(connect_timeout_ms_), 0);
+}
+
+void RedisInvalidationListener::Subscribe() {
+  if (!bcast_prefix_.empty()) {
+    // Redirected to itself: once subscribed below, Redis delivers the broadcasts here as
+    // __redis__:invalidate messages. Changes between this and SUBSCRIBE are not delivered, but
+    // the feed is not up yet then, so nothing read meanwhile fills the store.
+    const std::string id = std::to_string(client_id_);
+    const char* argv[8] = {"CLIENT",   "TRACKING", "ON",     "REDIRECT",
+                           id.c_str(), "BCAST",    "PREFIX", bcast_prefix_.c_str()};
+    size_t lens[8] = {6, 8, 2, 8, id.size(), 5, 6, bcast_prefix_.size()};
+    redisAsyncCommandArgv(ac_, OnBcastReply, nullptr, 8, argv, lens);
+  }
+  const char* argv[2] = {"SUBSCRIBE", kChannel};
+  size_t lens[2] = {9, sizeof(kChannel) - 1};
+  redisAsyncCommandArgv(ac_, OnMessage, nullptr, 2, argv, lens);
 }
 
 void RedisInvalidationListener::Detach(bool free_context) {
@@ -216,11 +230,20 @@ void RedisInvalidationListener::OnClientIdReply(redisAsyncContext* ac, void* rep
   if (self == nullptr || reply == nullptr) return;
   if (reply->type == REDIS_REPLY_INTEGER) {
     self->client_id_ = reply->integer;
+    self->Subscribe();
     return;
   }
   self->GiveUp("CLIENT ID: " + (reply->type == REDIS_REPLY_ERROR
                                     ? std::string(reply->str, reply->len)
                                     : std::string("not an integer")));
+}
+
+void RedisInvalidationListener::OnBcastReply(redisAsyncContext* ac, void* reply_ptr, void*) {
+  auto* self = static_cast<RedisInvalidationListener*>(ac->data);
+  auto* reply = static_cast<redisReply*>(reply_ptr);
+  if (self == nullptr || reply == nullptr || reply->type != REDIS_REPLY_ERROR) return;
+  // The origin cannot track (an older Redis): values fill on TTLs alone from now on.
+  self->GiveUp("CLIENT TRACKING: " + std::string(reply->str, reply->len));
 }
 
 void RedisInvalidationListener::OnMessage(redisAsyncContext* ac, void* reply_ptr, void*) {

@@ -3,8 +3,12 @@
 // One hiredis async connection per Redis origin, beside its fetch connections: AUTH (when the
 // URL has a password), CLIENT ID, then SUBSCRIBE __redis__:invalidate. Once subscribed the
 // feed is up: the origin (redis_origin.h) turns CLIENT TRACKING ON REDIRECT <that id> on its
-// fetch connections, so that Redis sends every change to a key they read (or, with BCAST
-// PREFIX, to any key under the route's prefix) here as a pub/sub message:
+// fetch connections, so that Redis sends every change to a key they read here as a pub/sub
+// message. A prefix-scoped route (bcast_prefix not empty) registers BCAST PREFIX once, on this
+// connection itself (CLIENT TRACKING ON REDIRECT <own id> BCAST PREFIX p, sent between CLIENT
+// ID and SUBSCRIBE): Redis then sends each change under the prefix once, not once per fetch
+// connection, and the registration lives and dies with the feed (a reconnect makes it anew,
+// and the loss in between is handled as every loss is, below). The messages:
 //   ["message", "__redis__:invalidate", [key, ...]]  -> handler.key for each key;
 //   ["message", "__redis__:invalidate", nil]          -> handler.all (FLUSHALL/FLUSHDB).
 // Losing the connection after it was up calls handler.all (changes may have been missed) and
@@ -32,8 +36,11 @@ class RedisInvalidationListener {
  public:
   // on_state runs on every change of state() (after it changed), on the loop, never inside
   // the constructor or Start(). Nothing connects before Start().
+  // bcast_prefix: "" for default tracking (the fetch connections register themselves), else
+  // the prefix this connection registers with BCAST PREFIX.
   RedisInvalidationListener(uv_loop_s* loop, OriginUrl url, int connect_timeout_ms,
-                            InvalidationHandler handler, std::function<void()> on_state);
+                            std::string bcast_prefix, InvalidationHandler handler,
+                            std::function<void()> on_state);
   ~RedisInvalidationListener();  // calls Close()
 
   RedisInvalidationListener(const RedisInvalidationListener&) = delete;
@@ -63,10 +70,14 @@ class RedisInvalidationListener {
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnAuthReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnClientIdReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnBcastReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnTimer(uv_timer_s* timer);
 
   void Connect();
+  // Sends CLIENT TRACKING ON REDIRECT <own id> BCAST PREFIX p (when bcast_prefix_ is set), then
+  // SUBSCRIBE; called once CLIENT ID answered.
+  void Subscribe();
   void SetState(FeedState state);
   void Up();
   // Detaches (and with free_context frees) the connection; down with a reconnect scheduled.
@@ -77,6 +88,7 @@ class RedisInvalidationListener {
   uv_loop_s* loop_;
   OriginUrl url_;
   int connect_timeout_ms_;
+  std::string bcast_prefix_;
   InvalidationHandler handler_;
   std::function<void()> on_state_;
   FeedState state_ = FeedState::kConnecting;

@@ -141,7 +141,7 @@ void RedisOrigin::Fetch(std::string_view key, FetchCallback cb) {
     return;
   }
   pending_.emplace(
-      id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index, slot->tracked_epoch});
+      id, Pending{std::move(cb), std::string(key), timeout_ms_, slot->index, SendEpoch(*slot)});
   AddDeadline(id);
 }
 
@@ -160,8 +160,9 @@ size_t RedisOrigin::InflightCount() const {
 void RedisOrigin::EnableTracking(std::string bcast_prefix, InvalidationHandler handler) {
   if (tracking_ || closed_) return;
   bcast_prefix_ = std::move(bcast_prefix);
-  tracking_ = std::make_unique<RedisInvalidationListener>(
-      loop_, url_, connect_timeout_ms_, std::move(handler), [this]() { OnTrackingState(); });
+  tracking_ = std::make_unique<RedisInvalidationListener>(loop_, url_, connect_timeout_ms_,
+                                                          bcast_prefix_, std::move(handler),
+                                                          [this]() { OnTrackingState(); });
   tracking_->Start();
 }
 
@@ -177,29 +178,34 @@ void RedisOrigin::OnTrackingState() {
   SendQueued();  // fetches that waited for the feed's attempt go now
 }
 
+uint64_t RedisOrigin::SendEpoch(const Slot& slot) const {
+  if (!tracking_ || bcast_prefix_.empty()) return slot.tracked_epoch;
+  // BCAST lives on the feed connection: a GET sent while it is up reaches the origin after the
+  // registration, so any later change to its key is broadcast in this epoch.
+  return tracking_->epoch();
+}
+
 void RedisOrigin::EnsureTracked(Slot& slot) {
-  if (!tracking_ || tracking_->state() != FeedState::kUp || slot.state != SlotState::kReady) {
+  // A prefix-scoped route registers BCAST PREFIX on the feed connection alone (once per
+  // change, not once per fetch connection); the fetch connections track nothing.
+  if (!tracking_ || !bcast_prefix_.empty() || tracking_->state() != FeedState::kUp ||
+      slot.state != SlotState::kReady) {
     return;
   }
   const uint64_t epoch = tracking_->epoch();
   if (slot.tracked_epoch == epoch) return;
   if (slot.tracked_epoch != 0) {
-    // Tracking is still on with a stale REDIRECT (and maybe BCAST prefixes, which may not be
-    // registered twice): off first, then on again with the new subscriber's id.
+    // Tracking is still on with a stale REDIRECT: off first, then on again with the new
+    // subscriber's id.
     const char* argv[3] = {"CLIENT", "TRACKING", "OFF"};
     size_t lens[3] = {6, 8, 3};
     redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOffTag, 3, argv, lens);
   }
   const std::string id = std::to_string(tracking_->client_id());
-  std::vector<const char*> argv = {"CLIENT", "TRACKING", "ON", "REDIRECT", id.c_str()};
-  std::vector<size_t> lens = {6, 8, 2, 8, id.size()};
-  if (!bcast_prefix_.empty()) {
-    argv.insert(argv.end(), {"BCAST", "PREFIX", bcast_prefix_.c_str()});
-    lens.insert(lens.end(), {5, 6, bcast_prefix_.size()});
-  }
+  const char* argv[5] = {"CLIENT", "TRACKING", "ON", "REDIRECT", id.c_str()};
+  size_t lens[5] = {6, 8, 2, 8, id.size()};
   // Every GET sent after this on the connection is tracked: the origin runs them in order.
-  if (redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOnTag, static_cast<int>(argv.size()),
-                            argv.data(), lens.data()) == REDIS_OK) {
+  if (redisAsyncCommandArgv(slot.ac, OnTrackingReply, kTrackingOnTag, 5, argv, lens) == REDIS_OK) {
     slot.tracked_epoch = epoch;
   }
 }
@@ -339,7 +345,7 @@ void RedisOrigin::SendQueued() {
     queued_.pop_front();
     if (SendGet(*target, id, it->second.key)) {
       it->second.slot = target->index;
-      it->second.sent_epoch = target->tracked_epoch;
+      it->second.sent_epoch = SendEpoch(*target);
       continue;
     }
     FetchCallback cb = std::move(it->second.cb);

@@ -17,13 +17,15 @@
 // in the FIFO, oldest first) and bounds that FIFO; a fetch finding it full is refused with
 // kBusy. Invalidation (EnableTracking): a RedisInvalidationListener (redis_invalidation.h)
 // subscribes to __redis__:invalidate; every fetch connection sends CLIENT TRACKING ON REDIRECT
-// <its id> (with BCAST PREFIX p for a prefix-scoped route) before its next GET, and again
-// (OFF, then ON) each time the feed comes up anew. A GET's value may fill the store only when
-// it was sent on a connection tracked in the feed's current epoch (FillAllowed); any other is
-// answered with no_store. While the feed makes its attempt, fetches wait for it (bounded by
-// their deadlines) so that a fresh start does not answer its first reads untracked.
-// Not on PooledOrigin (pool.h) yet: it pipelines many GETs per connection over a fixed pool,
-// which the one-request-at-a-time base does not model; moving it (a base with N requests per
+// <its id> before its next GET, and again (OFF, then ON) each time the feed comes up anew. A
+// prefix-scoped route instead registers BCAST PREFIX p once, on the feed connection itself, so
+// that each change arrives once (not once per fetch connection); its fetch connections track
+// nothing. A GET's value may fill the store only when it was sent on a connection tracked in
+// the feed's current epoch, or, with BCAST, while the feed was up in its current epoch
+// (FillAllowed); any other is answered with no_store. While the feed makes its attempt, fetches
+// wait for it (bounded by their deadlines) so that a fresh start does not answer its first reads
+// untracked. Not on PooledOrigin (pool.h) yet: it pipelines many GETs per connection over a fixed
+// pool, which the one-request-at-a-time base does not model; moving it (a base with N requests per
 // connection) is left for a later step, so that its hardened behaviour and tests stay as they are.
 #pragma once
 
@@ -162,8 +164,11 @@ class RedisOrigin final : public Origin {
   size_t InflightCount() const;
   // The feed changed state: track the ready connections in its new epoch, send what waited.
   void OnTrackingState();
-  // Sends CLIENT TRACKING on a ready slot not yet tracked in the feed's current epoch.
+  // Sends CLIENT TRACKING on a ready slot not yet tracked in the feed's current epoch (not with
+  // BCAST, which the feed connection registers).
   void EnsureTracked(Slot& slot);
+  // The epoch a GET sent on slot now is tracked in (Pending::sent_epoch); 0 when untracked.
+  uint64_t SendEpoch(const Slot& slot) const;
   bool SendGet(Slot& slot, uint64_t id, std::string_view key);
   void AddDeadline(uint64_t id);
   void Finish(FetchCallback cb, FetchResult result, Completions* done);

@@ -55,6 +55,12 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
     // A PostgreSQL identifier: it is sent quoted, so only its length and NUL bytes matter.
     if (value.empty() || value.size() > 63) return bad("a channel name of 1 to 63 bytes");
     options->listen = std::string(value);
+  } else if (name == "listen-keepalive") {
+    if (!ParseNumber(value, 0, 3600 * 1000, &v)) return bad("milliseconds, 0 (off) to 3600000");
+    options->listen_keepalive_ms = static_cast<int>(v);
+  } else if (name == "db") {
+    if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("a database number, 0 or more");
+    options->db = static_cast<int>(v);
   } else if (name == "stale-while-revalidate") {
     if (!ParseNumber(value, 0, INT32_MAX, &v)) return bad("seconds, 0 or more");
     options->stale_while_revalidate_s = v;
@@ -69,7 +75,7 @@ bool SetRouteOption(std::string_view word, RouteOptions* options, std::string* e
     *error = "unknown route option '" + std::string(name) +
              "' (known: ttl, negative-ttl, timeout, pool, max-inflight, max-queue, "
              "breaker-failures, breaker-cooldown, tracking, listen, stale-while-revalidate, "
-             "stale-if-error, refresh-ahead-beta)";
+             "stale-if-error, refresh-ahead-beta, listen-keepalive, db)";
     return false;
   }
   return true;
@@ -79,7 +85,7 @@ bool IsOptionWord(std::string_view word) {
   for (std::string_view name :
        {"ttl=", "negative-ttl=", "timeout=", "pool=", "max-inflight=", "max-queue=",
         "breaker-failures=", "breaker-cooldown=", "tracking=", "listen=", "stale-while-revalidate=",
-        "stale-if-error=", "refresh-ahead-beta="}) {
+        "stale-if-error=", "refresh-ahead-beta=", "listen-keepalive=", "db="}) {
     if (word.substr(0, name.size()) == name) return true;
   }
   return false;
@@ -221,6 +227,10 @@ std::string RouteSpec::Redacted() const {
   }
   if (options.tracking) out += std::string(" tracking=") + (*options.tracking ? "yes" : "no");
   if (!options.listen.empty()) out += " listen=" + options.listen;
+  if (options.listen_keepalive_ms) {
+    out += " listen-keepalive=" + std::to_string(*options.listen_keepalive_ms);
+  }
+  if (options.db) out += " db=" + std::to_string(*options.db);
   if (options.stale_while_revalidate_s) {
     out += " stale-while-revalidate=" + std::to_string(*options.stale_while_revalidate_s);
   }

@@ -3,7 +3,7 @@
 // A route is one line, from a `route` config line or a `--route` flag:
 //   <pattern> <url> [query] [ttl=S] [negative-ttl=S] [timeout=MS] [pool=N]
 //             [max-inflight=N] [max-queue=N] [breaker-failures=N] [breaker-cooldown=MS]
-//             [tracking=yes|no] [listen=CHANNEL]
+//             [tracking=yes|no] [listen=CHANNEL] [listen-keepalive=MS] [db=N]
 //             [stale-while-revalidate=S] [stale-if-error=S] [refresh-ahead-beta=B]
 // A pattern is literal text with `{name}` captures and `*` wildcards: `user:{id}` matches
 // "user:42" with id = "42"; `*` alone matches every key. A capture matches one or more bytes, a
@@ -63,6 +63,10 @@ struct RouteOptions {
   std::optional<int> breaker_cooldown_ms;  // breaker-cooldown=MS
   std::optional<bool> tracking;            // tracking=yes|no (redis:// routes)
   std::string listen;                      // listen=CHANNEL (postgres:// routes); "" for none
+  std::optional<int> listen_keepalive_ms;  // listen-keepalive=MS (0: off)
+  // db=N: the database whose reads of the route's keys read through (and which its fills and
+  // invalidations apply to); 0 when unset. Checked against `databases` at start-up.
+  std::optional<int> db;
   // Freshness (origin/read_through.h): stale-while-revalidate=S, stale-if-error=S,
   // refresh-ahead-beta=B.
   std::optional<int64_t> stale_while_revalidate_s;

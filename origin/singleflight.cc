@@ -38,19 +38,50 @@ Singleflight::Singleflight(Origin* origin, storage::Keyspace* keyspace, DeliverF
       deliver_(std::move(deliver)),
       clock_(std::move(clock)),
       alive_(std::make_shared<bool>(true)) {
-  for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->db(0).shard(i).set_watcher(this);
-  }
+  SetShardWatchers(0, this);
 }
 
 Singleflight::~Singleflight() {
+  for (size_t db : watched_dbs_) SetShardWatchers(db, nullptr);
+}
+
+void Singleflight::SetShardWatchers(size_t db, storage::KeyWatcher* watcher) {
   for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
-    keyspace_->db(0).shard(i).set_watcher(nullptr);
+    keyspace_->db(db).shard(i).set_watcher(watcher);
   }
 }
 
+void Singleflight::SetDatabaseOf(std::function<size_t(std::string_view)> db_of,
+                                 std::vector<size_t> dbs) {
+  for (size_t db : watched_dbs_) SetShardWatchers(db, nullptr);
+  db_of_ = std::move(db_of);
+  db_filters_.clear();
+  watched_dbs_ = std::move(dbs);
+  for (size_t db : watched_dbs_) {
+    db_filters_.push_back(std::make_unique<DbFilter>(this, db));
+    SetShardWatchers(db, db_filters_.back().get());
+  }
+}
+
+storage::KeyWatcher* Singleflight::WatcherFor(size_t db) {
+  if (!db_of_) return db == 0 ? this : nullptr;
+  for (size_t i = 0; i < watched_dbs_.size(); ++i) {
+    if (watched_dbs_[i] == db) return db_filters_[i].get();
+  }
+  return nullptr;
+}
+
+void Singleflight::DbFilter::OnKeyChanged(std::string_view key) {
+  // The cheap filter first: most writes are to keys with no flight and no remembered miss.
+  const uint64_t hash = storage::HashKey(key);
+  if (table_->watch_filter_[hash & (kWatchFilterSize - 1)].load(std::memory_order_relaxed) == 0) {
+    return;
+  }
+  if (table_->DatabaseOf(key) == db_) table_->OnKeyChanged(key);
+}
+
 void Singleflight::Watch(std::string_view key, bool on) {
-  storage::KeyLocation at = keyspace_->db(0).Locate(key);
+  storage::KeyLocation at = keyspace_->db(DatabaseOf(key)).Locate(key);
   std::atomic<uint32_t>& count = watch_filter_[at.hash & (kWatchFilterSize - 1)];
   if (on) {
     count.fetch_add(1, std::memory_order_relaxed);
@@ -270,7 +301,7 @@ void Singleflight::Complete(const std::string& key, uint64_t id, ReadKind kind,
   std::unique_ptr<Flight> flight;
   {
     auto locks = keyspace_->LockShards(keyspace_->ShardMaskOf(key));
-    storage::KeyLocation at = keyspace_->db(0).Locate(key);
+    storage::KeyLocation at = keyspace_->db(DatabaseOf(key)).Locate(key);
     // Without a value, what is cached now matters: a stale value may answer an error
     // (stale-if-error), and "not found" drops it. Looked up before mutex_ is taken: the
     // lookup may reclaim an expired entry, which tells OnKeyChanged (which takes mutex_).

@@ -24,7 +24,11 @@
 // The negative cache (negative-ttl) is bounded: an insertion-ordered queue of expiries is swept
 // a few entries per insert and by SweepNegative() from the server's cron, and past
 // kMaxNegativeEntries the oldest remembered miss is forgotten to make room.
-// Read-through serves database 0 only: flights fill it, and only its shards report changes here.
+// Databases: a key reads through in one database, its route's (db=N; 0 without it): flights
+// fill that database, and its shards report changes here. Without any db=N (the usual case) that
+// is database 0 for every key and the table is itself database 0's watcher; with one, a small
+// filter per named database passes on only the changes to keys that read through there (a
+// flush of such a database forgets every flight, as a flush of database 0 does).
 // Thread-safe: workers join from their threads (holding the key's shard lock, as commands do);
 // fetches complete on the origin's home loop, which locks the shard to fill the store.
 #pragma once
@@ -127,6 +131,14 @@ class Singleflight : public storage::KeyWatcher {
 
   void set_policy(const FillPolicy& policy);
 
+  // Which database key reads through in: db_of(key), one of dbs. Before the server's threads
+  // start; without it every key reads through in database 0.
+  void SetDatabaseOf(std::function<size_t(std::string_view)> db_of, std::vector<size_t> dbs);
+  // The database key reads through in (its fills land there).
+  size_t DatabaseOf(std::string_view key) const { return db_of_ ? db_of_(key) : 0; }
+  // The watcher to chain behind database db's shards; nullptr when no key reads through there.
+  storage::KeyWatcher* WatcherFor(size_t db);
+
   // Most "not found" answers remembered at once; the oldest goes first past it.
   static constexpr size_t kMaxNegativeEntries = 100000;
   // Forgets remembered misses whose negative ttl has lapsed, oldest first, at most max_entries
@@ -210,8 +222,24 @@ class Singleflight : public storage::KeyWatcher {
   void Watch(std::string_view key, bool on);
   void RecordLatency(int64_t micros);
 
+  // Passes on the changes of one database's shards for the keys that read through there.
+  class DbFilter : public storage::KeyWatcher {
+   public:
+    DbFilter(Singleflight* table, size_t db) : table_(table), db_(db) {}
+    void OnKeyChanged(std::string_view key) override;
+    void OnFlush() override { table_->OnFlush(); }
+
+   private:
+    Singleflight* table_;
+    size_t db_;
+  };
+  void SetShardWatchers(size_t db, storage::KeyWatcher* watcher);
+
   Origin* origin_;
   storage::Keyspace* keyspace_;
+  std::function<size_t(std::string_view)> db_of_;      // SetDatabaseOf; empty: database 0
+  std::vector<std::unique_ptr<DbFilter>> db_filters_;  // SetDatabaseOf: one per database
+  std::vector<size_t> watched_dbs_ = {0};              // databases whose shards report here
   DeliverFn deliver_;
   ClockFn clock_;
   FillPolicy policy_;

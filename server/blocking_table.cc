@@ -65,6 +65,18 @@ std::shared_ptr<BlockedClient> BlockingTable::Front(size_t db, std::string_view 
   return it->second.front();
 }
 
+std::vector<std::string> BlockingTable::KeysWaitedOn(size_t db) const {
+  const std::string prefix = WaitKey(db, "");
+  std::vector<std::string> keys;
+  std::lock_guard<std::mutex> hold(mutex_);
+  for (const auto& [wait_key, fifo] : by_key_) {
+    if (!fifo.empty() && wait_key.compare(0, prefix.size(), prefix) == 0) {
+      keys.push_back(wait_key.substr(prefix.size()));
+    }
+  }
+  return keys;
+}
+
 bool BlockingTable::ServeIfWaiting(uint64_t token, const std::function<bool()>& serve,
                                    bool* served) {
   std::lock_guard<std::mutex> hold(mutex_);

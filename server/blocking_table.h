@@ -59,6 +59,9 @@ class BlockingTable {
   bool ServeIfWaiting(uint64_t token, const std::function<bool()>& serve, bool* served);
   // True when some client waits on key of database db.
   bool HasWaiters(size_t db, std::string_view key) const;
+  // Every key of database db that some client waits on (SWAPDB brings a new set of keys in).
+  // Linear in the keys waited on over all databases.
+  std::vector<std::string> KeysWaitedOn(size_t db) const;
   // Clients blocked now, on every worker (read without the mutex: a hint for the hot path).
   size_t blocked() const { return blocked_.load(std::memory_order_relaxed); }
   // A fresh token.

@@ -19,13 +19,17 @@ bool OriginInvalidation::Serves(size_t route, std::string_view key) const {
   return picked >= 0 && static_cast<size_t>(picked) == route;
 }
 
-bool OriginInvalidation::DeleteKey(std::string_view key) {
+size_t OriginInvalidation::DatabaseOf(size_t route) const {
+  return static_cast<size_t>(routes_[route].options.db.value_or(0));
+}
+
+bool OriginInvalidation::DeleteKey(size_t db, std::string_view key) {
   // A value filled with a stale-while-revalidate window is marked stale instead: readers get it
   // at once while one background refresh fetches the new one. Otherwise the same call DEL
   // makes. Either way the shard reports the change to its watchers (singleflight Forget, WATCH,
-  // tracking), and a missing key is reported too, so a fetch in flight is forgotten. Origins
-  // fill database 0 only, so that is where their invalidations apply.
-  storage::KeyLocation at = keyspace_->db(0).Locate(key);
+  // tracking), and a missing key is reported too, so a fetch in flight is forgotten. A route
+  // fills its own database (db=N, else 0) only, so that is where its invalidations apply.
+  storage::KeyLocation at = keyspace_->db(db).Locate(key);
   if (at.shard->MarkStale(key, at.hash, WallClockMs())) return true;
   return at.shard->Delete(key, at.hash);
 }
@@ -33,7 +37,7 @@ bool OriginInvalidation::DeleteKey(std::string_view key) {
 void OriginInvalidation::InvalidateKey(size_t route, std::string_view key) {
   if (!Serves(route, key)) return;
   auto locks = keyspace_->LockShards(storage::Keyspace::ShardMaskOf(key));
-  if (DeleteKey(key)) keys_deleted_.fetch_add(1, std::memory_order_relaxed);
+  if (DeleteKey(DatabaseOf(route), key)) keys_deleted_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void OriginInvalidation::InvalidateAll(size_t route) {
@@ -64,7 +68,8 @@ void OriginInvalidation::Step() {
   std::vector<std::string> doomed;
   for (size_t i = 0; i < running_.size();) {
     Purge& purge = running_[i];
-    storage::Shard& shard = keyspace_->db(0).shard(purge.shard);
+    const size_t db = DatabaseOf(purge.route);
+    storage::Shard& shard = keyspace_->db(db).shard(purge.shard);
     {
       auto locks = keyspace_->LockShards(uint64_t{1} << purge.shard);
       doomed.clear();
@@ -75,7 +80,7 @@ void OriginInvalidation::Step() {
           if (Serves(purge.route, key)) doomed.emplace_back(key);
         });
       } while (purge.cursor != 0 && ++buckets < kBucketsPerStep);
-      for (const std::string& key : doomed) DeleteKey(key);
+      for (const std::string& key : doomed) DeleteKey(db, key);
     }
     purged_keys_.fetch_add(doomed.size(), std::memory_order_relaxed);
     if (purge.cursor == 0 && ++purge.shard == storage::Keyspace::kShardCount) {

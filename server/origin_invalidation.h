@@ -56,8 +56,11 @@ class OriginInvalidation {
     uint64_t cursor = 0;
   };
   bool Serves(size_t route, std::string_view key) const;
-  // Removes key as DEL does; true when it was there. Caller holds key's shard lock.
-  bool DeleteKey(std::string_view key);
+  // The database route fills (its db=N, else 0).
+  size_t DatabaseOf(size_t route) const;
+  // Removes key of database db as DEL does; true when it was there. Caller holds key's shard
+  // lock.
+  bool DeleteKey(size_t db, std::string_view key);
   // One bounded step of every purge; posts the next step while any is left.
   void Step();
   void PostStep();

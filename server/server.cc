@@ -198,8 +198,9 @@ std::unique_ptr<origin::Origin> BuildRouteOrigin(uv_loop_t* loop, const origin::
   }
   std::unique_ptr<origin::PostgresListener> listener;
   if ((scheme == "postgres" || scheme == "postgresql") && !own.listen.empty()) {
-    listener =
-        std::make_unique<origin::PostgresListener>(loop, spec.url, own.listen, std::move(handler));
+    listener = std::make_unique<origin::PostgresListener>(
+        loop, spec.url, own.listen, std::move(handler),
+        own.listen_keepalive_ms.value_or(origin::kDefaultListenKeepaliveMs));
     listener->Start();
   }
   return std::make_unique<origin::GuardedOrigin>(
@@ -373,6 +374,11 @@ bool Server::StartOrigin(std::string* error) {
   for (const std::string& text : config_.routes) {
     origin::RouteSpec spec;
     if (!origin::ParseRouteSpec(text, &spec, error)) return false;  // checked when added
+    if (spec.options.db && *spec.options.db >= config_.databases) {
+      *error = "route '" + spec.Redacted() + "': db " + std::to_string(*spec.options.db) +
+               " is out of range (databases is " + std::to_string(config_.databases) + ")";
+      return false;
+    }
     for (const origin::RouteSpec& earlier : specs) {
       if (earlier.pattern.text() == spec.pattern.text()) {
         *error = "route '" + spec.Redacted() + "': another route (or --origin, for *) has the " +
@@ -430,6 +436,20 @@ bool Server::StartOrigin(std::string* error) {
   }
   singleflight_->refresh_ahead().SetRouteBetas(std::move(route_betas));
   singleflight_->refresh_ahead().SetGlobal(config_.refresh_ahead_beta);
+  // Routes with db=N: a key reads through in its route's database (none named: all in 0).
+  std::vector<size_t> dbs = {0};
+  for (const origin::RouteSpec& spec : router_specs_) {
+    const size_t db = static_cast<size_t>(spec.options.db.value_or(0));
+    if (std::find(dbs.begin(), dbs.end(), db) == dbs.end()) dbs.push_back(db);
+  }
+  if (dbs.size() > 1) {
+    singleflight_->SetDatabaseOf(
+        [specs = router_specs_](std::string_view key) -> size_t {
+          const int route = origin::PickRoute(specs, key, nullptr);
+          return route < 0 ? 0 : static_cast<size_t>(specs[route].options.db.value_or(0));
+        },
+        std::move(dbs));
+  }
   return true;
 }
 
@@ -600,7 +620,9 @@ int Server::Run() {
     RunDryUnstarted();
     return 1;
   }
-  watch_table_.Install(singleflight_.get());
+  watch_table_.Install([this](size_t db) -> storage::KeyWatcher* {
+    return singleflight_ ? singleflight_->WatcherFor(db) : nullptr;
+  });
   std::vector<storage::KeyWatcher*> watchers;
   for (size_t d = 0; d < keyspace_.database_count(); ++d)
     watchers.push_back(watch_table_.watcher(d));

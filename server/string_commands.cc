@@ -57,8 +57,9 @@ Entry* LookupString(CommandContext& ctx, std::string_view key, KeyLocation* at, 
 // that none serves is a plain miss) and it is not remembered as missing.
 bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  // Read-through serves database 0 only: in another, a miss is a plain miss.
-  return flights && !ctx.in_transaction && ctx.conn.db_index() == 0 &&
+  // A key reads through in one database only, its route's (db=N, else 0): in another, a miss
+  // is a plain miss.
+  return flights && !ctx.in_transaction && ctx.conn.db_index() == flights->DatabaseOf(key) &&
          ctx.server.origin()->Serves(key) && !flights->KnownMissing(key, ctx.now_ms);
 }
 
@@ -70,8 +71,10 @@ bool ShouldReadThrough(CommandContext& ctx, std::string_view key) {
 Entry* LookupReadThrough(CommandContext& ctx, std::string_view key, KeyLocation* at,
                          bool allow_refresh = true) {
   origin::Singleflight* flights = ctx.server.singleflight();
-  // Read-through serves database 0 only: in another, this is a plain lookup.
-  if (!flights || ctx.in_transaction || ctx.conn.db_index() != 0) return LookupRead(ctx, key, at);
+  // A key reads through in its route's database only: in another, this is a plain lookup.
+  if (!flights || ctx.in_transaction || ctx.conn.db_index() != flights->DatabaseOf(key)) {
+    return LookupRead(ctx, key, at);
+  }
   *at = ctx.conn.database().Locate(key);
   bool expired = false;
   Entry* e = at->shard->FindReadThrough(key, at->hash, ctx.now_ms, &expired);

@@ -12,9 +12,9 @@ WatchTable::WatchTable(storage::Keyspace* keyspace)
   }
 }
 
-void WatchTable::Install(storage::KeyWatcher* next) {
-  db_watchers_[0]->next = next;
+void WatchTable::Install(const std::function<storage::KeyWatcher*(size_t db)>& next_for_db) {
   for (size_t d = 0; d < keyspace_->database_count(); ++d) {
+    db_watchers_[d]->next = next_for_db(d);
     for (size_t i = 0; i < storage::Keyspace::kShardCount; ++i) {
       keyspace_->db(d).shard(i).set_watcher(db_watchers_[d].get());
     }

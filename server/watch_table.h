@@ -1,7 +1,8 @@
 // watch_table.h — WATCH: which clients watch which keys, and marking them dirty on a change.
 //
-// The table installs one storage::KeyWatcher per database on that database's shards (database
-// 0's in front of the singleflight table, to which it passes every notification on): a write,
+// The table installs one storage::KeyWatcher per database on that database's shards (in front
+// of the singleflight table's watcher of the databases keys read through in, to which it passes
+// every notification on): a write,
 // delete, expiry, eviction or origin fill of a watched key marks every client watching that key
 // in that database dirty, and that client's EXEC then fails. FLUSHDB, FLUSHALL and SWAPDB mark
 // the clients watching a key that exists in the emptied (or swapped-in) database, as Redis's
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,9 +40,10 @@ class WatchTable {
  public:
   explicit WatchTable(storage::Keyspace* keyspace);
 
-  // Installs the table as every shard's watcher, passing database 0's notifications on to
-  // next (the singleflight table, or nullptr). Before the server's threads start.
-  void Install(storage::KeyWatcher* next);
+  // Installs the table as every shard's watcher, passing database d's notifications on to
+  // next_for_db(d) (the singleflight table's watcher there, or nullptr). Before the server's
+  // threads start.
+  void Install(const std::function<storage::KeyWatcher*(size_t db)>& next_for_db);
   // The watcher installed on database db's shards (KeyEvents chains its own in front of it).
   storage::KeyWatcher* watcher(size_t db) { return db_watchers_[db].get(); }
   // Adds key of database db to watch (skipped when watch has it already). Call holding key's

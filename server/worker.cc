@@ -724,10 +724,39 @@ bool CrossDatabaseWrite(const CommandSpec& cmd, const std::vector<std::string_vi
   return ec == std::errc() && end == number.data() + number.size();
 }
 
+// SWAPDB a b: sets *a and *b to its two database numbers and returns true (whether or not the
+// command succeeded; serving then finds what is there).
+bool SwappedDatabases(const CommandSpec& cmd, const std::vector<std::string_view>& args, size_t* a,
+                      size_t* b) {
+  if (cmd.name != "swapdb" || args.size() != 3) return false;
+  auto parse = [](std::string_view number, size_t* out) {
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), *out);
+    return ec == std::errc() && end == number.data() + number.size();
+  };
+  return parse(args[1], a) && parse(args[2], b);
+}
+
 }  // namespace
 
 void Worker::NoteWrittenKeys(size_t db, const CommandSpec& cmd,
                              const std::vector<std::string_view>& args) {
+  size_t swap_a = 0, swap_b = 0;
+  if (SwappedDatabases(cmd, args, &swap_a, &swap_b)) {
+    // Each database now holds the other's keys: every key waited on in either may exist now,
+    // as Redis 7.0's swapdbCommand scans both (scanDatabaseForReadyKeys).
+    for (size_t swapped : {swap_a, swap_b}) {
+      if (swapped >= server_->keyspace().database_count()) continue;
+      for (std::string& key : server_->blocking().KeysWaitedOn(swapped)) {
+        auto same = [&](const std::pair<size_t, std::string>& k) {
+          return k.first == swapped && k.second == key;
+        };
+        if (std::find_if(ready_keys_.begin(), ready_keys_.end(), same) == ready_keys_.end()) {
+          ready_keys_.emplace_back(swapped, std::move(key));
+        }
+      }
+    }
+    return;
+  }
   if (cmd.first_key <= 0) return;
   const int argc = static_cast<int>(args.size());
   const int last = cmd.last_key < 0 ? argc + cmd.last_key : cmd.last_key;

@@ -4,9 +4,13 @@
 // arity errors. Replies are redis-server 7.0's unless a comment says otherwise.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/server_process.h"
 
@@ -363,4 +367,48 @@ TEST_CASE_FIXTURE(ServerFixture, "COMMAND COUNT INFO DOCS and LIST read the one 
 }
 
 }  // namespace
+TEST_CASE_FIXTURE(ServerFixture, "CLIENT HELP lists UNBLOCK and exactly the CLIENT subcommands") {
+  ReplyPtr help = Command(c.get(), {"CLIENT", "HELP"});
+  REQUIRE(help);
+  REQUIRE(help->type == REDIS_REPLY_ARRAY);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < help->elements; ++i) {
+    lines.emplace_back(help->element[i]->str, help->element[i]->len);
+  }
+  REQUIRE(lines.size() > 2);
+  CHECK(lines[0] == "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  auto unblock = std::find(lines.begin(), lines.end(), "UNBLOCK <clientid> [TIMEOUT|ERROR]");
+  REQUIRE(unblock != lines.end());
+  REQUIRE(unblock + 1 != lines.end());
+  CHECK(*(unblock + 1) == "    Unblock the specified blocked client.");
+  // A line that does not start with a space names a subcommand (its first word).
+  std::set<std::string> listed;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (!lines[i].empty() && lines[i][0] != ' ')
+      listed.insert(lines[i].substr(0, lines[i].find(' ')));
+  }
+  // The subcommands the server has, as COMMAND INFO reports them ("client|unblock", ...).
+  ReplyPtr info = Command(c.get(), {"COMMAND", "INFO", "client"});
+  REQUIRE(info);
+  REQUIRE(info->elements == 1);
+  const redisReply* spec = info->element[0];
+  REQUIRE(spec->elements >= 10);
+  const redisReply* subs = spec->element[9];
+  std::set<std::string> known;
+  for (size_t i = 0; i < subs->elements; ++i) {
+    std::string name(subs->element[i]->element[0]->str, subs->element[i]->element[0]->len);
+    name = name.substr(name.find('|') + 1);
+    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    known.insert(name);
+  }
+  CHECK(known.count("UNBLOCK") == 1);
+  CHECK(listed == known);
+  // And each one listed is a subcommand CLIENT answers (not "unknown subcommand").
+  for (const std::string& name : listed) {
+    CAPTURE(name);
+    CHECK(Do(c, {"CLIENT", name, "x", "y", "z", "w"}).find("unknown subcommand") ==
+          std::string::npos);
+  }
+}
+
 }  // namespace flightcache::integration

@@ -1,6 +1,7 @@
 // databases_events_test.cc — what the merge with blocking pops and keyspace notifications made
 // database-aware, against the real binary: a client blocked on a key in one database is woken
-// only by a push to that key in the same database (or a MOVE or COPY ... DB into it), and a
+// only by a push to that key in the same database (or a MOVE or COPY ... DB into it, or a
+// SWAPDB that brings the key in), and a
 // notification names the database of the key that changed (`__keyspace@1__`). Nothing sleeps:
 // blocked clients are counted with INFO blocked_clients and WaitUntil; messages are read as
 // they come.
@@ -100,6 +101,32 @@ TEST_CASE_FIXTURE(ServerFixture, "MOVE and COPY ... DB into a database wake its 
   CHECK(Next(in_db1) == "[copy, copied]");
   CHECK(WaitBlocked(c, 0));
   CHECK(Do(c, {"LRANGE", "src", "0", "-1"}) == "[copied]");
+}
+
+TEST_CASE_FIXTURE(ServerFixture,
+                  "SWAPDB wakes the clients blocked on keys their database now holds") {
+  ContextPtr waits_q_in_db1 = ConnectDb(server.port(), 1);
+  ContextPtr waits_z_in_db0 = ConnectDb(server.port(), 0);
+  ContextPtr waits_none_in_db1 = ConnectDb(server.port(), 1);
+  Send(waits_q_in_db1, {"BLPOP", "q", "0"});
+  Send(waits_z_in_db0, {"BLPOP", "z", "0"});
+  Send(waits_none_in_db1, {"BLPOP", "none", "0"});
+  REQUIRE(WaitBlocked(c, 3));
+  ContextPtr writer_in_db1 = ConnectDb(server.port(), 1);
+  CHECK(Do(c, {"RPUSH", "q", "from0"}) == ":1");              // db 0: nobody waits on q there
+  CHECK(Do(writer_in_db1, {"RPUSH", "z", "from1"}) == ":1");  // db 1: nobody waits on z there
+  CHECK(InfoNumber(c, "blocked_clients") == 3);
+  CHECK(Do(c, {"SWAPDB", "0", "1"}) == "+OK");
+  CHECK(Next(waits_q_in_db1) == "[q, from0]");
+  CHECK(Next(waits_z_in_db0) == "[z, from1]");
+  // A key neither database holds wakes nobody.
+  REQUIRE(WaitBlocked(c, 1));
+  CHECK(Do(c, {"EXISTS", "q", "z"}) == ":0");
+  CHECK(Do(writer_in_db1, {"EXISTS", "q", "z"}) == ":0");
+  CHECK(Do(c, {"RPUSH", "none", "later"}) == ":1");
+  CHECK(Do(c, {"SWAPDB", "1", "0"}) == "+OK");
+  CHECK(Next(waits_none_in_db1) == "[none, later]");
+  CHECK(WaitBlocked(c, 0));
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "keyspace notifications name the database of the key") {

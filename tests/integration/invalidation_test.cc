@@ -122,8 +122,7 @@ TEST_CASE("a prefix-scoped route tracks with BCAST PREFIX and leaves keys it doe
   CHECK(Do(c, {"GET", "user:1:name"}) == "ann");
   // Under the prefix "user:" but not served by the route: a local key, which stays.
   CHECK(Do(c, {"SET", "user:1:email", "local"}) == "+OK");
-  // BCAST: the origin reports every key under the prefix, read by the cache or not (once per
-  // fetch connection, each of which registered the prefix).
+  // BCAST: the origin reports every key under the prefix, read by the cache or not.
   const long long before = std::stoll(RouteField(c.get(), "invalidations"));
   CHECK(Do(origin.c, {"SET", "user:1:email", "x"}) == "+OK");
   REQUIRE(WaitUntil([&] { return std::stoll(RouteField(c.get(), "invalidations")) > before; }));
@@ -170,6 +169,73 @@ TEST_CASE("a killed invalidation connection drops the origin's entries and track
   CHECK(Do(c, {"EXISTS", "a"}) == ":1");
   CHECK(Do(origin.c, {"SET", "a", "2"}) == "+OK");
   REQUIRE(WaitUntil([&] { return Do(c, {"GET", "a"}) == "2"; }));
+}
+
+TEST_CASE("a prefix-scoped route hears each change at the origin once, also after a reconnect") {
+  RedisOriginServer origin;
+  // Four fetch connections: were BCAST registered on each, every change would arrive 4 times.
+  ServerProcess server({"--route", "user:{id} " + origin.Url(), "--origin-connections", "4"});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "tracking", "up");
+  auto invalidations = [&]() { return std::stoll(RouteField(c.get(), "invalidations")); };
+  // Sets key at the origin and reads it into the cache, after the SET's own broadcast came
+  // (else it could arrive after the fill and drop it).
+  auto fill = [&](const std::string& key, const std::string& value) {
+    const long long before = invalidations();
+    CHECK(Do(origin.c, {"SET", key, value}) == "+OK");
+    REQUIRE(WaitUntil([&] { return invalidations() > before; }));
+    CHECK(Do(c, {"GET", key}) == value);
+    REQUIRE(Do(c, {"EXISTS", key}) == ":1");
+  };
+  // One write at the origin, then a second to another key: the feed delivers in order, so
+  // once the second has dropped its key every message the first caused has been counted.
+  auto expect_one_message_each = [&]() {
+    const long long before = invalidations();
+    CHECK(Do(origin.c, {"SET", "user:a", "changed"}) == "+OK");
+    REQUIRE(WaitUntil([&] { return invalidations() > before; }));
+    CHECK(Do(origin.c, {"SET", "user:b", "changed"}) == "+OK");
+    REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "user:b"}) == ":0"; }));
+    CHECK(invalidations() == before + 2);
+    CHECK(Do(c, {"EXISTS", "user:a"}) == ":0");
+  };
+  fill("user:a", "1");
+  fill("user:b", "1");
+  expect_one_message_each();
+  // The registration lives on the feed connection: killing it drops the origin's entries
+  // (changes may have been missed), and the new connection registers the prefix again, once.
+  fill("user:a", "2");
+  CHECK(Do(origin.c, {"CLIENT", "KILL", "TYPE", "pubsub"}) == ":1");
+  REQUIRE(WaitUntil([&] { return Do(c, {"EXISTS", "user:a"}) == ":0"; }));
+  WaitRouteField(c.get(), "tracking_connects", "2");
+  WaitRouteField(c.get(), "tracking", "up");
+  fill("user:a", "3");
+  fill("user:b", "3");
+  expect_one_message_each();
+  CHECK(Do(c, {"GET", "user:a"}) == "changed");
+}
+
+TEST_CASE("an origin invalidation of a db=3 route deletes the key in database 3, not 0") {
+  RedisOriginServer origin;
+  ServerProcess server({"--route", "user:{id} " + origin.Url() + " db=3"});
+  ContextPtr c = Connect(server.port());
+  ContextPtr in_db3 = Connect(server.port());
+  REQUIRE(Do(in_db3, {"SELECT", "3"}) == "+OK");
+  WaitRouteField(c.get(), "tracking", "up");
+  CHECK(Do(origin.c, {"SET", "user:1", "v1"}) == "+OK");
+  // BCAST reports the SET itself: let it pass before the fill, or it could drop the fill.
+  REQUIRE(WaitUntil([&] { return RouteField(c.get(), "invalidations") == "1"; }));
+  CHECK(Do(in_db3, {"GET", "user:1"}) == "v1");
+  CHECK(Do(in_db3, {"EXISTS", "user:1"}) == ":1");
+  CHECK(Do(c, {"SET", "user:1", "local in db 0"}) == "+OK");
+  CHECK(Do(origin.c, {"SET", "user:1", "v2"}) == "+OK");
+  REQUIRE(WaitUntil([&] { return Do(in_db3, {"EXISTS", "user:1"}) == ":0"; }));
+  CHECK(Do(in_db3, {"GET", "user:1"}) == "v2");
+  CHECK(Do(c, {"GET", "user:1"}) == "local in db 0");
+  // Losing the feed drops the route's entries in database 3 only.
+  CHECK(Do(origin.c, {"CLIENT", "KILL", "TYPE", "pubsub"}) == ":1");
+  REQUIRE(WaitUntil([&] { return Do(in_db3, {"EXISTS", "user:1"}) == ":0"; }));
+  REQUIRE(WaitUntil([&] { return InfoNumber(c, "origin_purging") == 0; }));
+  CHECK(Do(c, {"GET", "user:1"}) == "local in db 0");
 }
 
 }  // namespace flightcache::integration

@@ -1,8 +1,7 @@
 // postgres_harness.h — a real PostgreSQL for integration tests: initdb into a temporary
 // folder, postgres on 127.0.0.1 and a free port (run as the postgres user when the tests run
-// as root), one per test run (PostgresServer::Get()), stopped when the tests end. The same
-// harness as postgres_origin_test.cc's, shared here for the invalidation tests (that file keeps
-// its own copy for now, to stay out of other branches' way).
+// as root), one per test run (PostgresServer::Get()), shared by every PostgreSQL test file
+// (postgres_origin_test.cc, postgres_invalidation_test.cc), stopped when the tests end.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -93,6 +92,10 @@ class PostgresServer {
     process_.reset();
   }
   int port() const { return port_; }
+  // The folder of the server's unix socket (-k).
+  const std::string& SocketDir() const { return dir_.path(); }
+  // The postmaster's pid (setpriv execs it, so it is the child's own).
+  pid_t ServerPid() const { return process_->pid(); }
   std::string Url(const std::string& password = "") const {
     return "postgres://app" + (password.empty() ? "" : ":" + password) +
            "@127.0.0.1:" + std::to_string(port_) + "/postgres";

@@ -3,11 +3,15 @@
 // payload formats (one key, a JSON array, empty = everything), a terminated LISTEN connection
 // (entries dropped, LISTEN re-established), and an invalidation that lands while that key's
 // fetch is in flight (the fetch is held on an advisory lock the test owns: its waiter gets the
-// value it read, and the store is not filled). Waits are on INFO counters and pg_locks only.
+// value it read, and the store is not filled), and a hung server (postmaster and LISTEN
+// backend stopped with SIGSTOP) found by the listen-keepalive. Waits are on INFO counters and
+// pg_locks only.
 #include <doctest/doctest.h>
 #include <libpq-fe.h>
+#include <signal.h>
 
 #include <string>
+#include <vector>
 
 #include "tests/integration/postgres_harness.h"
 #include "tests/integration/server_process.h"
@@ -55,6 +59,23 @@ std::string Route(PostgresServer& pg, const std::string& name, const std::string
   return "item:{id} " + pg.Url() + " \"SELECT v FROM " + name + " WHERE id = $1::int" + where +
          "\" listen=" + name;
 }
+
+// Stops processes with SIGSTOP and lets them go on (SIGCONT) when told or when it ends, so
+// that a failed check never leaves PostgreSQL stopped for the tests after it.
+class Stopped {
+ public:
+  explicit Stopped(std::vector<pid_t> pids) : pids_(std::move(pids)) {
+    for (pid_t pid : pids_) REQUIRE(kill(pid, SIGSTOP) == 0);
+  }
+  ~Stopped() { Continue(); }
+  void Continue() {
+    for (pid_t pid : pids_) kill(pid, SIGCONT);
+    pids_.clear();
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
 
 }  // namespace
 
@@ -141,6 +162,45 @@ TEST_CASE("an invalidation during a fetch answers its waiter but does not fill t
   CHECK(Do(c, {"EXISTS", "item:1"}) == ":0");
   CHECK(Do(c, {"GET", "item:1"}) == "changed");
   PQfinish(holder);
+}
+
+TEST_CASE("a hung PostgreSQL server takes LISTEN down by its keepalive, and LISTEN comes back") {
+  PostgresServer& pg = PostgresServer::Get();
+  const std::string name = FreshName();
+  CreateNotifyingTable(pg, name);
+  ServerProcess server({"--route", Route(pg, name) + " listen-keepalive=300"});
+  ContextPtr c = Connect(server.port());
+  WaitRouteField(c.get(), "listen", "up");
+  CHECK(Do(c, {"GET", "item:1"}) == "a");
+  CHECK(Do(c, {"EXISTS", "item:1"}) == ":1");
+  const std::string backend = pg.Value(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'flightcache-listen:" + name +
+      "'");
+  INFO("LISTEN backend: ", backend);
+  REQUIRE(!backend.empty());
+  REQUIRE(backend.find_first_not_of("0123456789") == std::string::npos);
+  const long long losses = std::stoll(RouteField(c.get(), "listen_losses"));
+  {
+    // The socket stays open and silent: only the keepalive can tell. The postmaster is stopped
+    // too, so that no new LISTEN connection can come up meanwhile (its attempts time out).
+    Stopped hung({pg.ServerPid(), static_cast<pid_t>(std::stol(backend))});
+    REQUIRE(WaitUntil([&] {
+      return std::stoll(RouteField(c.get(), "listen_losses")) > losses &&
+             Do(c, {"EXISTS", "item:1"}) == ":0";
+    }));
+    WaitRouteField(c.get(), "listen", "down");
+    CHECK(RouteField(c.get(), "listen_connects") == "1");
+    // The fetch connections still answer (their backends run), but nothing is stored while no
+    // notification can be heard.
+    CHECK(Do(c, {"GET", "item:1"}) == "a");
+    CHECK(Do(c, {"EXISTS", "item:1"}) == ":0");
+    hung.Continue();
+  }
+  WaitRouteField(c.get(), "listen", "up");
+  CHECK(Do(c, {"GET", "item:1"}) == "a");
+  CHECK(Do(c, {"EXISTS", "item:1"}) == ":1");
+  pg.Sql("UPDATE " + name + " SET v = 'a4' WHERE id = 1");
+  REQUIRE(WaitUntil([&] { return Do(c, {"GET", "item:1"}) == "a4"; }));
 }
 
 }  // namespace flightcache::integration

@@ -1,130 +1,24 @@
 // postgres_origin_test.cc — the real binary reading through postgres:// routes against a real
-// PostgreSQL from Debian: initdb into a temporary folder, postgres on 127.0.0.1 and a free port
-// (run as the postgres user when the tests run as root), stopped when the tests end. Covers the
+// PostgreSQL from Debian (postgres_harness.h: initdb into a temporary folder, postgres on
+// 127.0.0.1 and a free port, shared by the run's PostgreSQL tests). Covers the
 // result mapping, keys that look like SQL or hold unicode and binary bytes, a query slower
 // than its timeout, start-up errors, and the 100-cold-keys burst against a 50 ms query.
 // No test depends on the machine's speed: the slow query sleeps far past its timeout, and the
 // burst checks only that every answer is right (with a generous timeout).
 #include <doctest/doctest.h>
-#include <glob.h>
-#include <pwd.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
 
+#include "tests/integration/postgres_harness.h"
 #include "tests/integration/server_process.h"
 
 namespace flightcache::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The folder of PostgreSQL's programs (initdb, postgres), e.g. /usr/lib/postgresql/15/bin.
-std::string PostgresBinDir() {
-  glob_t found{};
-  std::string dir;
-  if (glob("/usr/lib/postgresql/*/bin/initdb", 0, nullptr, &found) == 0 && found.gl_pathc > 0) {
-    dir = found.gl_pathv[found.gl_pathc - 1];
-    dir.resize(dir.size() - std::string("/initdb").size());
-  }
-  globfree(&found);
-  if (dir.empty())
-    throw std::runtime_error("PostgreSQL is not installed (apt-get install postgresql)");
-  return dir;
-}
-
-// PostgreSQL refuses to run as root: as root, programs run as the postgres user.
-std::pair<std::string, std::vector<std::string>> AsPostgres(const std::string& program,
-                                                            std::vector<std::string> args) {
-  if (geteuid() != 0) return {program, std::move(args)};
-  std::vector<std::string> wrapped = {"--reuid=postgres", "--regid=postgres", "--init-groups", "--",
-                                      program};
-  wrapped.insert(wrapped.end(), args.begin(), args.end());
-  return {"/usr/bin/setpriv", wrapped};
-}
-
-// A PostgreSQL data folder (initdb) and its server on 127.0.0.1, which a test may kill and
-// start again on the same port.
-class Postgres {
- public:
-  // One for the whole test run, started on first use.
-  static Postgres& Get() {
-    static Postgres instance;
-    return instance;
-  }
-  Postgres() : bin_(PostgresBinDir()) {
-    if (geteuid() == 0) {
-      struct passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) throw std::runtime_error("no postgres user");
-      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-        throw std::runtime_error("cannot chown the PostgreSQL folder");
-      }
-    }
-    auto [initdb, init_args] = AsPostgres(
-        bin_ + "/initdb", {"-D", Data(), "-U", "app", "--auth=trust", "-E", "UTF8", "--no-sync"});
-    RunResult init = RunToExit(initdb, init_args, milliseconds(120000));
-    if (init.exit_code != 0) throw std::runtime_error("initdb failed: " + init.output);
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = FreeTcpPort();
-      try {
-        Start();
-        return;
-      } catch (const std::exception&) {
-        if (attempt == 4) throw;
-      }
-    }
-  }
-  // Starts the server on port() (again, after Kill()).
-  void Start() {
-    auto [postgres, args] =
-        AsPostgres(bin_ + "/postgres",
-                   {"-D", Data(), "-p", std::to_string(port_), "-k", dir_.path(), "-c",
-                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"});
-    process_.reset();
-    process_ = std::make_unique<ChildProcess>(
-        SpawnOptions{postgres, args, {}, port_, "", milliseconds(60000), ""});
-  }
-  // Immediate shutdown (SIGQUIT): every backend is ended at once, mid-query.
-  void Kill() {
-    REQUIRE(process_->Signal(SIGQUIT, milliseconds(30000)).has_value());
-    process_.reset();
-  }
-  int port() const { return port_; }
-  // The folder of the server's unix socket (-k).
-  const std::string& SocketDir() const { return dir_.path(); }
-  std::string Url(const std::string& password = "") const {
-    return "postgres://app" + (password.empty() ? "" : ":" + password) +
-           "@127.0.0.1:" + std::to_string(port_) + "/postgres";
-  }
-  // The unaligned output of one query, e.g. "1".
-  std::string Value(const std::string& sql) {
-    RunResult run = RunToExit("/usr/bin/psql",
-                              {"-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p",
-                               std::to_string(port_), "-U", "app", "-d", "postgres", "-c", sql},
-                              milliseconds(30000));
-    while (!run.output.empty() && run.output.back() == '\n') run.output.pop_back();
-    return run.output;
-  }
-  // Runs sql with psql; fails the test when psql fails.
-  void Sql(const std::string& sql) {
-    RunResult run = RunToExit("/usr/bin/psql",
-                              {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-                               std::to_string(port_), "-U", "app", "-d", "postgres", "-c", sql},
-                              milliseconds(30000));
-    INFO(sql, " -> ", run.output);
-    REQUIRE(run.exit_code == 0);
-  }
-
- private:
-  std::string Data() const { return dir_.path() + "/data"; }
-
-  std::string bin_;
-  TempDir dir_;
-  int port_ = 0;
-  std::unique_ptr<ChildProcess> process_;
-};
 
 long long RouteCounter(redisContext* c, int route, const std::string& name) {
   std::string line = InfoValue(c, "origin_route" + std::to_string(route));
@@ -140,7 +34,7 @@ std::string FreshTable() {
 }
 
 TEST_CASE("a PostgreSQL route answers values, not found, NULL and bytea as raw bytes") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text, b bytea)");
   pg.Sql("INSERT INTO " + t +
@@ -157,7 +51,7 @@ TEST_CASE("a PostgreSQL route answers values, not found, NULL and bytea as raw b
 }
 
 TEST_CASE("a PostgreSQL route also takes postgresql:// and a unix socket folder in ?host=") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES ('1', 'over tcp'), ('2', 'over the socket')");
@@ -178,7 +72,7 @@ TEST_CASE("a PostgreSQL route also takes postgresql:// and a unix socket folder 
 }
 
 TEST_CASE("a PostgreSQL row of several columns is a JSON object; several rows are an error") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t +
          " (k text, name text, age int, score numeric, ok bool, meta jsonb, pic bytea)");
@@ -199,7 +93,7 @@ TEST_CASE("a PostgreSQL row of several columns is a JSON object; several rows ar
 }
 
 TEST_CASE("PostgreSQL keys holding quotes, SQL, unicode or binary bytes get their own row or nil") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES ('o''brien', 'row0'), ('''; DROP TABLE " + t +
@@ -217,7 +111,7 @@ TEST_CASE("PostgreSQL keys holding quotes, SQL, unicode or binary bytes get thei
 }
 
 TEST_CASE("a key that is not a value of the parameter's type is nil, not an error") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES (42, 'forty-two')");
@@ -230,7 +124,7 @@ TEST_CASE("a key that is not a value of the parameter's type is nil, not an erro
 }
 
 TEST_CASE("a PostgreSQL query slower than its timeout times out, and the next fetch works") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES ('slow', 'never seen'), ('a', 'value a')");
@@ -245,7 +139,7 @@ TEST_CASE("a PostgreSQL query slower than its timeout times out, and the next fe
 
 TEST_CASE(
     "PostgreSQL killed mid-query: the waiter gets an error, and fetches work once it is back") {
-  Postgres pg;  // its own server: this test kills it
+  PostgresServer pg;  // its own server: this test kills it
   pg.Sql("CREATE TABLE kv (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO kv VALUES ('slow', 'never seen'), ('a', 'value a')");
   ServerFixture f({"--route",
@@ -273,7 +167,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a PostgreSQL query that does not prepare, or a server that is down, stops start-up") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string bin = RequiredEnv("FLIGHTCACHE_BIN");
   RunResult run =
       RunToExit(bin,
@@ -296,7 +190,7 @@ TEST_CASE("a PostgreSQL query that does not prepare, or a server that is down, s
 TEST_CASE("a burst of 100 cold keys with 20 clients each against a 50 ms PostgreSQL query") {
   constexpr int kKeys = 100;
   constexpr int kClientsPerKey = 20;
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " SELECT i::text, 'value ' || i FROM generate_series(0, 99) i");
@@ -339,7 +233,7 @@ TEST_CASE("a burst of 100 cold keys with 20 clients each against a 50 ms Postgre
 }
 
 // Backends running a query that starts with `prefix` now (psql's own excluded).
-std::string RunningQueries(Postgres& pg, const std::string& prefix) {
+std::string RunningQueries(PostgresServer& pg, const std::string& prefix) {
   return pg.Value(
       "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
       "AND query LIKE '" +
@@ -347,7 +241,7 @@ std::string RunningQueries(Postgres& pg, const std::string& prefix) {
 }
 
 TEST_CASE("a PostgreSQL query past its deadline is cancelled at the server, not left running") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES ('slow', 'never seen'), ('a', 'value a')");
@@ -371,7 +265,7 @@ TEST_CASE("a PostgreSQL query past its deadline is cancelled at the server, not 
 }
 
 TEST_CASE("PostgreSQL connections ask the server to end a query whose client has gone") {
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   // Should a cancel reach the server before its query started, the server still ends the
   // query within a second of the dropped connection (client_connection_check_interval).
   ServerFixture f(
@@ -399,7 +293,7 @@ int PipelineGets(redisContext* c, const std::string& prefix, int first, int coun
 TEST_CASE("40k timeouts against a hung PostgreSQL query leave memory, queue and pool bounded") {
   constexpr int kBatch = 2000;
   constexpr int kBatches = 20;
-  Postgres& pg = Postgres::Get();
+  PostgresServer& pg = PostgresServer::Get();
   const std::string t = FreshTable();
   pg.Sql("CREATE TABLE " + t + " (k text PRIMARY KEY, v text)");
   pg.Sql("INSERT INTO " + t + " VALUES ('a', 'value a'), ('b', 'value b')");

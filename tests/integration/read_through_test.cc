@@ -453,4 +453,30 @@ TEST_CASE("a bad origin URL or option stops the server at start with exit code 1
   }
 }
 
+TEST_CASE("with db=3 a write in database 3 during a fetch forgets it; one in database 0 does not") {
+  TestOrigin origin(0);
+  ServerProcess server({"--route", "* " + OriginUrl(origin.port) + " db=3"});
+  ContextPtr c = Connect(server.port());
+  ContextPtr in_db3 = Connect(server.port());
+  REQUIRE(Do(in_db3, {"SELECT", "3"}) == "+OK");
+  ContextPtr waiter = Connect(server.port(), std::chrono::milliseconds(30000));
+  REQUIRE(Do(waiter, {"SELECT", "3"}) == "+OK");
+  origin.Gate();
+  Append(waiter.get(), {"GET", "k"});
+  Send(waiter.get());
+  origin.WaitHeld(1);
+  // The same key name in database 0 is another key: the flight goes on.
+  CHECK(Do(c, {"SET", "k", "db0"}) == "+OK");
+  CHECK(Do(c, {"ORIGIN", "FLIGHTS"}).find("forgotten, :0") != std::string::npos);
+  // In database 3 it is the key being fetched: the flight is forgotten (the Forget rule).
+  CHECK(Do(in_db3, {"SET", "k", "local"}) == "+OK");
+  CHECK(Do(c, {"ORIGIN", "FLIGHTS"}).find("forgotten, :1") != std::string::npos);
+  origin.Release();
+  CHECK(Show(NextReply(waiter.get()).get()) == "value:k");
+  REQUIRE(WaitUntil([&] { return InfoNumber(c, "origin_fetches_in_flight") == 0; }));
+  CHECK(InfoValue(c.get(), "origin_forgotten") == "1");
+  CHECK(Do(in_db3, {"GET", "k"}) == "local");
+  CHECK(Do(c, {"GET", "k"}) == "db0");
+}
+
 }  // namespace flightcache::integration

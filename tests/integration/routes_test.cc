@@ -157,4 +157,43 @@ TEST_CASE("--origin is the one-route shorthand and may sit beside other routes")
 }
 
 }  // namespace
+TEST_CASE("a route with db=3 reads through in database 3 only; database 0 keeps its own") {
+  KvFile users(KvFile::Rows{{"1", "user one"}});
+  KvFile pages(KvFile::Rows{{"1", "page one"}});
+  ServerFixture f(
+      {"--route", users.Route("user:{id}", " db=3"), "--route", pages.Route("page:{id}")});
+  ContextPtr in_db3 = Connect(f.server.port());
+  REQUIRE(Do(in_db3, {"SELECT", "3"}) == "+OK");
+  // Database 0 (f.c): the db=3 route's key is a plain miss there; the other route reads through.
+  CHECK(Do(f.c, {"GET", "user:1"}) == "(nil)");
+  CHECK(Do(f.c, {"MGET", "user:1", "page:1"}) == "[(nil), page one]");
+  CHECK(InfoValue(f.c.get(), "origin_fetches_started") == "1");
+  // Database 3: it reads through and fills there, and nowhere else.
+  CHECK(Do(in_db3, {"GET", "user:1"}) == "user one");
+  CHECK(Do(in_db3, {"EXISTS", "user:1"}) == ":1");
+  CHECK(Do(f.c, {"EXISTS", "user:1"}) == ":0");
+  CHECK(Do(f.c, {"GET", "user:1"}) == "(nil)");
+  CHECK(InfoValue(f.c.get(), "origin_fetches_started") == "2");
+  // The db 0 route does not read through in database 3.
+  CHECK(Do(in_db3, {"GET", "page:1"}) == "(nil)");
+  CHECK(InfoValue(f.c.get(), "origin_fetches_started") == "2");
+  // A key written in database 0 under the db=3 route's pattern is only a local key.
+  CHECK(Do(f.c, {"SET", "user:2", "local"}) == "+OK");
+  CHECK(Do(f.c, {"GET", "user:2"}) == "local");
+  CHECK(Do(in_db3, {"GET", "user:2"}) == "(nil)");  // read through: the file has no row 2
+  CHECK(InfoValue(f.c.get(), "origin_fetches_started") == "3");
+  CHECK(Do(f.c, {"CONFIG", "GET", "route"}).find("db=3") != std::string::npos);
+}
+
+TEST_CASE("a route's db= past the last database stops start-up naming the route") {
+  const std::string bin = RequiredEnv("FLIGHTCACHE_BIN");
+  RunResult run = RunToExit(bin, {"--port", "0", "--route", "user:{id} redis://127.0.0.1:1 db=16"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.output.find("route 'user:{id} redis://127.0.0.1:1 db=16': db 16 is out of range") !=
+        std::string::npos);
+  run = RunToExit(bin, {"--port", "0", "--route", "user:{id} redis://127.0.0.1:1 db=x"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.output.find("bad value for route option 'db'") != std::string::npos);
+}
+
 }  // namespace flightcache::integration

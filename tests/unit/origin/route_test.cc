@@ -73,6 +73,19 @@ TEST_CASE("a route line has a pattern, a URL, a quoted query and options") {
   CHECK_FALSE(redis.options.pool.has_value());
 }
 
+TEST_CASE("db= and listen-keepalive= are route options, shown in the redacted route") {
+  RouteSpec spec =
+      Spec("user:{id} postgres://app@h/db \"SELECT 1\" listen=c listen-keepalive=250 db=3");
+  CHECK(*spec.options.db == 3);
+  CHECK(*spec.options.listen_keepalive_ms == 250);
+  CHECK(spec.Redacted() ==
+        "user:{id} postgres://app@h/db \"SELECT 1\" listen=c listen-keepalive=250 db=3");
+  CHECK_FALSE(Spec("* redis://h").options.db.has_value());
+  CHECK(RouteError("x:{id} redis://h db=-1").find("route option 'db'") != std::string::npos);
+  CHECK(RouteError("x:{id} redis://h listen-keepalive=x").find("'listen-keepalive'") !=
+        std::string::npos);
+}
+
 TEST_CASE("bad route lines name the route and never show its password") {
   CHECK(RouteError("user:{id}").find("route 'user:{id}'") != std::string::npos);
   CHECK(RouteError("x:{id} ftp://host/").find("unknown origin URL scheme") != std::string::npos);
