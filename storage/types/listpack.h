@@ -1,7 +1,10 @@
 // listpack.h — a flat, compact sequence of byte strings in one buffer (Redis's listpack idea).
 //
-// Entry layout: [length: varint][bytes]. Positions are byte offsets into the buffer; End() is
-// one past the last entry. Lookups walk from the front, so a listpack is meant for small
+// One heap block: [entry bytes: u64][entry count: u32][entries], nullptr while empty, so a
+// Listpack itself is one pointer. Entry layout: [length: varint][bytes]. Positions are byte
+// offsets into the entries; End() is one past the last entry. The block grows to the exact
+// size up to 256 bytes and by a quarter past it (so that pushes stay amortised), and shrinks
+// when it is less than half used; MemoryBytes() is the block as the allocator sizes it. Lookups walk from the front, so a listpack is meant for small
 // values: the hash, set and list encodings bound its entries and bytes and convert past them.
 // Positions are invalidated by any insert, erase or replace at or before them.
 // Used by HashObject, SetObject and Quicklist (one listpack per node). No locking: the owner's
@@ -17,15 +20,22 @@ namespace flightcache::storage {
 
 class Listpack {
  public:
-  size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  Listpack() = default;
+  ~Listpack();
+  Listpack(const Listpack& other);
+  Listpack& operator=(const Listpack& other);
+  Listpack(Listpack&& other) noexcept : block_(other.block_) { other.block_ = nullptr; }
+  Listpack& operator=(Listpack&& other) noexcept;
+
+  size_t size() const { return block_ ? Count() : 0; }
+  bool empty() const { return size() == 0; }
   // Bytes of the encoded entries.
-  size_t bytes() const { return buf_.size(); }
-  // Heap bytes the buffer holds, as the allocator sizes its block (0 while it fits inline).
+  size_t bytes() const { return block_ ? Bytes() : 0; }
+  // Heap bytes of the block, as the allocator sizes it (0 when empty).
   size_t MemoryBytes() const;
 
   size_t Begin() const { return 0; }
-  size_t End() const { return buf_.size(); }
+  size_t End() const { return bytes(); }
   // The position after the entry at pos.
   size_t Next(size_t pos) const;
   // The entry at pos (valid until the listpack changes).
@@ -47,12 +57,22 @@ class Listpack {
   // Replaces the entry at pos with value.
   void Replace(size_t pos, std::string_view value);
   void Clear();
-  // Gives back unused capacity (after large removals).
-  void ShrinkToFit() { buf_.shrink_to_fit(); }
+  // Gives back unused capacity (a quicklist node that is full).
+  void ShrinkToFit();
 
  private:
-  std::string buf_;
-  size_t count_ = 0;
+  static constexpr size_t kHeader = sizeof(uint64_t) + sizeof(uint32_t);
+  uint64_t Bytes() const;
+  uint32_t Count() const;
+  void SetBytes(uint64_t bytes);
+  void SetCount(uint32_t count);
+  char* Data() const { return block_ + kHeader; }
+  // Makes room for entries of `bytes` bytes in all (the block may move).
+  void Reserve(size_t bytes);
+  // Reallocates the block to hold `bytes` of entries exactly.
+  void Resize(size_t bytes);
+
+  char* block_ = nullptr;
 };
 
 }  // namespace flightcache::storage
