@@ -107,7 +107,8 @@ size_t Listpack::Find(std::string_view value, size_t from, size_t step) const {
   size_t pos = from;
   while (pos < end) {
     std::string_view v = Get(pos);
-    if (v.size() == value.size() && (v.empty() || std::memcmp(v.data(), value.data(), v.size()) == 0)) {
+    if (v.size() == value.size() &&
+        (v.empty() || std::memcmp(v.data(), value.data(), v.size()) == 0)) {
       return pos;
     }
     for (size_t s = 0; s < step && pos < end; ++s) pos = Next(pos);

@@ -4,11 +4,11 @@
 // Listpack itself is one pointer. Entry layout: [length: varint][bytes]. Positions are byte
 // offsets into the entries; End() is one past the last entry. The block grows to the exact
 // size up to 256 bytes and by a quarter past it (so that pushes stay amortised), and shrinks
-// when it is less than half used; MemoryBytes() is the block as the allocator sizes it. Lookups walk from the front, so a listpack is meant for small
-// values: the hash, set and list encodings bound its entries and bytes and convert past them.
-// Positions are invalidated by any insert, erase or replace at or before them.
-// Used by HashObject, SetObject and Quicklist (one listpack per node). No locking: the owner's
-// shard lock guards it.
+// when it is less than half used; MemoryBytes() is the block as the allocator sizes it. Lookups
+// walk from the front, so a listpack is meant for small values: the hash, set and list encodings
+// bound its entries and bytes and convert past them. Positions are invalidated by any insert, erase
+// or replace at or before them. Used by HashObject, SetObject and Quicklist (one listpack per
+// node). No locking: the owner's shard lock guards it.
 #pragma once
 
 #include <cstddef>

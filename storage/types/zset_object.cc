@@ -95,8 +95,7 @@ std::string FormatScore(double score) {
 size_t ZsetObject::MemoryBytes() const {
   size_t bytes = AllocationSizeFor(sizeof(ZsetObject));
   if (!tree_) return bytes + lp_.MemoryBytes();
-  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->index.ArrayBytes() +
-         tree_->items.bytes();
+  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->index.ArrayBytes() + tree_->items.bytes();
 }
 
 size_t ZsetObject::Length() const { return tree_ ? tree_->items.size() : lp_.size() / 2; }
