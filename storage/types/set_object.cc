@@ -133,7 +133,7 @@ void SetObject::ForEach(const std::function<void(std::string_view)>& fn) const {
   switch (encoding_) {
     case Encoding::kIntset: {
       std::string buf;
-      for (int64_t v : ints_.values()) fn(FormatInt(v, &buf));
+      for (size_t i = 0; i < ints_.size(); ++i) fn(FormatInt(ints_.At(i), &buf));
       return;
     }
     case Encoding::kListpack:

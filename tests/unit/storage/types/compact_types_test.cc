@@ -1,8 +1,9 @@
-// incremental_resize_test.cc — the incremental resize of ChainedTable, through its two users:
-// Dict (big hashes and sets) against std::unordered_map under random operations, scans that
-// run while the table grows and shrinks, random picks mid-resize, and the exact memory figure;
-// the sorted set's member index against std::map; and the one-block Listpack's copies, moves
-// and byte figure.
+// compact_types_test.cc — the memory work of issue 10 on the type encodings: the incremental
+// resize of ChainedTable through its two users, Dict (big hashes and sets) against
+// std::unordered_map under random operations, scans that run while the table grows and
+// shrinks, random picks mid-resize, and the exact memory figure; the sorted set's member index
+// against std::map; the one-block Listpack's copies, moves and byte figure; and the intset's
+// 2/4/8-byte widths against std::set.
 #include <doctest/doctest.h>
 #include <malloc.h>
 
@@ -15,6 +16,7 @@
 
 #include "storage/entry.h"
 #include "storage/types/dict.h"
+#include "storage/types/intset.h"
 #include "storage/types/listpack.h"
 #include "storage/types/zset_object.h"
 
@@ -218,4 +220,50 @@ TEST_CASE("a listpack is one block: copies are deep, moves steal it, and its byt
   lp.Erase(lp.Begin());
   CHECK(lp.empty());
   CHECK(lp.MemoryBytes() == 0);
+}
+
+TEST_CASE("an intset keeps 2-byte values until a wider one comes, then widens in order") {
+  Intset s;
+  std::set<int64_t> model;
+  for (int64_t v : {5, -3, 300, -32768, 32767}) {
+    CHECK(s.Add(v));
+    model.insert(v);
+  }
+  CHECK(s.width() == 2);
+  const size_t narrow = s.MemoryBytes();
+  CHECK(s.Add(-40000));  // wider and negative: goes first
+  model.insert(-40000);
+  CHECK(s.width() == 4);
+  CHECK(s.values() == std::vector<int64_t>(model.begin(), model.end()));
+  CHECK(s.Add(INT64_MAX));  // wider and positive: goes last
+  model.insert(INT64_MAX);
+  CHECK(s.width() == 8);
+  CHECK(s.MemoryBytes() > narrow);
+  CHECK(s.values() == std::vector<int64_t>(model.begin(), model.end()));
+  CHECK_FALSE(s.Contains(INT64_MIN));
+  CHECK_FALSE(s.Add(300));
+  Rng rng{3};
+  for (int step = 0; step < 20000; ++step) {
+    const int64_t v = static_cast<int64_t>(rng.Next() % 2000) - 1000;
+    if (rng.Next() % 2) {
+      CHECK(s.Add(v) == model.insert(v).second);
+    } else {
+      CHECK(s.Remove(v) == (model.erase(v) == 1));
+    }
+    CHECK(s.Contains(v) == (model.count(v) == 1));
+  }
+  CHECK(s.values() == std::vector<int64_t>(model.begin(), model.end()));
+  Intset copy(s);
+  CHECK(copy.values() == s.values());
+  for (int64_t v : model) CHECK(s.Remove(v));
+  CHECK(s.size() == 0);
+  CHECK(s.MemoryBytes() == 0);
+  CHECK(copy.size() == model.size());
+}
+
+TEST_CASE("an intset of 100 values below 32768 takes 2 bytes each") {
+  Intset s;
+  for (int64_t v = 0; v < 100; ++v) s.Add(v * 300);
+  CHECK(s.width() == 2);
+  CHECK(s.MemoryBytes() <= AllocationSizeFor(8 + 100 * 2));
 }
