@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -16,8 +17,9 @@ Listpack::~Listpack() { std::free(block_); }
 
 Listpack::Listpack(const Listpack& other) {
   if (other.block_) {
-    Resize(other.Bytes());
-    std::memcpy(block_, other.block_, kHeader + other.Bytes());
+    const Header h = other.ReadHeader();
+    Resize(h.size + h.bytes);
+    std::memcpy(block_, other.block_, h.size + h.bytes);
   }
 }
 
@@ -38,38 +40,39 @@ Listpack& Listpack::operator=(Listpack&& other) noexcept {
   return *this;
 }
 
-uint64_t Listpack::Bytes() const {
-  uint64_t v;
-  std::memcpy(&v, block_, sizeof(v));
-  return v;
+Listpack::Header Listpack::ReadHeader() const {
+  uint64_t bytes, count;
+  const char* p = GetVarint(block_, &bytes);
+  p = GetVarint(p, &count);
+  return Header{static_cast<size_t>(bytes), static_cast<size_t>(count),
+                static_cast<size_t>(p - block_)};
 }
 
-uint32_t Listpack::Count() const {
-  uint32_t v;
-  std::memcpy(&v, block_ + sizeof(uint64_t), sizeof(v));
-  return v;
+size_t Listpack::HeaderSize(size_t bytes, size_t count) {
+  return VarintSize(bytes) + VarintSize(count);
 }
 
-void Listpack::SetBytes(uint64_t bytes) { std::memcpy(block_, &bytes, sizeof(bytes)); }
-
-void Listpack::SetCount(uint32_t count) {
-  std::memcpy(block_ + sizeof(uint64_t), &count, sizeof(count));
+void Listpack::WriteHeader(size_t old_header_size, size_t bytes, size_t count) {
+  const size_t size = HeaderSize(bytes, count);
+  if (size != old_header_size) std::memmove(block_ + size, block_ + old_header_size, bytes);
+  PutVarint(PutVarint(block_, bytes), count);
 }
 
-void Listpack::Resize(size_t bytes) {
+size_t Listpack::size() const { return block_ ? ReadHeader().count : 0; }
+
+size_t Listpack::bytes() const { return block_ ? ReadHeader().bytes : 0; }
+
+void Listpack::Resize(size_t total) {
   const bool fresh = block_ == nullptr;
-  void* block = std::realloc(block_, kHeader + bytes);
+  void* block = std::realloc(block_, total);
   if (!block) std::abort();  // as Redis: out of memory is fatal
   block_ = static_cast<char*>(block);
-  if (fresh) {
-    SetBytes(0);
-    SetCount(0);
-  }
+  if (fresh) PutVarint(PutVarint(block_, 0), 0);
 }
 
-void Listpack::Reserve(size_t bytes) {
-  if (block_ && kHeader + bytes <= malloc_usable_size(block_)) return;
-  Resize(bytes <= 256 ? bytes : bytes + bytes / 4);
+void Listpack::Reserve(size_t total) {
+  if (block_ && total <= malloc_usable_size(block_)) return;
+  Resize(total <= 256 ? total : total + total / 4);
 }
 
 size_t Listpack::MemoryBytes() const { return block_ ? AllocatedBlockSize(block_) : 0; }
@@ -116,25 +119,37 @@ size_t Listpack::Find(std::string_view value, size_t from, size_t step) const {
   return End();
 }
 
+bool Listpack::Aliases(std::string_view value) const {
+  const auto* begin = reinterpret_cast<const char*>(block_);
+  return block_ && value.data() >= begin && value.data() < begin + malloc_usable_size(block_);
+}
+
 void Listpack::Insert(size_t pos, std::string_view value) {
-  const size_t used = bytes();
-  assert(pos <= used);
+  if (Aliases(value)) {
+    const std::string copy(value);
+    Insert(pos, copy);
+    return;
+  }
+  if (!block_) Resize(HeaderSize(0, 0));
+  const Header h = ReadHeader();
+  assert(pos <= h.bytes);
   const size_t header_size = VarintSize(value.size());
   const size_t added = header_size + value.size();
-  Reserve(used + added);
-  char* at = Data() + pos;
-  std::memmove(at + added, at, used - pos);
+  const size_t new_bytes = h.bytes + added;
+  const size_t new_header = HeaderSize(new_bytes, h.count + 1);
+  Reserve(std::max(h.size, new_header) + new_bytes);
+  char* at = block_ + h.size + pos;
+  std::memmove(at + added, at, h.bytes - pos);
   PutVarint(at, value.size());
   if (!value.empty()) std::memcpy(at + header_size, value.data(), value.size());
-  SetBytes(used + added);
-  SetCount(Count() + 1);
+  WriteHeader(h.size, new_bytes, h.count + 1);
 }
 
 void Listpack::Erase(size_t pos, size_t count) {
-  const size_t used = bytes();
+  const Header h = ReadHeader();
   size_t end = pos;
-  uint32_t left = Count();
-  for (size_t i = 0; i < count && end < used; ++i) {
+  size_t left = h.count;
+  for (size_t i = 0; i < count && end < h.bytes; ++i) {
     end = Next(end);
     --left;
   }
@@ -142,30 +157,39 @@ void Listpack::Erase(size_t pos, size_t count) {
     Clear();
     return;
   }
-  std::memmove(Data() + pos, Data() + end, used - end);
-  SetBytes(used - (end - pos));
-  SetCount(left);
+  char* data = block_ + h.size;
+  std::memmove(data + pos, data + end, h.bytes - end);
+  const size_t new_bytes = h.bytes - (end - pos);
+  WriteHeader(h.size, new_bytes, left);
   // Give memory back once the block is less than half used (amortised over the erases).
-  if (kHeader + Bytes() < malloc_usable_size(block_) / 2) ShrinkToFit();
+  if (HeaderSize(new_bytes, left) + new_bytes < malloc_usable_size(block_) / 2) ShrinkToFit();
 }
 
 void Listpack::Replace(size_t pos, std::string_view value) {
-  const size_t used = bytes();
+  if (Aliases(value)) {
+    const std::string copy(value);
+    Replace(pos, copy);
+    return;
+  }
+  const Header h = ReadHeader();
   const size_t next = Next(pos);
   const size_t header_size = VarintSize(value.size());
   const size_t encoded = header_size + value.size();
-  const size_t new_used = used - (next - pos) + encoded;
-  if (new_used > used) Reserve(new_used);
-  char* at = Data() + pos;
-  std::memmove(at + encoded, Data() + next, used - next);
-  PutVarint(at, value.size());
-  if (!value.empty()) std::memcpy(at + header_size, value.data(), value.size());
-  SetBytes(new_used);
-  if (kHeader + new_used < malloc_usable_size(block_) / 2) ShrinkToFit();
+  const size_t new_bytes = h.bytes - (next - pos) + encoded;
+  const size_t new_header = HeaderSize(new_bytes, h.count);
+  Reserve(std::max(h.size, new_header) + std::max(h.bytes, new_bytes));
+  char* data = block_ + h.size;
+  std::memmove(data + pos + encoded, data + next, h.bytes - next);
+  PutVarint(data + pos, value.size());
+  if (!value.empty()) std::memcpy(data + pos + header_size, value.data(), value.size());
+  WriteHeader(h.size, new_bytes, h.count);
+  if (new_header + new_bytes < malloc_usable_size(block_) / 2) ShrinkToFit();
 }
 
 void Listpack::ShrinkToFit() {
-  if (block_) Resize(Bytes());
+  if (!block_) return;
+  const Header h = ReadHeader();
+  Resize(h.size + h.bytes);
 }
 
 void Listpack::Clear() {
