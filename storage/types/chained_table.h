@@ -75,7 +75,9 @@ class ChainedTable {
   // Links node (whose key is not in the table; hash is HashKey of it) in, after a rehash step.
   void Insert(Node* node, uint64_t hash) {
     if (rehashing()) {
-      RehashStep(kStepBuckets);
+      // A shrink that inserts outrun (the new array already holds twice its buckets) moves
+      // faster, so that chains stay short; still a bounded step.
+      RehashStep(size_ > 2 * tables_[1].count ? kStepBuckets * 16 : kStepBuckets);
     } else if (size_ >= tables_[0].count) {
       StartResize(tables_[0].count == 0 ? kMinBuckets : tables_[0].count * 2);
     }
