@@ -15,10 +15,21 @@
                               writes COUNT SET commands in RESP to stdout, for redis-cli --pipe;
                               the formats are Python format strings of i (0..COUNT-1), e.g.
                               'key:{i:012d}'
+  resp-batched TOTAL PER WORD...
+                              writes ceil(TOTAL/PER) commands in RESP for redis-cli --pipe, each
+                              holding PER elements (the last one the rest): the first two WORDs
+                              (command and key) once per command, the others once per element;
+                              each WORD is a Python format string of i (the element, 0..TOTAL-1),
+                              b (the command, 0..) and k (the element inside its command), e.g.
+                              `resp-batched 1000 100 HSET 'h:{b}' 'f{k}' 'v:{i:012d}'`
   storm-table ROWS.jsonl DELAY_MS
                               the miss-storm table: per K and mode, median fetches per key and
                               latencies over the rounds, and the targets
   memory-table ROWS.jsonl A B the memory table: bytes per key of A and B, and the ratio A/B
+  memory-types-table ROWS.jsonl A B
+                              the type datasets' table: per dataset, A's and B's median
+                              used_memory per element (and per key), the ratio A/B, and the
+                              issue-10 target (ratio <= 0.8)
   hitratio-table ROWS.jsonl A B
                               the hit-ratio table: A's and B's hit ratios and the difference
   window CASE TEST PIPELINE SERVER ROUND PORT PID SECONDS
@@ -167,6 +178,29 @@ def resp_sets(count, key_format, value_format):
     out.flush()
 
 
+def resp_batched(total, per, words):
+    out = sys.stdout.buffer
+    head, element = words[:2], words[2:]
+    def bulk(text):
+        data = text.encode()
+        return b"$%d\r\n%s\r\n" % (len(data), data)
+    chunk, b, i = [], 0, 0
+    while i < total:
+        n = min(per, total - i)
+        parts = [b"*%d\r\n" % (len(head) + n * len(element))]
+        parts += [bulk(w.format(i=i, b=b, k=0)) for w in head]
+        for k in range(n):
+            parts += [bulk(w.format(i=i + k, b=b, k=k)) for w in element]
+        chunk.append(b"".join(parts))
+        i += n
+        b += 1
+        if len(chunk) == 1000:
+            out.write(b"".join(chunk))
+            chunk.clear()
+    out.write(b"".join(chunk))
+    out.flush()
+
+
 def read_rows(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -250,6 +284,43 @@ def memory_table(path, ours, theirs):
     for r in rows.values():
         if r["dbsize"] != r["keys"]:
             print(f"WARNING: {r['server']} holds {r['dbsize']:,} keys, expected {r['keys']:,}")
+
+
+def memory_types_table(path, ours, theirs):
+    groups = {}
+    for r in read_rows(path):
+        groups.setdefault(r["dataset"], {}).setdefault(r["server"], []).append(r)
+    if not groups:
+        return
+    header = ["dataset", "elements", "keys", f"{ours} B/elem", f"{theirs} B/elem", "ratio",
+              f"{ours} B/key", f"{theirs} B/key", f"{ours} enc", f"{theirs} enc", "target"]
+    lines = []
+    for dataset, by_server in groups.items():
+        per_elem, per_key, enc = {}, {}, {}
+        for name in (ours, theirs):
+            rs = by_server.get(name, [])
+            if not rs:
+                continue
+            used = statistics.median(r["used_after"] - r["used_before"] for r in rs)
+            per_elem[name] = used / rs[0]["elements"]
+            per_key[name] = used / rs[0]["keys"]
+            enc[name] = str(rs[0].get("encoding", "?"))
+        if len(per_elem) < 2:
+            continue
+        ratio = per_elem[ours] / per_elem[theirs]
+        r0 = by_server[ours][0]
+        lines.append([dataset, f"{r0['elements']:,}", f"{r0['keys']:,}",
+                      f"{per_elem[ours]:.1f}", f"{per_elem[theirs]:.1f}", f"{ratio:.2f}",
+                      f"{per_key[ours]:.1f}", f"{per_key[theirs]:.1f}", enc[ours], enc[theirs],
+                      "met" if ratio <= 0.8 else "MISSED"])
+    print()
+    print_table(header, lines, 1)
+    print("B/elem = median (used_memory after - before loading) / elements (fields, members); "
+          "target: ratio <= 0.8 (issue 10)")
+    for r in read_rows(path):
+        if r["dbsize"] != r["keys"]:
+            print(f"WARNING: {r['server']} holds {r['dbsize']:,} keys after {r['dataset']}, "
+                  f"expected {r['keys']:,}")
 
 
 def hitratio_table(path, ours, theirs):
@@ -411,10 +482,14 @@ def main(argv):
         row(argv[1:])
     elif len(argv) == 4 and argv[0] == "resp-sets":
         resp_sets(int(argv[1]), argv[2], argv[3])
+    elif len(argv) >= 5 and argv[0] == "resp-batched":
+        resp_batched(int(argv[1]), int(argv[2]), argv[3:])
     elif len(argv) == 3 and argv[0] == "storm-table":
         storm_table(*argv[1:])
     elif len(argv) == 4 and argv[0] == "memory-table":
         memory_table(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "memory-types-table":
+        memory_types_table(*argv[1:])
     elif len(argv) == 9 and argv[0] == "window":
         window(*argv[1:])
     elif len(argv) == 3 and argv[0] == "threads-table":

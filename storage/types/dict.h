@@ -2,11 +2,12 @@
 // allocation each, holding the link, the field and (for hashes) the value.
 //
 // Node layout: [next: Node*][field len: varint][value len: varint][field][value]. A set's
-// members are fields with an empty value. The bucket array is a power of two and doubles when
-// the table holds as many fields as buckets (halves below 1/8 full); the resize moves every
-// node at once (TODO of issue 10: incremental, as the shard table). Scan() uses Redis's
-// reverse-binary cursor, so a resize between two calls never skips a field that stays.
-// MemoryBytes() is exact: every node as the allocator sizes it, plus the bucket array.
+// members are fields with an empty value. The index is a ChainedTable (chained_table.h): the
+// bucket array is a power of two, doubles when the table holds as many fields as buckets
+// (halves below 1/8 full), and resizes incrementally, a few buckets per Set/Erase. Scan()
+// uses Redis's reverse-binary cursor, so a resize between two calls never skips a field that
+// stays. MemoryBytes() is exact: every node as the allocator sizes it, plus the bucket
+// array(s).
 // No locking: the owning shard's lock guards it.
 #pragma once
 
@@ -15,18 +16,25 @@
 #include <functional>
 #include <string_view>
 
+#include "storage/types/chained_table.h"
+
 namespace flightcache::storage {
 
 class Dict {
  public:
-  struct Node;
+  struct Node {
+    Node* next;
+    // variable part follows: [field len varint][value len varint][field][value]
+  };
 
   Dict() = default;
   ~Dict();
   Dict(const Dict&) = delete;
   Dict& operator=(const Dict&) = delete;
 
-  size_t size() const { return size_; }
+  size_t size() const { return table_.size(); }
+  // True while an incremental resize is under way (tests).
+  bool rehashing() const { return table_.rehashing(); }
   // Every node and the bucket array, as the allocator sizes them.
   size_t MemoryBytes() const;
 
@@ -51,13 +59,12 @@ class Dict {
   const Node* Random(uint64_t random) const;
 
  private:
-  Node** Link(std::string_view field, uint64_t hash) const;
-  void Resize(size_t buckets);
-  void MaybeShrink();
+  struct Traits {
+    static Node*& Next(Node* n) { return n->next; }
+    static std::string_view Key(const Node* n) { return FieldOf(n); }
+  };
 
-  Node** table_ = nullptr;
-  size_t buckets_ = 0;
-  size_t size_ = 0;
+  ChainedTable<Node, Traits> table_;
   size_t node_bytes_ = 0;
 };
 

@@ -1,8 +1,10 @@
-// intset.h — a sorted array of distinct 64-bit integers: the encoding of small integer sets.
+// intset.h — a sorted array of distinct integers: the encoding of small integer sets.
 //
-// Binary search for lookups, memmove for inserts and removals: meant for at most
-// set-max-intset-entries members. Every element takes 8 bytes (Redis narrows to 2 or 4 when
-// all members fit; a later step of issue 10).
+// One heap block, nullptr while empty (an Intset is one pointer): [count: u32][width: u8]
+// [3 bytes unused][count values of width bytes]. As Redis's intset, every value takes the
+// width of the widest one, 2, 4 or 8 bytes, and the whole array widens when a wider value
+// comes (it never narrows back). Binary search for lookups, memmove for inserts and removals,
+// one exact realloc per change: meant for at most set-max-intset-entries members.
 #pragma once
 
 #include <cstddef>
@@ -14,19 +16,37 @@ namespace flightcache::storage {
 
 class Intset {
  public:
-  size_t size() const { return values_.size(); }
-  // The array's heap block, as the allocator sizes it.
+  Intset() = default;
+  ~Intset();
+  Intset(const Intset& other);
+  Intset& operator=(const Intset& other);
+  Intset(Intset&& other) noexcept : block_(other.block_) { other.block_ = nullptr; }
+  Intset& operator=(Intset&& other) noexcept;
+
+  size_t size() const;
+  // Bytes per value now: 2, 4 or 8 (2 while empty).
+  size_t width() const;
+  // The block as the allocator sizes it (0 when empty).
   size_t MemoryBytes() const;
   bool Contains(int64_t v) const;
   // True when v was added (it was not there).
   bool Add(int64_t v);
   // True when v was there.
   bool Remove(int64_t v);
-  int64_t At(size_t i) const { return values_[i]; }
-  const std::vector<int64_t>& values() const { return values_; }
+  // The i-th smallest value (i < size()).
+  int64_t At(size_t i) const;
+  // Every value, in order (a copy; for tests and conversions).
+  std::vector<int64_t> values() const;
 
  private:
-  std::vector<int64_t> values_;
+  static constexpr size_t kHeader = 8;
+  // The position of the first value >= v.
+  size_t LowerBound(int64_t v) const;
+  void Put(size_t i, int64_t v, size_t width);
+  // Reallocates to count values of width bytes (frees the block at 0).
+  void Resize(size_t count, size_t width);
+
+  char* block_ = nullptr;
 };
 
 // Parses text as a member an intset may hold: a canonical decimal int64 (as Redis's

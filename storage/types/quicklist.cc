@@ -53,13 +53,21 @@ bool ListObject::Fits(const Listpack& node, std::string_view value,
 }
 
 void ListObject::PushFront(std::string_view value, const TypeLimits& limits) {
-  if (nodes_.empty() || !Fits(nodes_.front(), value, limits)) nodes_.emplace(nodes_.begin());
+  if (nodes_.empty() || !Fits(nodes_.front(), value, limits)) {
+    // The front node is full: give back its growth slack before opening a new one.
+    if (!nodes_.empty()) Modify(0, [](Listpack& lp) { lp.ShrinkToFit(); });
+    nodes_.emplace(nodes_.begin());
+  }
   Modify(0, [&](Listpack& lp) { lp.PushFront(value); });
   ++count_;
 }
 
 void ListObject::PushBack(std::string_view value, const TypeLimits& limits) {
-  if (nodes_.empty() || !Fits(nodes_.back(), value, limits)) nodes_.emplace_back();
+  if (nodes_.empty() || !Fits(nodes_.back(), value, limits)) {
+    // The back node is full: give back its growth slack before opening a new one.
+    if (!nodes_.empty()) Modify(nodes_.size() - 1, [](Listpack& lp) { lp.ShrinkToFit(); });
+    nodes_.emplace_back();
+  }
   Modify(nodes_.size() - 1, [&](Listpack& lp) { lp.PushBack(value); });
   ++count_;
 }
@@ -128,6 +136,7 @@ void ListObject::Normalize(size_t i, const TypeLimits& limits) {
   }
   DropNode(i);
   for (size_t k = 0; k < parts.size(); ++k) {
+    parts[k].ShrinkToFit();
     node_bytes_ += parts[k].MemoryBytes();
     nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(i + k), std::move(parts[k]));
   }

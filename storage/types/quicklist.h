@@ -71,7 +71,7 @@ class ListObject final : public Object {
   void Modify(size_t i, Fn&& fn);
 
   // An array, not a deque: a small list costs one small block, not a deque's 512-byte chunk and
-  // map. A new node at the front moves the others (40 bytes each), once per node of pushes.
+  // map. A new node at the front moves the others (8 bytes each), once per node of pushes.
   std::vector<Listpack> nodes_;
   size_t count_ = 0;
   size_t node_bytes_ = 0;  // sum of the nodes' MemoryBytes()

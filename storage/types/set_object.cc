@@ -2,6 +2,7 @@
 #include "storage/types/set_object.h"
 
 #include <charconv>
+#include <new>
 
 #include "storage/entry.h"
 
@@ -55,15 +56,41 @@ size_t SetObject::Length() const {
   return 0;
 }
 
+SetObject::~SetObject() { DestroyEncoding(); }
+
+void SetObject::DestroyEncoding() {
+  switch (encoding_) {
+    case Encoding::kIntset:
+      ints_.~Intset();
+      return;
+    case Encoding::kListpack:
+      lp_.~Listpack();
+      return;
+    case Encoding::kHashtable:
+      delete dict_;
+      return;
+  }
+}
+
 std::unique_ptr<Object> SetObject::Clone() const {
   auto copy = std::make_unique<SetObject>();
-  copy->encoding_ = encoding_;
-  copy->ints_ = ints_;
-  copy->lp_ = lp_;
-  if (dict_) {
-    copy->dict_ = std::make_unique<Dict>();
-    dict_->ForEach([&](std::string_view m, std::string_view) { copy->dict_->Add(m); });
+  switch (encoding_) {
+    case Encoding::kIntset:
+      copy->ints_ = ints_;
+      break;
+    case Encoding::kListpack:
+      copy->DestroyEncoding();
+      new (&copy->lp_) Listpack(lp_);
+      break;
+    case Encoding::kHashtable: {
+      auto dict = std::make_unique<Dict>();
+      dict_->ForEach([&](std::string_view m, std::string_view) { dict->Add(m); });
+      copy->DestroyEncoding();
+      copy->dict_ = dict.release();
+      break;
+    }
   }
+  copy->encoding_ = encoding_;
   return copy;
 }
 
@@ -133,7 +160,7 @@ void SetObject::ForEach(const std::function<void(std::string_view)>& fn) const {
   switch (encoding_) {
     case Encoding::kIntset: {
       std::string buf;
-      for (int64_t v : ints_.values()) fn(FormatInt(v, &buf));
+      for (size_t i = 0; i < ints_.size(); ++i) fn(FormatInt(ints_.At(i), &buf));
       return;
     }
     case Encoding::kListpack:
@@ -176,14 +203,14 @@ void SetObject::ConvertTo(Encoding target) {
   if (target == Encoding::kHashtable) {
     auto dict = std::make_unique<Dict>();
     ForEach([&](std::string_view m) { dict->Add(m); });
-    dict_ = std::move(dict);
+    DestroyEncoding();
+    dict_ = dict.release();
   } else {  // intset -> listpack
     Listpack lp;
     ForEach([&](std::string_view m) { lp.PushBack(m); });
-    lp_ = std::move(lp);
+    DestroyEncoding();
+    new (&lp_) Listpack(std::move(lp));
   }
-  ints_ = Intset();
-  if (target == Encoding::kHashtable) lp_.Clear();
   encoding_ = target;
 }
 

@@ -5,6 +5,8 @@
 //   set-max-listpack-value bytes;
 // - hashtable: a Dict of members (empty values), past those bounds.
 // Conversions go one way (intset -> listpack -> hashtable, or intset -> hashtable), never back.
+// Only the current encoding is held (a union of three pointers' worth), so a small set costs
+// its object (32 bytes with the allocator's header) and its one block.
 // Callers hold the key's shard lock and wrap writes in an ObjectWrite.
 #pragma once
 
@@ -27,6 +29,11 @@ std::unique_ptr<SetObject> NewSetFor(std::string_view first_member, const TypeLi
 class SetObject final : public Object {
  public:
   enum class Encoding : uint8_t { kIntset, kListpack, kHashtable };
+
+  SetObject() : ints_() {}
+  ~SetObject() override;
+  SetObject(const SetObject&) = delete;
+  SetObject& operator=(const SetObject&) = delete;
 
   ValueType type() const override { return ValueType::kSet; }
   const char* EncodingName() const override;
@@ -53,10 +60,15 @@ class SetObject final : public Object {
   friend std::unique_ptr<SetObject> NewSetFor(std::string_view, const TypeLimits&);
   void ConvertTo(Encoding target);
 
+  // Ends the lifetime of the current encoding's member (freeing what it holds).
+  void DestroyEncoding();
+
   Encoding encoding_ = Encoding::kIntset;
-  Intset ints_;
-  Listpack lp_;
-  std::unique_ptr<Dict> dict_;
+  union {  // the member of encoding_
+    Intset ints_;
+    Listpack lp_;
+    Dict* dict_;  // owned
+  };
 };
 
 // The encoding a new set of these members should start in: an intset when the first member is

@@ -2,11 +2,27 @@
 #include "storage/types/skiplist.h"
 
 #include <cstdlib>
-#include <new>
 
 #include "storage/entry.h"
 
 namespace flightcache::storage {
+
+size_t SkipList::UpperOffset(size_t member_len) {
+  const size_t end = sizeof(Node) + 1 + VarintSize(member_len) + member_len;
+  return (end + 7) & ~size_t{7};
+}
+
+size_t SkipList::NodeSize(int height, size_t member_len) {
+  if (height == 1) return sizeof(Node) + 1 + VarintSize(member_len) + member_len;
+  return UpperOffset(member_len) + static_cast<size_t>(height - 1) * sizeof(Level);
+}
+
+SkipList::Level* SkipList::Node::Upper() const {
+  uint64_t len;
+  GetVarint(Tail() + 1, &len);
+  const size_t offset = UpperOffset(static_cast<size_t>(len));
+  return reinterpret_cast<Level*>(const_cast<char*>(reinterpret_cast<const char*>(this)) + offset);
+}
 
 SkipList::SkipList() { header_ = NewNode(kMaxLevel, 0, {}); }
 
@@ -21,20 +37,25 @@ SkipList::~SkipList() {
 }
 
 SkipList::Node* SkipList::NewNode(int height, double score, std::string_view member) {
-  const size_t size = sizeof(Node) + static_cast<size_t>(height - 1) * sizeof(Level);
+  const size_t size = NodeSize(height, member.size());
   void* block = std::malloc(size);
-  if (!block) throw std::bad_alloc();
-  Node* n = new (block) Node{score, std::string(member), nullptr, height, {{nullptr, 0}}};
-  for (int i = 1; i < height; ++i) n->levels[i] = Level{nullptr, 0};
+  if (!block) std::abort();  // as Redis: out of memory is fatal
+  auto* n = static_cast<Node*>(block);
+  n->score = score;
+  n->backward = nullptr;
+  n->hash_next = nullptr;
+  n->forward0 = nullptr;
+  char* p = reinterpret_cast<char*>(n) + sizeof(Node);
+  *p++ = static_cast<char>(height);
+  p = PutVarint(p, member.size());
+  if (!member.empty()) std::memcpy(p, member.data(), member.size());
+  for (int i = 1; i < height; ++i) n->Upper()[i - 1] = Level{nullptr, 0};
   bytes_ += AllocationSizeFor(size);
-  if (n->member.capacity() > 15) bytes_ += AllocatedBlockSize(n->member.data());
   return n;
 }
 
 void SkipList::FreeNode(Node* n) {
-  bytes_ -= AllocationSizeFor(sizeof(Node) + static_cast<size_t>(n->height - 1) * sizeof(Level));
-  if (n->member.capacity() > 15) bytes_ -= AllocatedBlockSize(n->member.data());
-  n->~Node();
+  bytes_ -= AllocationSizeFor(NodeSize(n->height(), n->member().size()));
   std::free(n);
 }
 
@@ -49,15 +70,15 @@ int SkipList::RandomLevel() {
   }
 }
 
-void SkipList::Insert(double score, std::string_view member) {
+SkipList::Node* SkipList::Insert(double score, std::string_view member) {
   Node* update[kMaxLevel];
   size_t rank[kMaxLevel];
   Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
     rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
-    while (x->levels[i].forward && Before(*x->levels[i].forward, score, member)) {
-      rank[i] += x->levels[i].span;
-      x = x->levels[i].forward;
+    while (x->forward(i) && Before(*x->forward(i), score, member)) {
+      rank[i] += x->span(i);
+      x = x->forward(i);
     }
     update[i] = x;
   }
@@ -66,52 +87,51 @@ void SkipList::Insert(double score, std::string_view member) {
     for (int i = level_; i < height; ++i) {
       rank[i] = 0;
       update[i] = header_;
-      header_->levels[i].span = length_;
+      header_->set_span(i, length_);
     }
     level_ = height;
   }
   x = NewNode(height, score, member);
   for (int i = 0; i < height; ++i) {
-    x->levels[i].forward = update[i]->levels[i].forward;
-    update[i]->levels[i].forward = x;
-    x->levels[i].span = update[i]->levels[i].span - (rank[0] - rank[i]);
-    update[i]->levels[i].span = (rank[0] - rank[i]) + 1;
+    x->set_forward(i, update[i]->forward(i));
+    update[i]->set_forward(i, x);
+    x->set_span(i, update[i]->span(i) - (rank[0] - rank[i]));
+    update[i]->set_span(i, (rank[0] - rank[i]) + 1);
   }
-  for (int i = height; i < level_; ++i) ++update[i]->levels[i].span;
+  for (int i = height; i < level_; ++i) update[i]->set_span(i, update[i]->span(i) + 1);
   x->backward = update[0] == header_ ? nullptr : update[0];
-  if (x->levels[0].forward) {
-    x->levels[0].forward->backward = x;
+  if (x->forward0) {
+    x->forward0->backward = x;
   } else {
     tail_ = x;
   }
   ++length_;
+  return x;
 }
 
 bool SkipList::Erase(double score, std::string_view member) {
   Node* update[kMaxLevel];
   Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels[i].forward && Before(*x->levels[i].forward, score, member)) {
-      x = x->levels[i].forward;
-    }
+    while (x->forward(i) && Before(*x->forward(i), score, member)) x = x->forward(i);
     update[i] = x;
   }
-  x = x->levels[0].forward;
-  if (!x || x->score != score || x->member != member) return false;
+  x = x->forward0;
+  if (!x || x->score != score || x->member() != member) return false;
   for (int i = 0; i < level_; ++i) {
-    if (update[i]->levels[i].forward == x) {
-      update[i]->levels[i].span += x->levels[i].span - 1;
-      update[i]->levels[i].forward = x->levels[i].forward;
+    if (update[i]->forward(i) == x) {
+      update[i]->set_span(i, update[i]->span(i) + x->span(i) - 1);
+      update[i]->set_forward(i, x->forward(i));
     } else {
-      --update[i]->levels[i].span;
+      update[i]->set_span(i, update[i]->span(i) - 1);
     }
   }
-  if (x->levels[0].forward) {
-    x->levels[0].forward->backward = x->backward;
+  if (x->forward0) {
+    x->forward0->backward = x->backward;
   } else {
     tail_ = x->backward;
   }
-  while (level_ > 1 && !header_->levels[level_ - 1].forward) --level_;
+  while (level_ > 1 && !header_->forward(level_ - 1)) --level_;
   --length_;
   FreeNode(x);
   return true;
@@ -128,9 +148,9 @@ SkipList::Node* SkipList::AtRank(size_t rank) const {
   size_t traversed = 0;
   const size_t wanted = rank + 1;  // spans count 1-based positions
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels[i].forward && traversed + x->levels[i].span <= wanted) {
-      traversed += x->levels[i].span;
-      x = x->levels[i].forward;
+    while (x->forward(i) && traversed + x->span(i) <= wanted) {
+      traversed += x->span(i);
+      x = x->forward(i);
     }
     if (traversed == wanted) return x;
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "storage/entry.h"
+#include "storage/shard.h"
 
 namespace flightcache::storage {
 namespace {
@@ -94,8 +95,7 @@ std::string FormatScore(double score) {
 size_t ZsetObject::MemoryBytes() const {
   size_t bytes = AllocationSizeFor(sizeof(ZsetObject));
   if (!tree_) return bytes + lp_.MemoryBytes();
-  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->scores.MemoryBytes() +
-         tree_->items.bytes();
+  return bytes + AllocationSizeFor(sizeof(Tree)) + tree_->index.ArrayBytes() + tree_->items.bytes();
 }
 
 size_t ZsetObject::Length() const { return tree_ ? tree_->items.size() : lp_.size() / 2; }
@@ -108,17 +108,21 @@ std::unique_ptr<Object> ZsetObject::Clone() const {
   }
   copy->tree_ = std::make_unique<Tree>();
   for (const SkipList::Node* n = tree_->items.First(); n; n = SkipList::Next(n)) {
-    copy->tree_->items.Insert(n->score, n->member);
-    copy->tree_->scores.Set(n->member, EncodeScore(n->score));
+    copy->tree_->Add(n->score, n->member());
   }
   return copy;
 }
 
+void ZsetObject::Tree::Add(double score, std::string_view member) {
+  SkipList::Node* node = items.Insert(score, member);
+  index.Insert(node, HashKey(node->member()));
+}
+
 std::optional<double> ZsetObject::Score(std::string_view member) const {
   if (tree_) {
-    const Dict::Node* n = tree_->scores.Find(member);
+    const SkipList::Node* n = tree_->index.Find(member, HashKey(member));
     if (!n) return std::nullopt;
-    return DecodeScore(Dict::ValueOf(n));
+    return n->score;
   }
   const size_t pos = lp_.Find(member, 0, 2);
   if (pos == lp_.End()) return std::nullopt;
@@ -132,8 +136,7 @@ bool ZsetObject::Set(std::string_view member, double score, const TypeLimits& li
     ConvertToTree();
   }
   if (tree_) {
-    tree_->items.Insert(score, member);
-    tree_->scores.Set(member, EncodeScore(score));
+    tree_->Add(score, member);
     return added;
   }
   size_t pos = lp_.Begin();
@@ -150,10 +153,11 @@ bool ZsetObject::Set(std::string_view member, double score, const TypeLimits& li
 
 bool ZsetObject::Remove(std::string_view member) {
   if (tree_) {
-    const Dict::Node* n = tree_->scores.Find(member);
-    if (!n) return false;
-    tree_->items.Erase(DecodeScore(Dict::ValueOf(n)), member);
-    tree_->scores.Erase(member);
+    SkipList::Node** link = tree_->index.FindLink(member, HashKey(member));
+    if (!link) return false;
+    const double score = (*link)->score;
+    tree_->index.Unlink(link);
+    tree_->items.Erase(score, member);
     return true;
   }
   const size_t pos = lp_.Find(member, 0, 2);
@@ -181,7 +185,7 @@ void ZsetObject::ForRange(size_t start, size_t end, bool reverse,
     // Reverse ranks start..end are forward ranks n-1-start down to n-1-end.
     const SkipList::Node* node = tree_->items.AtRank(reverse ? Length() - 1 - start : start);
     for (size_t i = start; i <= end && node; ++i) {
-      fn(node->member, node->score);
+      fn(node->member(), node->score);
       node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
     }
     return;
@@ -246,7 +250,7 @@ void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_
     const SkipList::Node* node =
         tree_->items.AtRank(reverse ? last - 1 - skipped : first + skipped);
     for (size_t i = first + skipped; i < last && node; ++i) {
-      if (!take(node->member, node->score)) return;
+      if (!take(node->member(), node->score)) return;
       node = reverse ? SkipList::Prev(node) : SkipList::Next(node);
     }
     return;
@@ -280,9 +284,9 @@ void ZsetObject::ForBounds(const Bound& lo, const Bound& hi, bool reverse, size_
 
 void ZsetObject::TreeBounds(const Bound& lo, const Bound& hi, size_t* first, size_t* last) const {
   tree_->items.LowerBound(
-      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, lo); }, first);
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member(), lo); }, first);
   tree_->items.LowerBound(
-      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member, hi); }, last);
+      [&](const SkipList::Node& n) { return ItemBefore(n.score, n.member(), hi); }, last);
   if (*last < *first) *last = *first;
 }
 
@@ -330,11 +334,9 @@ uint64_t ZsetObject::Scan(uint64_t cursor, size_t count,
     ForEach(fn);
     return 0;
   }
-  auto each = [&](std::string_view member, std::string_view score) {
-    fn(member, DecodeScore(score));
-  };
+  auto each = [&](const SkipList::Node* n) { fn(n->member(), n->score); };
   for (size_t i = 0; i < count; ++i) {
-    cursor = tree_->scores.Scan(cursor, each);
+    cursor = tree_->index.Scan(cursor, each);
     if (cursor == 0) break;
   }
   return cursor;
@@ -343,10 +345,10 @@ uint64_t ZsetObject::Scan(uint64_t cursor, size_t count,
 bool ZsetObject::RandomMember(uint64_t random, std::string* member, double* score) const {
   if (Length() == 0) return false;
   if (tree_) {
-    const Dict::Node* n = tree_->scores.Random(random);
+    const SkipList::Node* n = tree_->index.Random(random);
     if (!n) return false;
-    member->assign(Dict::FieldOf(n));
-    *score = DecodeScore(Dict::ValueOf(n));
+    member->assign(n->member());
+    *score = n->score;
     return true;
   }
   const size_t rank = static_cast<size_t>(random % Length());
@@ -361,9 +363,7 @@ void ZsetObject::ConvertToTree() {
   auto tree = std::make_unique<Tree>();
   for (size_t pos = lp_.Begin(); pos != lp_.End();) {
     const size_t score_pos = lp_.Next(pos);
-    const double score = DecodeScore(lp_.Get(score_pos));
-    tree->items.Insert(score, lp_.Get(pos));
-    tree->scores.Set(lp_.Get(pos), lp_.Get(score_pos));
+    tree->Add(DecodeScore(lp_.Get(score_pos)), lp_.Get(pos));
     pos = lp_.Next(score_pos);
   }
   tree_ = std::move(tree);

@@ -3,8 +3,10 @@
 //   while there are at most zset-max-listpack-entries members, none longer than
 //   zset-max-listpack-value bytes;
 // - skiplist: past those bounds, a SkipList with spans (storage/types/skiplist.h) of
-//   (score, member) plus a Dict member -> score, as Redis: ranks, the member at a rank, where a
-//   score or lex range starts and how many members it holds are O(log n).
+//   (score, member) plus an index of its nodes by member (a ChainedTable linked through the
+//   nodes' hash_next), as Redis's skiplist + dict: ranks, the member at a rank, where a score
+//   or lex range starts and how many members it holds are O(log n), a member's score O(1).
+//   The member is stored once, in its skiplist node.
 // Callers hold the key's shard lock and wrap writes in an ObjectWrite.
 #pragma once
 
@@ -14,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/types/dict.h"
+#include "storage/types/chained_table.h"
 #include "storage/types/listpack.h"
 #include "storage/types/object.h"
 #include "storage/types/skiplist.h"
@@ -71,7 +73,7 @@ class ZsetObject final : public Object {
   size_t CountLexRange(const LexRange& range) const;
   // Calls fn(member, score) for every member, in order.
   void ForEach(const std::function<void(std::string_view, double)>& fn) const;
-  // Calls fn for some members from cursor on (the skiplist's Dict cursor; the listpack answers
+  // Calls fn for some members from cursor on (the member index's cursor; the listpack answers
   // all members at once) and returns the next cursor, 0 when done.
   uint64_t Scan(uint64_t cursor, size_t count,
                 const std::function<void(std::string_view, double)>& fn) const;
@@ -90,9 +92,15 @@ class ZsetObject final : public Object {
   };
   // (score, member) < bound.
   static bool ItemBefore(double score, std::string_view member, const Bound& b);
+  struct IndexTraits {
+    static SkipList::Node*& Next(SkipList::Node* n) { return n->hash_next; }
+    static std::string_view Key(const SkipList::Node* n) { return n->member(); }
+  };
   struct Tree {
-    SkipList items;
-    Dict scores;  // member -> score as 8 raw bytes
+    SkipList items;  // owns the nodes; declared first, so the index goes first
+    ChainedTable<SkipList::Node, IndexTraits> index;  // member -> its node
+    // Adds (score, member), which is not in the tree, to the list and the index.
+    void Add(double score, std::string_view member);
   };
   void ConvertToTree();
   // Visits [lo, hi) of the order (bounds as above), reversed or not, with offset and limit.

@@ -40,7 +40,7 @@ TEST_CASE("a skiplist keeps ranks and order as a sorted set does under random in
       const SkipList::Node* n = list.AtRank(rank);
       REQUIRE(n);
       CHECK(n->score == s);
-      CHECK(n->member == m);
+      CHECK(n->member() == m);
       CHECK(list.Rank(s, m) == rank);
       CHECK(SkipList::Prev(n) == prev);
       prev = n;
