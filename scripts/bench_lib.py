@@ -8,6 +8,8 @@
                               (tab-separated); fails if a test ran at 0 rps or nothing parsed
   table RESULTS.tsv A B       prints, per case, test and pipeline, the median rps of servers A
                               and B over all rounds, and the ratio A/B
+  suite-table RESULTS.tsv A B the same for the default suite (no cpu columns), then the tests
+                              whose ratio at -P 16 is below 1.0 (issue 10's target)
   row KEY=VALUE...            prints one JSON results row made of the arguments and of every
                               KEY=VALUE word on stdin (a tool's summary line); numbers become
                               numbers
@@ -66,7 +68,11 @@ def free_ports(count):
 
 
 def normalize_test(name):
-    # "MSET (10 keys)" -> "MSET"; keeps the other names as redis-benchmark prints them.
+    # "MSET (10 keys)" -> "MSET"; keeps the other names as redis-benchmark prints them. The
+    # default suite's second LPUSH ("LPUSH (needed to benchmark LRANGE)") keeps a suffix, so it
+    # is not counted as the first.
+    if name.startswith("LPUSH (needed"):
+        return "LPUSH (for LRANGE)"
     return name.split(" (")[0].strip()
 
 
@@ -93,7 +99,10 @@ def parse_csv(case, server, pipeline, round_no, cpu_us="", requests=""):
         sys.exit(f"bench: {server}: no results parsed from redis-benchmark output")
 
 
-def table(path, ours, theirs):
+def table(path, ours, theirs, target_pipeline=None):
+    """Prints the table of medians. With target_pipeline, the cpu columns are left out and a
+    line per missed target (ratio >= 1.0 at that pipeline) follows the table; returns the
+    number of tests that missed it."""
     runs = {}  # (case, test, pipeline) -> {server: [rps]}
     cpu = {}   # (case, test, pipeline) -> {server: [server CPU us per request]}
     order = []
@@ -114,7 +123,9 @@ def table(path, ours, theirs):
 
     header = ["case", "test", "pipeline", f"{ours} rps", f"{theirs} rps", "ratio", "spread",
               f"{ours} cpu us/req", f"{theirs} cpu us/req", "cpu ratio"]
-    lines = []
+    if target_pipeline is not None:
+        header = header[:7]
+    lines, missed = [], []
     for key in order:
         a = runs[key].get(ours, [])
         b = runs[key].get(theirs, [])
@@ -131,7 +142,10 @@ def table(path, ours, theirs):
         # cpu ratio = theirs/ours: above 1.00 means flightcache spends less CPU per request.
         cpu_ratio = cpu_b / cpu_a if ca and cb and cpu_a > 0 else float("nan")
         lines.append([key[0], key[1], f"-P {key[2]}", f"{med_a:,.0f}", f"{med_b:,.0f}",
-                      f"{ratio:.2f}", spread, f"{cpu_a:.2f}", f"{cpu_b:.2f}", f"{cpu_ratio:.2f}"])
+                      f"{ratio:.2f}", spread, f"{cpu_a:.2f}", f"{cpu_b:.2f}",
+                      f"{cpu_ratio:.2f}"][:len(header)])
+        if key[2] == target_pipeline and not ratio >= 1.0:
+            missed.append(f"{key[1]} {ratio:.2f}")
 
     widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
     def fmt(row):
@@ -141,6 +155,18 @@ def table(path, ours, theirs):
     print("  ".join("-" * w for w in widths))
     for row in lines:
         print(fmt(row))
+    return missed
+
+
+def suite_table(path, ours, theirs):
+    """The default-suite table (issue 10): medians and ratios per test, then the target."""
+    missed = table(path, ours, theirs, target_pipeline="16")
+    print(f"ratio = {ours}/{theirs} medians; spread = largest (max-min)/median over the rounds")
+    if missed:
+        print(f"target ratio >= 1.0 at -P 16: MISSED by {len(missed)} test(s): "
+              + ", ".join(missed))
+    else:
+        print("target ratio >= 1.0 at -P 16: met by every test")
 
 
 def parse_value(text):
@@ -478,6 +504,8 @@ def main(argv):
         parse_csv(*argv[1:])
     elif len(argv) == 4 and argv[0] == "table":
         table(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "suite-table":
+        suite_table(*argv[1:])
     elif len(argv) >= 1 and argv[0] == "row":
         row(argv[1:])
     elif len(argv) == 4 and argv[0] == "resp-sets":

@@ -26,6 +26,10 @@ constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 constexpr size_t kKeptBuffer = 32 * 1024;
 // A client that sent nothing for this long gets its input buffers shrunk.
 constexpr int64_t kIdleShrinkMs = 2000;
+// A written reply buffer up to this capacity goes back to the open tail slot, so the next
+// turn's replies fill it without regrowing it (for pipelined LRANGEs, regrowing a few hundred
+// KB every turn costs copies and page faults); the cron gives it back (ShrinkIdleBuffers).
+constexpr size_t kReusedReplyBuffer = 1024 * 1024;
 
 // Empties s and, when its buffer is big, gives the buffer back.
 void ReleaseBig(std::string& s) {
@@ -470,7 +474,7 @@ void Connection::Flush() {
   // One writev takes at most about 2 GiB on Linux, so the count fits an int.
   const int n = uv_try_write(stream(), pieces_.data(), static_cast<unsigned>(pieces_.size()));
   if (n >= 0 && static_cast<size_t>(n) == writing_.size()) {
-    ReleaseBig(writing_);
+    RecycleWritten();
     CountOutput(PendingOutputBytes());
     AfterWrite();
     return;
@@ -498,7 +502,7 @@ void Connection::OnWrite(uv_write_t* req, int status) {
 
 void Connection::OnWriteDone(int status) {
   write_in_flight_ = false;
-  ReleaseBig(writing_);
+  RecycleWritten();
   if (state_ != ConnectionState::kClosing) CountOutput(PendingOutputBytes());
   if (status < 0) {
     Close();
@@ -509,6 +513,16 @@ void Connection::OnWriteDone(int status) {
     return;
   }
   AfterWrite();
+}
+
+void Connection::RecycleWritten() {
+  std::string& tail = slots_.back().bytes;
+  if (tail.empty() && tail.capacity() < writing_.capacity() &&
+      writing_.capacity() <= kReusedReplyBuffer) {
+    writing_.clear();
+    writing_.swap(tail);
+  }
+  ReleaseBig(writing_);
 }
 
 void Connection::AfterWrite() {

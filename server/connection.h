@@ -224,6 +224,9 @@ class Connection {
   static void OnWrite(uv_write_t* req, int status);
   static void OnClosedCallback(uv_handle_t* handle);
   void OnWriteDone(int status);
+  // Empties writing_ once written: a buffer up to kReusedReplyBuffer moves to the empty tail
+  // slot for the next replies; a bigger one is given back.
+  void RecycleWritten();
   void AfterWrite();
   ReplySlot* FindSlot(uint64_t seq);
   // Renders a slot whose every part is in, and queues the write.

@@ -26,7 +26,14 @@ size_t MaxNodeBytes(const TypeLimits& limits) {
 size_t ListObject::MemoryBytes() const {
   const size_t array =
       nodes_.capacity() > 0 ? AllocationSizeFor(nodes_.capacity() * sizeof(Listpack)) : 0;
-  return AllocationSizeFor(sizeof(ListObject)) + array + node_bytes_;
+  size_t positions = 0;
+  if (tail_positions_) {
+    positions = AllocationSizeFor(sizeof(std::vector<uint32_t>));
+    if (tail_positions_->capacity() > 0) {
+      positions += AllocationSizeFor(tail_positions_->capacity() * sizeof(uint32_t));
+    }
+  }
+  return AllocationSizeFor(sizeof(ListObject)) + array + node_bytes_ + positions;
 }
 
 std::unique_ptr<Object> ListObject::Clone() const {
@@ -38,7 +45,8 @@ std::unique_ptr<Object> ListObject::Clone() const {
 }
 
 template <typename Fn>
-void ListObject::Modify(size_t i, Fn&& fn) {
+void ListObject::Modify(size_t i, Fn&& fn, bool keep_tail_positions) {
+  if (i + 1 == nodes_.size() && !keep_tail_positions) ForgetTailPositions();
   node_bytes_ -= nodes_[i].MemoryBytes();
   fn(nodes_[i]);
   node_bytes_ += nodes_[i].MemoryBytes();
@@ -64,15 +72,37 @@ void ListObject::PushFront(std::string_view value, const TypeLimits& limits) {
 
 void ListObject::PushBack(std::string_view value, const TypeLimits& limits) {
   if (nodes_.empty() || !Fits(nodes_.back(), value, limits)) {
-    // The back node is full: give back its growth slack before opening a new one.
+    // The back node is full: give back its growth slack before opening a new one (Modify of
+    // the tail node also drops its kept positions).
     if (!nodes_.empty()) Modify(nodes_.size() - 1, [](Listpack& lp) { lp.ShrinkToFit(); });
+    ForgetTailPositions();  // a new tail node
     nodes_.emplace_back();
   }
-  Modify(nodes_.size() - 1, [&](Listpack& lp) { lp.PushBack(value); });
+  const size_t pos = nodes_.back().End();
+  if (tail_positions_ && pos <= UINT32_MAX) {
+    tail_positions_->push_back(static_cast<uint32_t>(pos));
+    Modify(
+        nodes_.size() - 1, [&](Listpack& lp) { lp.PushBack(value); }, true);
+  } else {
+    Modify(nodes_.size() - 1, [&](Listpack& lp) { lp.PushBack(value); });
+  }
   ++count_;
 }
 
+std::vector<uint32_t>& ListObject::TailPositions() {
+  if (!tail_positions_) {
+    const Listpack& lp = nodes_.back();
+    tail_positions_ = std::make_unique<std::vector<uint32_t>>();
+    tail_positions_->reserve(lp.size());
+    for (size_t pos = lp.Begin(); pos != lp.End(); pos = lp.Next(pos)) {
+      tail_positions_->push_back(static_cast<uint32_t>(pos));
+    }
+  }
+  return *tail_positions_;
+}
+
 void ListObject::DropNode(size_t i) {
+  if (i + 1 == nodes_.size()) ForgetTailPositions();
   node_bytes_ -= nodes_[i].MemoryBytes();
   nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i));
   // Give the array back as the list shrinks (amortised: only past a 4x slack).
@@ -91,9 +121,18 @@ bool ListObject::PopFront(std::string* out) {
 bool ListObject::PopBack(std::string* out) {
   if (count_ == 0) return false;
   const size_t last = nodes_.size() - 1;
-  const size_t pos = nodes_[last].Last();
-  out->assign(nodes_[last].Get(pos));
-  Modify(last, [&](Listpack& lp) { lp.Erase(pos); });
+  if (nodes_[last].bytes() > UINT32_MAX) {  // positions would not fit the cache: walk
+    const size_t pos = nodes_[last].Last();
+    out->assign(nodes_[last].Get(pos));
+    Modify(last, [&](Listpack& lp) { lp.Erase(pos); });
+  } else {
+    std::vector<uint32_t>& positions = TailPositions();
+    const size_t pos = positions.back();
+    positions.pop_back();
+    out->assign(nodes_[last].Get(pos));
+    Modify(
+        last, [&](Listpack& lp) { lp.Erase(pos); }, true);
+  }
   if (nodes_[last].empty()) DropNode(last);
   --count_;
   return true;

@@ -6,7 +6,9 @@
 // "quicklist" past it, as Redis 7.2 does. Pushes and pops at the ends touch one node; index
 // operations walk node sizes from the nearer end, then entries inside one node. LINSERT and
 // LSET split a node that grows past the bound; nodes are not merged back (Redis merges small
-// neighbours; a later step of issue 10).
+// neighbours; a later step of issue 10). Listpack entries carry no back length, so the last
+// entry of a node is found by walking it; the positions of the tail node's entries are kept
+// once walked (TailPositions), so that RPOP after RPOP costs O(1), not a walk of the node.
 // Callers hold the key's shard lock and wrap writes in an ObjectWrite.
 #pragma once
 
@@ -66,15 +68,22 @@ class ListObject final : public Object {
   // Splits node i into nodes within the bound when it has grown past it.
   void Normalize(size_t i, const TypeLimits& limits);
   void DropNode(size_t i);
-  // Runs fn on node i and keeps bytes_ in step with its memory.
+  // Runs fn on node i and keeps bytes_ in step with its memory. A change to the tail node
+  // forgets its positions, unless keep_tail_positions (the caller keeps them right).
   template <typename Fn>
-  void Modify(size_t i, Fn&& fn);
+  void Modify(size_t i, Fn&& fn, bool keep_tail_positions = false);
+  // The byte positions of the tail node's entries, front to back: walked once, then kept in
+  // step by PushBack and PopBack while nothing else changes the tail node.
+  std::vector<uint32_t>& TailPositions();
+  void ForgetTailPositions() { tail_positions_.reset(); }
 
   // An array, not a deque: a small list costs one small block, not a deque's 512-byte chunk and
   // map. A new node at the front moves the others (8 bytes each), once per node of pushes.
   std::vector<Listpack> nodes_;
   size_t count_ = 0;
   size_t node_bytes_ = 0;  // sum of the nodes' MemoryBytes()
+  // Null until an RPOP walks the tail node, and again after any other change to that node.
+  std::unique_ptr<std::vector<uint32_t>> tail_positions_;
 };
 
 }  // namespace flightcache::storage

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -87,9 +88,13 @@ bool ParseScore(std::string_view text, double* out) {
 
 std::string FormatScore(double score) {
   if (std::isinf(score)) return score > 0 ? "inf" : "-inf";
+  // to_chars with a precision prints exactly what printf's %.17g does, without printf's
+  // multi-precision path (a third of ZPOPMIN's cost with snprintf).
   char buf[64];
-  const int n = std::snprintf(buf, sizeof(buf), "%.17g", score);
-  return std::string(buf, static_cast<size_t>(n));
+  const auto [end, ec] =
+      std::to_chars(buf, buf + sizeof(buf), score, std::chars_format::general, 17);
+  (void)ec;  // 64 bytes hold any double at 17 digits
+  return std::string(buf, end);
 }
 
 size_t ZsetObject::MemoryBytes() const {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -292,4 +293,109 @@ TEST_CASE("a sorted set keeps (score, member) order in both encodings and across
   CHECK_FALSE(ParseScore(" 1", &v));
   CHECK(FormatScore(1.1) == "1.1000000000000001");
   CHECK(FormatScore(3) == "3");
+}
+
+TEST_CASE("a list matches a deque through random pushes, pops and edits at both ends") {
+  // RPOP keeps the tail node's entry positions between pops; every other change to that node
+  // must forget them. A deque is the model; small nodes make the tail change often.
+  for (int64_t fill : {int64_t{-1}, int64_t{3}}) {
+    TypeLimits limits;
+    limits.list_max_listpack_size = fill;
+    ListObject list;
+    std::deque<std::string> model;
+    uint64_t seed = 42;
+    auto next = [&](uint64_t n) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      return (seed >> 33) % n;
+    };
+    for (int step = 0; step < 20000; ++step) {
+      const std::string value = "v" + std::to_string(step) + std::string(next(40), 'x');
+      std::string got;
+      switch (next(9)) {
+        case 0:
+        case 1:
+          list.PushBack(value, limits);
+          model.push_back(value);
+          break;
+        case 2:
+          list.PushFront(value, limits);
+          model.push_front(value);
+          break;
+        case 3:
+        case 4:
+          REQUIRE(list.PopBack(&got) == !model.empty());
+          if (!model.empty()) {
+            REQUIRE(got == model.back());
+            model.pop_back();
+          }
+          break;
+        case 5:
+          REQUIRE(list.PopFront(&got) == !model.empty());
+          if (!model.empty()) {
+            REQUIRE(got == model.front());
+            model.pop_front();
+          }
+          break;
+        case 6:
+          if (!model.empty()) {
+            const size_t i = model.size() - 1 - next(std::min<size_t>(model.size(), 3));
+            list.Set(i, value, limits);
+            model[i] = value;
+          }
+          break;
+        case 7:
+          if (!model.empty()) {
+            const std::string pivot = model[model.size() - 1];
+            const bool after = next(2) == 0;
+            REQUIRE(list.Insert(pivot, value, after, limits));
+            auto at = std::find(model.begin(), model.end(), pivot);  // values are unique
+            model.insert(after ? at + 1 : at, value);
+          }
+          break;
+        case 8:
+          if (model.size() > 4 && next(4) == 0) {
+            list.Trim(1, model.size() - 2);
+            model.pop_front();
+            model.pop_back();
+          }
+          break;
+      }
+      REQUIRE(list.Length() == model.size());
+      if (!model.empty()) {
+        REQUIRE(list.At(model.size() - 1) == model.back());
+        REQUIRE(list.At(0) == model.front());
+      }
+      if (step % 1000 == 0) {
+        REQUIRE(Elements(list) == std::vector<std::string>(model.begin(), model.end()));
+      }
+    }
+    REQUIRE(Elements(list) == std::vector<std::string>(model.begin(), model.end()));
+    std::string v;
+    while (list.PopBack(&v)) {
+      REQUIRE(v == model.back());
+      model.pop_back();
+    }
+    CHECK(model.empty());
+  }
+}
+
+TEST_CASE("a list's memory figure counts the kept tail positions and drops them with the node") {
+  TypeLimits limits;  // -2: 8 KB nodes
+  ListObject list;
+  const size_t empty = list.MemoryBytes();
+  for (int i = 0; i < 5000; ++i) list.PushBack("e" + std::to_string(i), limits);
+  const size_t full = list.MemoryBytes();
+  std::string v;
+  REQUIRE(list.PopBack(&v));
+  CHECK(v == "e4999");
+  CHECK(list.MemoryBytes() > full - 16);  // less one entry, plus the positions of the tail
+  list.PushBack("again", limits);         // kept in step
+  REQUIRE(list.PopBack(&v));
+  CHECK(v == "again");
+  list.Set(list.Length() - 1, "changed", limits);  // forgets the positions
+  REQUIRE(list.PopBack(&v));
+  CHECK(v == "changed");
+  while (list.PopBack(&v)) {
+  }
+  CHECK(list.MemoryBytes() == empty);
 }
