@@ -85,6 +85,12 @@ class PostgresServer {
     process_.reset();
     process_ = std::make_unique<ChildProcess>(
         SpawnOptions{postgres, args, {}, port_, "", milliseconds(60000), ""});
+    // The postmaster accepts connections before it takes queries ("the database system is
+    // starting up"): ready means a query answers.
+    if (!WaitUntil([&] { return Value("SELECT 1") == "1"; }, milliseconds(60000))) {
+      throw std::runtime_error("PostgreSQL accepts connections but answers no query: " +
+                               process_->Log());
+    }
   }
   // Immediate shutdown (SIGQUIT): every backend is ended at once, mid-query.
   void Kill() {

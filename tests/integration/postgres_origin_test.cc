@@ -174,6 +174,7 @@ TEST_CASE("a PostgreSQL query that does not prepare, or a server that is down, s
                 {"--port", "0", "--route",
                  "kv:{k} " + pg.Url("s3cret") + " \"SELECT nope FROM nowhere WHERE k = $1\""},
                 milliseconds(30000));
+  CAPTURE(run.output);
   CHECK(run.exit_code == 1);
   CHECK(run.output.find("route 'kv:{k} postgres://app:***@127.0.0.1:" +
                         std::to_string(pg.port())) != std::string::npos);
