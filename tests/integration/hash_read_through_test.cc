@@ -82,18 +82,6 @@ void WaitParked(const ContextPtr& c, long long n) {
   REQUIRE(WaitUntil([&] { return InfoNumber(c, "origin_parked_clients") == n; }));
 }
 
-std::unique_ptr<RawConnection> Resp3(int port) {
-  auto raw = std::make_unique<RawConnection>(port);
-  raw->Send("HELLO 3\r\n");
-  REQUIRE(raw->ReadReply().rfind("{server: redis", 0) == 0);
-  return raw;
-}
-
-std::string RawDo(RawConnection& raw, const std::string& command) {
-  raw.Send(command + "\r\n");
-  return raw.ReadReply();
-}
-
 TEST_CASE("HGETALL, HGET and HMGET of a missing key fill it from its SQLite row as a hash") {
   TestDb db;
   MakeUsers(db);
@@ -319,7 +307,7 @@ TEST_CASE("RESP3: a hash read through answers a map; nil as RESP3's null") {
   TestDb db;
   MakeUsers(db);
   ServerFixture f({"--route", UsersRoute(db)});
-  auto raw = Resp3(f.server.port());
+  auto raw = ConnectResp3(f.server.port());
   CHECK(RawDo(*raw, "HGETALL user:3") == "{name: Cy, age: 7}");
   CHECK(RawDo(*raw, "HGETALL user:3") == "{name: Cy, age: 7}");  // the hit, the same
   CHECK(RawDo(*raw, "HGETALL user:absent") == "{}");
@@ -364,7 +352,7 @@ TEST_CASE("a hash fill breaks a WATCH, sends a fill event and invalidates a trac
   CHECK(Do(f.c, {"HGET", "user:1", "name"}) == "+QUEUED");
   CHECK(Do(f.c, {"EXEC"}) == "(nil)");  // the fill changed the watched key
   CHECK(Next(events) == "[pmessage, __keyevent@0__:*, __keyevent@0__:fill, user:1]");
-  auto tracked = Resp3(f.server.port());
+  auto tracked = ConnectResp3(f.server.port());
   CHECK(RawDo(*tracked, "CLIENT TRACKING ON") == "+OK");
   CHECK(RawDo(*tracked, "HGETALL user:3") == "{name: Cy, age: 7}");
   CHECK(tracked->ReadReply() == ">[invalidate, [user:3]]");

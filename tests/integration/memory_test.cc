@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/integration/memory_flood.h"
 #include "tests/integration/server_process.h"
 
 namespace flightcache::integration {
@@ -305,32 +306,15 @@ TEST_CASE("used_memory stays within 5% of maxmemory under a flood of big HSET/SA
 TEST_CASE(
     "used_memory stays within 5% of maxmemory under a flood of ZADD past the listpack bound") {
   ServerFixture f({"--maxmemory", "8mb"});
-  // At least 6 rounds, then on until more than 1000 keys were evicted: how many rounds fit in
-  // 8 MB depends on the allocator's block sizes (ASan's are exact, glibc's rounded).
-  for (int round = 0; round < 6 || (round < 40 && InfoNumber(f.c, "evicted_keys") <= 1000);
-       ++round) {
-    // Many small zsets (listpack), and a few that grow past zset-max-listpack-entries (128)
-    // into skiplists: both kinds must be counted and evictable.
-    for (int batch = 0; batch < 20; ++batch) {
-      for (int i = 0; i < 500; ++i) {
-        const std::string n = std::to_string(round) + ":" + std::to_string(batch * 500 + i);
-        if (i % 2 == 0) {
-          Append(f.c.get(), {"ZADD", "z:" + n, "1", "member-" + n, "2", "other"});
-        } else {
-          Append(f.c.get(), {"ZADD", "zbig:" + std::to_string(i % 20), std::to_string(batch),
-                             "member-" + n + std::string(30, 'm')});
-        }
-      }
-      for (int i = 0; i < 500; ++i) {
-        ReplyPtr r = NextReply(f.c.get());
-        REQUIRE(r);
-        REQUIRE(r->type == REDIS_REPLY_INTEGER);
-      }
-    }
-    const long long used = InfoNumber(f.c, "used_memory");
-    CAPTURE(round);
-    CHECK(used <= 8 * kMb * 105 / 100);
-  }
+  // Many small zsets (listpack), and a few that grow past zset-max-listpack-entries (128) into
+  // skiplists: both kinds must be counted and evictable.
+  FloodWithinMaxmemory(f.c, 8 * kMb, 6, [](int round, int index) -> std::vector<std::string> {
+    const int i = index % 500, batch = index / 500;
+    const std::string n = std::to_string(round) + ":" + std::to_string(index);
+    if (i % 2 == 0) return {"ZADD", "z:" + n, "1", "member-" + n, "2", "other"};
+    return {"ZADD", "zbig:" + std::to_string(i % 20), std::to_string(batch),
+            "member-" + n + std::string(30, 'm')};
+  });
   CHECK(InfoNumber(f.c, "evicted_keys") > 1000);
 }
 

@@ -692,6 +692,21 @@ std::string RawConnection::ReadReply(milliseconds timeout) {
   }
 }
 
+std::unique_ptr<RawConnection> ConnectResp3(int port) {
+  auto raw = std::make_unique<RawConnection>(port);
+  raw->Send("HELLO 3\r\n");
+  const std::string hello = raw->ReadReply();
+  if (hello.rfind("{server: redis", 0) != 0) {
+    throw std::runtime_error("HELLO 3 was answered " + hello);
+  }
+  return raw;
+}
+
+std::string RawDo(RawConnection& raw, const std::string& command) {
+  raw.Send(command + "\r\n");
+  return raw.ReadReply();
+}
+
 RawExchangeResult RawExchange(int port, std::string_view bytes, milliseconds wait) {
   RawConnection conn(port);
   conn.Send(bytes);

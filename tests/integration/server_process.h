@@ -231,6 +231,12 @@ class RawConnection {
   std::string pending_;  // read by ReadReply but not yet returned
 };
 
+// A raw connection on port switched to RESP3 (HELLO 3). Throws std::runtime_error when the
+// server does not answer HELLO with its map.
+std::unique_ptr<RawConnection> ConnectResp3(int port);
+// Sends one inline command on raw and returns its reply, rendered as ParseResp does.
+std::string RawDo(RawConnection& raw, const std::string& command);
+
 // Connect, send bytes, read the reply text until the peer closes or `wait` passes.
 struct RawExchangeResult {
   std::string reply;

@@ -16,20 +16,6 @@
 namespace flightcache::integration {
 namespace {
 
-// A raw RESP3 connection (HELLO 3) on port.
-std::unique_ptr<RawConnection> Resp3(int port) {
-  auto raw = std::make_unique<RawConnection>(port);
-  raw->Send("HELLO 3\r\n");
-  REQUIRE(raw->ReadReply().rfind("{server: redis", 0) == 0);
-  return raw;
-}
-
-// Sends one inline command on raw and returns its reply.
-std::string RawDo(RawConnection& raw, const std::string& command) {
-  raw.Send(command + "\r\n");
-  return raw.ReadReply();
-}
-
 std::string Next(const ContextPtr& c) {
   ReplyPtr r = NextReply(c.get());
   return Show(r.get(), c.get());
@@ -43,7 +29,7 @@ using TestOrigin = TestOriginProcess;
 TEST_CASE_FIXTURE(
     ServerFixture,
     "a key a tracking client read is invalidated once when another client writes it") {
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON") == "+OK");
   CHECK(InfoNumber(c, "tracking_clients") == 1);
   CHECK(RawDo(*t, "GET k") == "_");  // a missing key is remembered too
@@ -73,7 +59,7 @@ TEST_CASE_FIXTURE(
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "NOLOOP leaves out the client's own writes") {
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON NOLOOP") == "+OK");
   CHECK(RawDo(*t, "CLIENT TRACKINGINFO") == "{flags: ~[on, noloop], redirect: :0, prefixes: []}");
   CHECK(RawDo(*t, "GET k") == "_");
@@ -112,7 +98,7 @@ TEST_CASE_FIXTURE(ServerFixture,
 TEST_CASE_FIXTURE(ServerFixture, "a RESP3 client whose redirect target closed is told so") {
   ContextPtr r = Connect(server.port());
   const std::string rid = Do(r, {"CLIENT", "ID"}).substr(1);
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON REDIRECT " + rid) == "+OK");
   CHECK(RawDo(*t, "GET k") == "_");
   r.reset();
@@ -122,7 +108,7 @@ TEST_CASE_FIXTURE(ServerFixture, "a RESP3 client whose redirect target closed is
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "BCAST sends every change under the client's prefixes") {
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON BCAST PREFIX user: PREFIX cart:") == "+OK");
   CHECK(RawDo(*t, "CLIENT TRACKINGINFO") ==
         "{flags: ~[on, bcast], redirect: :0, prefixes: [cart:, user:]}");
@@ -151,7 +137,7 @@ TEST_CASE_FIXTURE(ServerFixture, "BCAST sends every change under the client's pr
 
 TEST_CASE_FIXTURE(ServerFixture,
                   "OPTIN tracks only after CLIENT CACHING YES, OPTOUT all but after CACHING NO") {
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON OPTIN") == "+OK");
   CHECK(RawDo(*t, "GET a") == "_");
   CHECK(RawDo(*t, "CLIENT CACHING YES") == "+OK");
@@ -178,8 +164,8 @@ TEST_CASE_FIXTURE(ServerFixture,
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "FLUSHALL sends every tracking client a null invalidation") {
-  auto t = Resp3(server.port());
-  auto bcast = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
+  auto bcast = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON") == "+OK");
   CHECK(RawDo(*bcast, "CLIENT TRACKING ON BCAST PREFIX p") == "+OK");
   CHECK(RawDo(*t, "GET k") == "_");
@@ -190,7 +176,7 @@ TEST_CASE_FIXTURE(ServerFixture, "FLUSHALL sends every tracking client a null in
 }
 
 TEST_CASE_FIXTURE(ServerFixture, "a tracked key that expires is invalidated") {
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON") == "+OK");
   CHECK(Do(c, {"SET", "k", "v", "PX", "50"}) == "+OK");
   CHECK(RawDo(*t, "GET k") == "v");
@@ -201,7 +187,7 @@ TEST_CASE_FIXTURE(ServerFixture, "a tracked key that expires is invalidated") {
 TEST_CASE_FIXTURE(ServerFixture, "past tracking-table-max-keys a key is dropped and invalidated") {
   CHECK(Do(c, {"CONFIG", "SET", "tracking-table-max-keys", "2"}) == "+OK");
   CHECK(Do(c, {"CONFIG", "GET", "tracking-table-max-keys"}) == "[tracking-table-max-keys, 2]");
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON") == "+OK");
   CHECK(RawDo(*t, "GET a") == "_");
   CHECK(RawDo(*t, "GET b") == "_");
@@ -249,7 +235,7 @@ TEST_CASE("a read that waits on the origin is invalidated by its fill, a hit by 
   TestOrigin origin;
   ServerProcess server({"--origin", "redis://127.0.0.1:" + std::to_string(origin.port)});
   ContextPtr c = Connect(server.port());
-  auto t = Resp3(server.port());
+  auto t = ConnectResp3(server.port());
   CHECK(RawDo(*t, "CLIENT TRACKING ON") == "+OK");
   // The read is remembered when it starts; the fill that answers it is a change, so the
   // invalidation follows the value (the client's cache then drops it: safe, never stale).
@@ -263,8 +249,8 @@ TEST_CASE("a read that waits on the origin is invalidated by its fill, a hit by 
 TEST_CASE("invalidations reach tracking clients on another worker") {
   // The acceptor hands consecutive connections to the two workers in turn.
   ServerProcess server({"--threads", "2", "--accept-mode", "acceptor"});
-  auto t0 = Resp3(server.port());
-  auto t1 = Resp3(server.port());
+  auto t0 = ConnectResp3(server.port());
+  auto t1 = ConnectResp3(server.port());
   ContextPtr w0 = Connect(server.port());
   ContextPtr w1 = Connect(server.port());
   ContextPtr r = Connect(server.port());  // worker 0
